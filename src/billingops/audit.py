@@ -1,0 +1,131 @@
+"""Append-only, tamper-evident audit log (JSON lines).
+
+Each record carries `prev`, the SHA-256 of the previous record's line, and `hash`, the SHA-256 of its own
+content without `hash`; a record is flushed and fsynced before the action it describes starts. Editing,
+deleting or reordering records breaks the chain, which `verify()` reports. Who (user@host), when, argv
+with secrets redacted, env, cloud and run id are on every record.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from billingops import redact
+
+GENESIS = "0" * 64
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def _digest(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    line: int
+    problem: str
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one record (redacted), chained to the previous one, durably, under an exclusive lock."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        base = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": event, "who": who(),
+                "pid": os.getpid()}
+        record = redact.redact_data({**base, **fields})
+        with open(self.path, "a+", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                record["prev"] = self._last_hash(fh)
+                record["hash"] = _digest(record)
+                fh.seek(0, os.SEEK_END)
+                fh.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return record
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    yield {"event": "corrupt", "raw": line[:200]}
+
+    def verify(self) -> list[ChainProblem]:
+        """Check the hash chain; return problems, the first broken or missing record first."""
+        problems: list[ChainProblem] = []
+        prev = GENESIS
+        if not self.path.exists():
+            return problems
+        with open(self.path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    problems.append(ChainProblem(number, "not valid JSON (edited or truncated)"))
+                    prev = hashlib.sha256(line.strip().encode()).hexdigest()
+                    continue
+                if record.get("hash") != _digest(record):
+                    problems.append(ChainProblem(number, "content does not match its hash (record edited)"))
+                if record.get("prev") != prev:
+                    problems.append(ChainProblem(
+                        number, "does not follow the previous record (a record before it was deleted, "
+                        "inserted or reordered)"))
+                prev = record.get("hash", "")
+        return problems
+
+    @staticmethod
+    def _last_hash(fh: Any) -> str:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return GENESIS
+        # Read back just enough of the tail to find the last complete line.
+        chunk = min(size, 65536)
+        while True:
+            fh.seek(size - chunk)
+            tail = fh.read(chunk)
+            lines = [ln for ln in tail.splitlines() if ln.strip()]
+            if lines and (chunk == size or len(lines) > 1):
+                break
+            chunk = min(size, chunk * 4)
+        try:
+            return json.loads(lines[-1]).get("hash", GENESIS)
+        except ValueError:
+            return hashlib.sha256(lines[-1].strip().encode()).hexdigest()

@@ -1,0 +1,143 @@
+"""The Typer app: global options, command registration, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from billingops import __version__, redact
+from billingops.commands import (
+    common,
+    cost,
+    db,
+    db_backups,
+    deploy,
+    doctor,
+    dr,
+    drift,
+    history,
+    locks,
+    migrate_cloud,
+    plan,
+    rollout,
+    runbook,
+    sandbox,
+    secrets,
+    status,
+)
+from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    name="billingops",
+    help="Operations runbook CLI for the Modern Subscription Billing Platform on AWS and GCP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"billingops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: common.ConfigOpt = None,
+    verbose: common.VerboseOpt = 0,
+    no_color: common.NoColorOpt = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Deploy, unlock, migrate and operate the billing platform: safe, resumable, audited."""
+    ctx.obj = common.GlobalOptions(config=config, verbose=verbose, no_color=no_color)
+
+
+deploy.register(app)
+plan.register(app)
+doctor.register(app)
+sandbox.register(app)
+secrets.register(app)
+rollout.register(app)
+locks.register(app)
+migrate_cloud.register(app)
+status.register(app)
+history.register(app)
+drift.register(app)
+cost.register(app)
+runbook.register(app)
+dr.register(app)
+
+db_app = typer.Typer(help="Database migrations, backups and point-in-time restore.", no_args_is_help=True)
+db.register(db_app)
+db_backups.register(db_app)
+app.add_typer(db_app, name="db")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map every outcome to a documented exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in args
+    try:
+        result = app(args=args, prog_name="billingops", standalone_mode=False)
+    except BillingOpsError as err:
+        _report(err, json_mode)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(EXIT_USAGE if err.exit_code == 2 else err.exit_code)
+    except Exception as err:  # noqa: BLE001  # the edge: an unexpected bug must still end in one paragraph
+        crash_log = _write_crash_log(err)
+        sys.stderr.write(
+            f"error: unexpected internal error: {redact.redact(type(err).__name__)}: {redact.redact(str(err))}. "
+            f"This is a bug in billingops; the redacted traceback is in {crash_log}. "
+            "Run with -vv to see more, and report it with that file.\n"
+        )
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _report(err: BillingOpsError, json_mode: bool) -> None:
+    from billingops.console import Output
+
+    output = Output(json_mode=json_mode, color="--no-color" not in sys.argv)
+    output.error(err)
+    if json_mode:
+        import json
+
+        doc = {"outcome": "error", "error": {"type": type(err).__name__, "title": err.title,
+                                              "message": err.message, "hint": err.hint,
+                                              "exit_code": err.exit_code, **redact.redact_data(err.details)}}
+        sys.stdout.write(redact.redact(json.dumps(doc, default=str)) + "\n")
+
+
+def _write_crash_log(err: Exception) -> Path:
+    folder = Path(os.environ.get("BILLINGOPS_STATE_DIR", ".billingops")) / "logs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        text = "".join(traceback.format_exception(err))
+        path.write_text(redact.redact(text), encoding="utf-8")
+        return path
+    except OSError:
+        return Path("(could not write a crash log)")

@@ -1,0 +1,122 @@
+"""Options every command accepts, and the Session they resolve into.
+
+Users type the common options after the command name (`billingops deploy --env prod --json`), so each
+command gets them through the `@with_session` decorator instead of repeating eight parameters: it adds
+them to the command's signature, resolves configuration once, and passes a `Session` in.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from billingops.config import EnvConfig, Settings, load_settings
+from billingops.console import Output, setup_logging
+
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", "-e", envvar="BILLINGOPS_ENV", help="Environment: prod, staging or dev.",
+                 show_envvar=True),
+]
+CloudOpt = Annotated[
+    str | None,
+    typer.Option("--cloud", envvar="BILLINGOPS_CLOUD", help="Cloud: aws or gcp (default: the environment's).",
+                 show_envvar=True),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document on stdout, logs on stderr.")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr (-vv for debug).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Non-interactive: answer yes where that is safe.")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="BILLINGOPS_CONFIG", help="Path to billingops.toml.", show_envvar=True),
+]
+
+
+@dataclass
+class GlobalOptions:
+    """What was given before the command name."""
+
+    config: Path | None = None
+    verbose: int = 0
+    no_color: bool = False
+
+
+@dataclass
+class Session:
+    """Everything a command needs from its invocation, resolved once."""
+
+    settings: Settings
+    output: Output
+    env_name: str | None
+    cloud: str | None
+    yes: bool
+    argv: list[str] = field(default_factory=lambda: list(sys.argv))
+    _env: EnvConfig | None = None
+
+    @property
+    def json(self) -> bool:
+        return self.output.json_mode
+
+    def env(self) -> EnvConfig:
+        """The environment's configuration; raises ConfigError when --env is missing or unknown."""
+        if self._env is None:
+            self._env = self.settings.env(self.env_name, self.cloud)
+        return self._env
+
+    def audit(self):  # -> AuditLog; imported lazily to keep start-up light
+        from billingops.audit import AuditLog
+
+        return AuditLog(self.settings.audit_log)
+
+
+def with_session(*, env: bool = True, cloud: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a command whose first parameter is `session: Session`; adds the common options."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(func)
+        own = [p for name, p in signature.parameters.items() if name != "session"]
+        common: list[tuple[str, Any]] = []
+        if env:
+            common.append(("env", EnvOpt))
+        if cloud:
+            common.append(("cloud", CloudOpt))
+        common += [("json_", JsonOpt), ("verbose", VerboseOpt), ("yes", YesOpt), ("no_color", NoColorOpt),
+                   ("config", ConfigOpt)]
+        defaults = {"env": None, "cloud": None, "json_": False, "verbose": 0, "yes": False, "no_color": False,
+                    "config": None}
+        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=defaults[name], annotation=ann)
+                 for name, ann in common]
+        own_kw = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+
+        @functools.wraps(func)
+        def wrapper(ctx: typer.Context, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name, _ in common}
+            session = make_session(ctx, given)
+            return func(session, **kwargs)
+
+        ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+        wrapper.__signature__ = signature.replace(parameters=[ctx_param, *own_kw, *extra])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {"ctx": typer.Context, **{p.name: p.annotation for p in own_kw},
+                                   **{name: ann for name, ann in common}}
+        return wrapper
+
+    return decorate
+
+
+def make_session(ctx: typer.Context, given: dict[str, Any]) -> Session:
+    root = ctx.find_root().obj if ctx.find_root().obj is not None else GlobalOptions()
+    verbose = max(given.get("verbose") or 0, root.verbose)
+    output = Output(json_mode=bool(given.get("json_")), color=not (given.get("no_color") or root.no_color),
+                    verbose=verbose, assume_yes=bool(given.get("yes")))
+    setup_logging(output)
+    settings = load_settings(given.get("config") or root.config)
+    return Session(settings=settings, output=output, env_name=given.get("env"), cloud=given.get("cloud"),
+                   yes=bool(given.get("yes")))

@@ -1,0 +1,24 @@
+locals {
+  # Secrets whose value terraform composes (connection URLs) plus the app secrets billingops seeds.
+  names = toset(concat(var.managed_secret_names, var.app_secret_names))
+}
+
+resource "aws_secretsmanager_secret" "this" {
+  # checkov:skip=CKV2_AWS_57: the URLs are rewritten by terraform when credentials change; app secrets (Stripe keys) are rotated at the issuer and seeded by billingops
+  for_each = local.names
+
+  name                    = "${var.name_prefix}/${each.key}"
+  description             = "${each.key} of ${var.name_prefix}"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.recovery_window_days
+
+  tags = var.tags
+}
+
+# Only the managed secrets get a value here; app secrets stay empty until billingops adds a version.
+resource "aws_secretsmanager_secret_version" "managed" {
+  for_each = toset(var.managed_secret_names)
+
+  secret_id     = aws_secretsmanager_secret.this[each.key].id
+  secret_string = var.managed_secret_values[each.key]
+}

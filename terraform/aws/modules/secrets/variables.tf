@@ -1,0 +1,47 @@
+variable "name_prefix" {
+  description = "Prefix of the secret names (<name_prefix>/<NAME>)."
+  type        = string
+}
+
+variable "managed_secret_names" {
+  description = "Secrets whose value terraform writes from managed_secret_values (e.g. DATABASE_URL, REDIS_URL)."
+  type        = list(string)
+}
+
+variable "managed_secret_values" {
+  description = "Values of the managed secrets, by name."
+  type        = map(string)
+  sensitive   = true
+}
+
+variable "app_secret_names" {
+  description = "Application secrets created empty; billingops seeds their versions."
+  type        = list(string)
+
+  validation {
+    condition     = alltrue([for n in var.app_secret_names : can(regex("^[A-Z][A-Z0-9_]*$", n))])
+    error_message = "app_secret_names must be UPPER_SNAKE_CASE environment variable names."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key encrypting the secrets."
+  type        = string
+}
+
+variable "recovery_window_days" {
+  description = "Recovery window before a deleted secret is gone (0 deletes at once, 7-30 otherwise)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.recovery_window_days == 0 || (var.recovery_window_days >= 7 && var.recovery_window_days <= 30)
+    error_message = "recovery_window_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,72 @@
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# Execution role: used by ECS itself to pull the image, write logs and resolve the secrets at task start.
+resource "aws_iam_role" "execution" {
+  name               = "${var.name_prefix}-ecs-execution"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${var.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    sid       = "ReadAppSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(var.secret_arns)
+  }
+
+  statement {
+    sid       = "DecryptAppSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "read-app-secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
+# Task role: what the application code may call. Only trace upload; everything else it reaches over the network.
+resource "aws_iam_role" "task" {
+  name               = "${var.name_prefix}-ecs-task"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "task_tracing" {
+  statement {
+    sid = "WriteTraces"
+    actions = [
+      "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+      "xray:GetSamplingStatisticSummaries",
+    ]
+    resources = ["*"] # X-Ray has no resource-level permissions for these actions
+  }
+}
+
+resource "aws_iam_role_policy" "task_tracing" {
+  count = var.enable_tracing ? 1 : 0
+
+  name   = "write-traces"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task_tracing.json
+}
