@@ -35,7 +35,10 @@ def who() -> str:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    # Sortable to the millisecond, so "the latest run" is well defined even for runs a second apart.
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}Z"
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
 def _digest(record: dict[str, Any]) -> str:

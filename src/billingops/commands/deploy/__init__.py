@@ -1,4 +1,4 @@
-"""Placeholder: this command module is being written; register() adds its commands to the app."""
+"""`billingops deploy`: the deployment checklist as named steps (being written)."""
 
 from __future__ import annotations
 
