@@ -1,0 +1,47 @@
+"""What `secrets list` and `secrets check` report: each declared secret's current version, or why it has none."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from billingops.clouds.secrets import SecretStore
+from billingops.config import SecretSpec
+from billingops.errors import CloudError
+
+OK, MISSING, ABSENT = "ok", "missing", "no such secret"
+
+
+@dataclass
+class SecretStatus:
+    name: str
+    source: str
+    required: bool
+    secret_id: str
+    status: str
+    version: str | None = None
+    changed_at: str | None = None
+
+
+def inventory(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str, str]) -> list[SecretStatus]:
+    rows: list[SecretStatus] = []
+    for spec in specs:
+        secret_id = ids[spec.name]
+        row = SecretStatus(spec.name, spec.source, spec.required, secret_id, MISSING)
+        try:
+            latest = store.latest(secret_id)
+        except CloudError:
+            if store.exists(secret_id):
+                raise
+            row.status = ABSENT
+            rows.append(row)
+            continue
+        if latest is not None:
+            row.status, row.version, row.changed_at = OK, latest.version_id, latest.changed_at
+        rows.append(row)
+    return rows
+
+
+def problems(rows: Sequence[SecretStatus]) -> list[SecretStatus]:
+    """Required secrets that have no version (or do not exist at all)."""
+    return [r for r in rows if r.required and r.status != OK]
