@@ -1,0 +1,147 @@
+"""What a held lock looks like, whatever backend holds it, and the durations the safety rules are written in."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from billingops.errors import UsageError
+
+# Terraform's statemgr.LockInfo JSON keys, in the order `terraform force-unlock` prints them.
+LOCK_INFO_KEYS = ("ID", "Operation", "Who", "Version", "Created", "Path", "Info")
+
+
+class MalformedLock(ValueError):
+    """The lock record exists but is not terraform's lock-info JSON."""
+
+
+class LockChanged(Exception):
+    """The lock was released or re-taken between reading it and deleting it; nothing was deleted."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    id: str
+    operation: str
+    who: str
+    version: str
+    created: str
+    path: str
+    info: str
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> LockInfo:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedLock(f"not JSON ({exc})") from None
+        if not isinstance(data, dict) or not data.get("ID") or not isinstance(data.get("ID"), str):
+            raise MalformedLock("JSON without the lock ID terraform writes")
+        return cls(id=data["ID"], operation=str(data.get("Operation") or ""), who=str(data.get("Who") or ""),
+                   version=str(data.get("Version") or ""), created=str(data.get("Created") or ""),
+                   path=str(data.get("Path") or ""), info=str(data.get("Info") or ""))
+
+    def with_id(self, lock_id: str) -> LockInfo:
+        return LockInfo(lock_id, self.operation, self.who, self.version, self.created, self.path, self.info)
+
+    def as_terraform(self) -> dict[str, str]:
+        return {"ID": self.id, "Operation": self.operation, "Who": self.who, "Version": self.version,
+                "Created": self.created, "Path": self.path, "Info": self.info}
+
+    @property
+    def host(self) -> str:
+        return self.who.rpartition("@")[2] if "@" in self.who else ""
+
+    @property
+    def created_at(self) -> datetime | None:
+        return parse_created(self.created)
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        created = self.created_at
+        if created is None:
+            return None
+        return ((now or datetime.now(timezone.utc)) - created).total_seconds()
+
+
+@dataclass
+class HeldLock:
+    """One lock record in one store. S3 with both lock mechanisms yields two records with the same id."""
+
+    env: str
+    backend: str  # s3 | gcs | local
+    store: str  # dynamodb | s3-lockfile | gcs | local
+    location: str  # where the record lives, e.g. dynamodb://table/LockID or s3://bucket/key.tflock
+    state: str  # the state it protects, e.g. bucket/key
+    workspace: str
+    lock_id: str  # the id terraform and `unlock --lock-id` use (the generation on GCS)
+    info: LockInfo | None
+    token: str  # what the conditional delete compares: raw Info, ETag, generation, file content
+    malformed: str | None = None
+    liveness: Any = None  # liveness.Verdict, filled in by the finder
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def same_record(self, other: HeldLock) -> bool:
+        return self.location == other.location and self.token == other.token
+
+    def to_dict(self) -> dict[str, Any]:
+        age = self.info.age_seconds() if self.info else None
+        return {
+            "env": self.env, "backend": self.backend, "store": self.store, "location": self.location,
+            "state": self.state, "workspace": self.workspace, "lock_id": self.lock_id,
+            "operation": self.info.operation if self.info else None,
+            "who": self.info.who if self.info else None,
+            "version": self.info.version if self.info else None,
+            "created": self.info.created if self.info else None,
+            "age_seconds": round(age, 1) if age is not None else None,
+            "path": self.info.path if self.info else None,
+            "lock_info": self.info.as_terraform() if self.info else None,
+            "malformed": self.malformed,
+            "liveness": self.liveness.to_dict() if self.liveness is not None else None,
+        }
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def parse_created(value: str) -> datetime | None:
+    """Terraform writes RFC 3339 with nanoseconds (2026-11-25T13:00:50.629756131Z); Python takes micro."""
+    if not value:
+        return None
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.strip(), count=1)
+    text = text.replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, *, option: str = "--older-than") -> float:
+    """'0s', '90s', '15m', '1h30m', '2d' or a bare number of seconds -> seconds."""
+    value = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", value):
+        return float(value)
+    if value and _DURATION.sub("", value) == "":
+        return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(value))
+    raise UsageError(f"{option} {text!r} is not a duration.",
+                     hint=f"Use forms like 0s, 90s, 15m, 1h30m or 2d (for example {option} 30m).")
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
