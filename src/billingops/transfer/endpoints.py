@@ -1,0 +1,152 @@
+"""Where the data lives: explicit URLs win; otherwise each cloud's terraform outputs and secret store.
+
+The DATABASE_URL / REDIS_URL secrets hold what the application itself connects with, so migrate-cloud reads
+them (secret ids from the `secret_ids` terraform output) and registers every value for redaction before use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from billingops import redact
+from billingops.config import EnvConfig
+from billingops.errors import BillingOpsError, ConfigError, UsageError
+from billingops.transfer.postgres_conn import PgEndpoint
+
+log = logging.getLogger(__name__)
+
+CLOUDS = ("aws", "gcp")
+SECRET_FOR = {"postgres": "DATABASE_URL", "redis": "REDIS_URL"}
+
+
+@dataclass
+class Endpoints:
+    source_pg: PgEndpoint | None = None
+    target_pg: PgEndpoint | None = None
+    source_redis: Any = None  # redis_copy.RedisEndpoint
+    target_redis: Any = None
+
+    def shown(self) -> dict[str, str | None]:
+        return {"source_postgres": self.source_pg.shown if self.source_pg else None,
+                "target_postgres": self.target_pg.shown if self.target_pg else None,
+                "source_redis": redact.redact_url(self.source_redis.url) if self.source_redis else None,
+                "target_redis": redact.redact_url(self.target_redis.url) if self.target_redis else None}
+
+
+def check_clouds(source: str, target: str) -> None:
+    for name, value in (("SOURCE", source), ("TARGET", target)):
+        if value not in CLOUDS:
+            raise UsageError(f"{name} must be aws or gcp, not {value!r}.",
+                             hint="Example: billingops migrate-cloud aws gcp --env prod")
+    if source == target:
+        raise UsageError(f"SOURCE and TARGET are both {source}: migrate-cloud moves data between the two clouds.",
+                         hint="Give two different clouds, e.g. `billingops migrate-cloud aws gcp --env prod`.")
+
+
+def validate_redis_url(url: str, flag: str, ca_file: Path | None, ca_flag: str) -> None:
+    shown = redact.redact_url(url) if url else "(empty)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError on a malformed port
+    except ValueError as exc:
+        raise UsageError(f"{flag} {shown} is not a valid URL: {exc}.",
+                         hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.") from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise UsageError(f"{flag} {shown} is not a Redis URL (scheme {parts.scheme or 'missing'!r}).",
+                         hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.")
+    if not parts.hostname:
+        raise UsageError(f"{flag} {shown} has no host.", hint="Use redis://:PASSWORD@HOST:6379/0.")
+    if ca_file is not None:
+        if parts.scheme != "rediss":
+            raise UsageError(f"{ca_flag} was given but {flag} is not a TLS (rediss://) URL.",
+                             hint="Use rediss://... with a CA file, or drop the CA option.")
+        if not ca_file.is_file():
+            raise UsageError(f"{ca_flag} {ca_file}: no such file.", hint="Give the path of the server CA (PEM).")
+
+
+def resolve(*, source_env: EnvConfig | None, target_env: EnvConfig | None, want_pg: bool, want_redis: bool,
+            flags: dict[str, Any], outputs_reader: Any = None, store_factory: Any = None) -> Endpoints:
+    """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis and
+    the two CA files. Cloud look-ups happen only for endpoints without a flag."""
+    from billingops.transfer.redis_copy import RedisEndpoint
+
+    found = Endpoints()
+    lookups: dict[str, _CloudLookup] = {}
+    for side, env in (("source", source_env), ("target", target_env)):
+        if want_pg:
+            url = flags.get(f"{side}_postgres")
+            flag = f"--{side}-postgres"
+            if not url:
+                url = _lookup(lookups, env, side, outputs_reader, store_factory).url("postgres", flag)
+            setattr(found, f"{side}_pg", PgEndpoint.parse(url, side, flag))
+        if want_redis:
+            url = flags.get(f"{side}_redis")
+            flag, ca_flag = f"--{side}-redis", f"--{side}-redis-ca"
+            ca = flags.get(f"{side}_redis_ca")
+            if not url:
+                url = _lookup(lookups, env, side, outputs_reader, store_factory).url("redis", flag)
+            validate_redis_url(url, flag, ca, ca_flag)
+            redact.register_url(url)
+            setattr(found, f"{side}_redis", RedisEndpoint(url, str(ca) if ca else None))
+    return found
+
+
+def _lookup(cache: dict, env: EnvConfig | None, side: str, outputs_reader: Any, store_factory: Any) -> _CloudLookup:
+    if env is None:
+        raise ConfigError(f"No environment to look up the {side} endpoints in.", hint="Pass --env.")
+    if side not in cache:
+        cache[side] = _CloudLookup(env, side, outputs_reader, store_factory)
+    return cache[side]
+
+
+class _CloudLookup:
+    def __init__(self, env: EnvConfig, side: str, outputs_reader: Any, store_factory: Any) -> None:
+        self.env, self.side = env, side
+        self._outputs_reader = outputs_reader or _terraform_outputs
+        self._store_factory = store_factory
+        self._outputs: dict[str, Any] | None = None
+
+    def outputs(self) -> dict[str, Any]:
+        if self._outputs is None:
+            try:
+                self._outputs = self._outputs_reader(self.env) or {}
+            except BillingOpsError as exc:
+                raise ConfigError(
+                    f"Could not read the {self.side} endpoints from the {self.env.cloud} terraform outputs of "
+                    f"{self.env.name}: {exc.message}",
+                    hint=f"Pass --{self.side}-postgres / --{self.side}-redis URLs explicitly (for example through "
+                         f"a tunnel), or fix terraform access for {self.env.cloud} and retry.",
+                ) from None
+        return self._outputs
+
+    def url(self, kind: str, flag: str) -> str:
+        name = SECRET_FOR[kind]
+        outputs = self.outputs()
+        secret_ids = outputs.get("secret_ids") or {}
+        secret_id = secret_ids.get(name) if isinstance(secret_ids, dict) else None
+        if not secret_id:
+            raise ConfigError(
+                f"The {self.env.cloud} terraform outputs of {self.env.name} have no secret id for {name}.",
+                hint=f"Pass {flag} URL explicitly, or apply the {self.env.cloud} stack so `secret_ids` has {name}.")
+        from billingops.clouds.secrets import secret_store
+
+        store = (self._store_factory or secret_store)(self.env, outputs)
+        found = store.read(secret_id)
+        if not found:
+            raise ConfigError(f"The {self.env.cloud} secret {name} ({secret_id}) has no value.",
+                              hint=f"Set it with `billingops secrets set`, or pass {flag} explicitly.")
+        value = found[1].strip()
+        redact.register(value)
+        redact.register_url(value)
+        log.info("%s %s endpoint from the %s secret %s", self.side, kind, self.env.cloud, name)
+        return value
+
+
+def _terraform_outputs(env: EnvConfig) -> dict[str, Any]:
+    from billingops.terraform import Terraform
+
+    return Terraform.for_env(env).outputs()

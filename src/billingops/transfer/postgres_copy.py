@@ -1,0 +1,198 @@
+"""Rows from source to target: binary COPY between two psql processes joined by an OS pipe, under one snapshot.
+
+Python only starts the pipes and watches them: the bytes go source server -> psql -> pipe -> psql -> target server.
+Every worker imports the snapshot exported by `SnapshotHolder`, so parallel workers and split ranges of one table
+read one consistent database. Tables larger than the split size are cut into ctid block ranges (TID range scans,
+PostgreSQL 14+) that run in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from billingops import process, redact
+from billingops.errors import ExternalError
+from billingops.transfer.postgres_conn import PgEndpoint
+from billingops.transfer.postgres_inspect import TableInfo, quote_ident
+
+log = logging.getLogger(__name__)
+
+MIN_SPLIT_BYTES = 64 * 1024 * 1024
+UNIT_TIMEOUT = 12 * 3600
+# Commits on the target need not wait for the disk: a crash mid-copy is redone from the journal anyway.
+TARGET_OPTIONS = "-c synchronous_commit=off"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One COPY pipe: a whole table, or one block range of a split table."""
+
+    table: TableInfo
+    index: int = 0
+    count: int = 1
+    first_block: int | None = None
+    end_block: int | None = None  # exclusive; None = to the end of the table
+
+    @property
+    def split(self) -> bool:
+        return self.count > 1
+
+    @property
+    def name(self) -> str:
+        return self.table.key if not self.split else f"{self.table.key} [{self.index + 1}/{self.count}]"
+
+    def where(self) -> str:
+        clauses = []
+        if self.first_block is not None and self.first_block > 0:
+            clauses.append(f"ctid >= '({self.first_block},0)'::tid")
+        if self.end_block is not None:
+            clauses.append(f"ctid < '({self.end_block},0)'::tid")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+    def select(self) -> str:
+        cols = ", ".join(quote_ident(c) for c in self.table.columns)
+        return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"
+
+
+@dataclass
+class UnitResult:
+    unit: Unit
+    rows: int
+    seconds: float
+
+
+def split_bytes_for(tables: list[TableInfo], jobs: int, override_mb: float | None = None) -> int:
+    """Split size: small enough that `jobs` workers stay busy on the biggest tables, never tiny."""
+    if override_mb is not None:
+        return max(1, int(override_mb * 1024 * 1024))
+    total = sum(t.bytes for t in tables)
+    return max(MIN_SPLIT_BYTES, total // max(1, jobs * 4))
+
+
+def plan_units(tables: list[TableInfo], *, split_bytes: int) -> list[Unit]:
+    """All units, biggest first so the long ones start early (longest-processing-time scheduling)."""
+    units: list[Unit] = []
+    for table in tables:
+        parts = math.ceil(table.bytes / split_bytes) if table.bytes > split_bytes and table.pages > 1 else 1
+        parts = min(parts, table.pages) if parts > 1 else 1
+        if parts == 1:
+            units.append(Unit(table))
+            continue
+        step = math.ceil(table.pages / parts)
+        bounds = list(range(0, table.pages, step))
+        for index, first in enumerate(bounds):
+            last = index == len(bounds) - 1
+            # The last range is open-ended: rows the snapshot sees never sit past the table's end, but the
+            # size was read a moment after the snapshot.
+            units.append(Unit(table, index, len(bounds), first, None if last else first + step))
+    units.sort(key=lambda u: (u.table.bytes / u.count), reverse=True)
+    return units
+
+
+class SnapshotHolder:
+    """A source transaction that exports its snapshot and stays open while workers import it."""
+
+    def __init__(self, source: PgEndpoint) -> None:
+        self.conn = source.connect(read_only=True, autocommit=True)
+        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.snapshot: str = self.conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        log.debug("exported snapshot %s", self.snapshot)
+
+    def close(self) -> None:
+        try:
+            self.conn.execute("COMMIT")
+        finally:
+            self.conn.close()
+
+
+def copy_unit(unit: Unit, source: PgEndpoint, target: PgEndpoint, snapshot: str, *,
+              register: Callable[[list[subprocess.Popen]], None] | None = None) -> UnitResult:
+    """Run one source psql | target psql pipe; returns the row count the target reported."""
+    psql = process.which("psql", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
+    table = unit.table.qualified()
+    cols = ", ".join(quote_ident(c) for c in unit.table.columns)
+    reader = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+              "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+              "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+              "-c", f"COPY ({unit.select()}) TO STDOUT (FORMAT binary)", "-c", "COMMIT"]
+    # A whole table is truncated in the same transaction as its COPY: a redo after an interruption can never
+    # duplicate rows, and FREEZE writes the rows already frozen (no later vacuum rewrite of every page).
+    writer = [psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN"]
+    if not unit.split:
+        writer += ["-c", f"TRUNCATE ONLY {table}"]
+    writer += ["-c", f"COPY {table} ({cols}) FROM STDIN (FORMAT binary{'' if unit.split else ', FREEZE'})",
+               "-c", "COMMIT"]
+    started = time.monotonic()
+    src = subprocess.Popen(reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           env=source.child_env(read_only=True))
+    try:
+        dst = subprocess.Popen(writer, stdin=src.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=target.child_env(extra_options=TARGET_OPTIONS))
+    except BaseException:
+        src.kill()
+        raise
+    assert src.stdout is not None
+    src.stdout.close()  # the writer holds the pipe now; the reader must see SIGPIPE if the writer dies
+    if register:
+        register([src, dst])
+    err_src = _drain(src.stderr)
+    try:
+        out, err_dst = dst.communicate(timeout=UNIT_TIMEOUT)
+        src.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        src.kill()
+        dst.kill()
+        raise ExternalError(f"Copying {unit.name} did not finish within {UNIT_TIMEOUT // 3600} h.",
+                            hint="Check both servers for locks or stalls, then rerun with --resume.") from None
+    err_src.join(timeout=10)
+    if src.returncode != 0 or dst.returncode != 0:
+        raise ExternalError(
+            f"Copying {unit.name} failed (source psql exit {src.returncode}, target psql exit {dst.returncode}): "
+            f"{redact.redact(_tail(err_src.text + err_dst.decode(errors='replace')))}",
+            hint="Fix the cause shown, then rerun with --resume: finished tables are not copied again.",
+        )
+    rows = _copied_rows(out.decode(errors="replace"))
+    return UnitResult(unit, rows, time.monotonic() - started)
+
+
+def truncate(target: PgEndpoint, tables: list[TableInfo]) -> None:
+    """Empty partly copied split tables before their ranges are redone."""
+    if not tables:
+        return
+    with target.connect() as conn:
+        conn.execute("TRUNCATE ONLY " + ", ".join(t.qualified() for t in tables))
+
+
+class _Drain(threading.Thread):
+    def __init__(self, stream: Any) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.text = ""
+
+    def run(self) -> None:
+        self.text = self.stream.read().decode(errors="replace")
+
+
+def _drain(stream: Any) -> _Drain:
+    thread = _Drain(stream)
+    thread.start()
+    return thread
+
+
+def _copied_rows(output: str) -> int:
+    for line in output.splitlines():
+        if line.startswith("COPY "):
+            return int(line.split()[1])
+    return 0
+
+
+def _tail(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " ".join(lines[-4:]) or "(no output)"

@@ -1,0 +1,157 @@
+"""What a PostgreSQL database holds, as far as a migration cares: tables to copy, sizes, columns that may be
+written, sequences, extensions, roles, large objects, and the objects migrate-cloud reports and skips."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+# Extensions every PostgreSQL has; nothing to check for them.
+BUILTIN_EXTENSIONS = ("plpgsql",)
+
+
+@dataclass
+class TableInfo:
+    schema: str
+    name: str
+    oid: int
+    bytes: int
+    pages: int
+    est_rows: int
+    columns: list[str]          # writable columns: generated ones are computed by the target, not copied
+    has_pk: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def qualified(self) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.key, "bytes": self.bytes, "est_rows": self.est_rows, "has_pk": self.has_pk}
+
+
+@dataclass
+class Inventory:
+    server_version: str
+    database: str
+    user: str
+    tables: list[TableInfo] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+    extensions: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    large_objects: int = 0
+    materialized_views: list[str] = field(default_factory=list)
+    event_triggers: list[str] = field(default_factory=list)
+    publications: list[str] = field(default_factory=list)
+    subscriptions: list[str] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(t.bytes for t in self.tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "server_version": self.server_version, "database": self.database, "user": self.user,
+            "tables": [t.to_dict() for t in self.tables], "total_bytes": self.total_bytes,
+            "sequences": len(self.sequences), "extensions": self.extensions, "roles": self.roles,
+            "large_objects": self.large_objects, "materialized_views": self.materialized_views,
+            "skipped": {"event_triggers": self.event_triggers, "publications": self.publications,
+                        "subscriptions": self.subscriptions},
+        }
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# Plain tables and leaf partitions hold the rows; partitioned parents hold none of their own.
+_TABLES = """
+SELECT n.nspname, c.relname, c.oid, pg_relation_size(c.oid),
+       (pg_relation_size(c.oid) / current_setting('block_size')::int)::bigint,
+       greatest(c.reltuples, 0)::bigint,
+       coalesce((SELECT array_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''),
+                '{}'),
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'e')
+ORDER BY pg_relation_size(c.oid) DESC, 1, 2
+"""
+
+_ROLES = """
+SELECT DISTINCT r.rolname FROM (
+  SELECT relowner AS id FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  UNION SELECT nspowner FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+  UNION SELECT proowner FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION SELECT (aclexplode(c.relacl)).grantee FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace
+   WHERE nspacl IS NOT NULL AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+) ids JOIN pg_roles r ON r.oid = ids.id
+WHERE r.rolname NOT LIKE 'pg\\_%'
+ORDER BY 1
+"""
+
+
+def inspect(conn: Any) -> Inventory:
+    """Read the inventory over an open psycopg connection (any isolation; nothing is written)."""
+    one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
+    col = lambda q: [r[0] for r in conn.execute(q).fetchall()]  # noqa: E731
+    inv = Inventory(server_version=one("SHOW server_version"), database=one("SELECT current_database()"),
+                    user=one("SELECT current_user"))
+    for schema, name, oid, size, pages, rows, columns, has_pk in conn.execute(_TABLES).fetchall():
+        inv.tables.append(TableInfo(schema, name, oid, size, pages, rows, list(columns), has_pk))
+    inv.sequences = col("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1")
+    inv.extensions = col("SELECT extname FROM pg_extension WHERE extname <> ALL(ARRAY['plpgsql']) ORDER BY 1")
+    inv.roles = col(_ROLES)
+    inv.large_objects = one("SELECT count(*) FROM pg_largeobject_metadata")
+    inv.materialized_views = col("SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews ORDER BY 1")
+    inv.event_triggers = col("SELECT evtname FROM pg_event_trigger ORDER BY 1")
+    inv.publications = col("SELECT pubname FROM pg_publication ORDER BY 1")
+    inv.subscriptions = col("SELECT subname FROM pg_subscription WHERE subdbid = "
+                            "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")
+    return inv
+
+
+def user_objects(conn: Any) -> list[str]:
+    """Up to ten user objects in the database (empty list: nothing of ours or anyone's is there)."""
+    rows = conn.execute("""
+        SELECT format('%s %I.%I', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'relation' END,
+                      n.nspname, c.relname)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype = 'e')
+        UNION ALL SELECT format('function %I.%I', n.nspname, p.proname) FROM pg_proc p
+          JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                           AND d.deptype = 'e')
+        UNION ALL SELECT format('schema %I', nspname) FROM pg_namespace
+         WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public')
+        UNION ALL SELECT 'large object ' || oid FROM pg_largeobject_metadata
+        LIMIT 10""").fetchall()
+    return [r[0] for r in rows]
+
+
+def missing_extensions(target_conn: Any, wanted: list[str]) -> list[str]:
+    available = {r[0] for r in target_conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
+    return [e for e in wanted if e not in available]
+
+
+def missing_roles(target_conn: Any, wanted: list[str]) -> list[str]:
+    present = {r[0] for r in target_conn.execute("SELECT rolname FROM pg_roles").fetchall()}
+    return [r for r in wanted if r not in present]

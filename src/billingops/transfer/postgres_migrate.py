@@ -1,0 +1,211 @@
+"""The PostgreSQL half of migrate-cloud, phase by phase, each recorded in the run journal:
+
+preflight (connect, inventory, extensions, empty target) -> schema (pre-data) -> data (COPY pipes under one
+snapshot) -> large objects -> post-data (pg_restore -j) -> sequences -> verify. A resumed run skips finished phases
+and finished tables; a table that was not finished is emptied and copied again, so no row is ever doubled.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from billingops.errors import Interrupted, StepFailed
+from billingops.transfer import postgres_copy, postgres_objects, postgres_schema, postgres_verify
+from billingops.transfer.postgres_conn import PgEndpoint
+from billingops.transfer.postgres_inspect import Inventory, inspect, missing_extensions, missing_roles, user_objects
+from billingops.transfer.progress import CopyMonitor, Reporter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PgPreflight:
+    source: Inventory
+    target_objects: list[str]
+    missing_extensions: list[str]
+    missing_roles: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source.to_dict(), "target_objects": self.target_objects,
+                "missing_extensions": self.missing_extensions, "roles_missing_on_target": self.missing_roles}
+
+
+@dataclass
+class PgOptions:
+    jobs: int = 2
+    verify: str = "full"
+    split_mb: float | None = None
+    resumed: bool = False
+
+
+@dataclass
+class PgResult:
+    tables: int = 0
+    rows: int = 0
+    bytes: int = 0
+    large_objects: int = 0
+    sequences: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    verification: postgres_verify.VerifyReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tables": self.tables, "rows_copied": self.rows, "bytes": self.bytes,
+                "large_objects": self.large_objects, "sequences": self.sequences,
+                "seconds": {k: round(v, 2) for k, v in self.seconds.items()}, "skipped": self.skipped,
+                "verification": self.verification.to_dict() if self.verification else None}
+
+
+def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
+    """Read both sides (the target read-only too): nothing changes here."""
+    with source.connect(read_only=True) as src:
+        inventory = inspect(src)
+    with target.connect(read_only=True) as dst:
+        return PgPreflight(inventory, user_objects(dst), missing_extensions(dst, inventory.extensions),
+                           missing_roles(dst, inventory.roles))
+
+
+class PgMigration:
+    def __init__(self, source: PgEndpoint, target: PgEndpoint, checked: PgPreflight, options: PgOptions,
+                 state: dict[str, Any], save: Callable[[], None], reporter: Reporter, workdir: Path) -> None:
+        self.source, self.target, self.checked, self.options = source, target, checked, options
+        self.state, self.save, self.reporter, self.workdir = state, save, reporter, workdir
+        self.result = PgResult(skipped=self._skipped_report())
+
+    def _skipped_report(self) -> list[str]:
+        inv = self.checked.source
+        return ([f"event trigger {n}" for n in inv.event_triggers] + [f"publication {n}" for n in inv.publications]
+                + [f"subscription {n}" for n in inv.subscriptions])
+
+    def _mark(self, key: str, value: Any = True) -> None:
+        self.state[key] = value
+        self.save()
+
+    def run(self) -> PgResult:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        tables = self.checked.source.tables
+        self.result.tables = len(tables)
+        holder = postgres_copy.SnapshotHolder(self.source)
+        try:
+            self._timed("schema", lambda: self._schema())
+            self._timed("data", lambda: self._data(holder.snapshot))
+            self._timed("large_objects", self._large_objects)
+            self._timed("post_data", self._post_data)
+            self._timed("sequences", self._sequences)
+            self.reporter.phase("verify", f"postgres: verifying ({self.options.verify}) {len(tables)} tables")
+            started = time.monotonic()
+            self.result.verification = postgres_verify.verify(
+                self.source, self.target, tables, mode=self.options.verify, jobs=self.options.jobs,
+                snapshot=holder.snapshot)
+            self.result.seconds["verify"] = time.monotonic() - started
+        except KeyboardInterrupt:
+            raise Interrupted("The PostgreSQL migration was interrupted; finished steps and tables are recorded.",
+                              hint="Rerun the same command with --resume to finish it.") from None
+        finally:
+            holder.close()
+        return self.result
+
+    def _timed(self, name: str, step: Callable[[], None]) -> None:
+        if self.state.get(name):
+            self.reporter.phase(name, f"postgres: {name.replace('_', ' ')} already done in this run, skipped")
+            return
+        started = time.monotonic()
+        step()
+        self.result.seconds[name] = time.monotonic() - started
+        self._mark(name)
+
+    def _dump(self) -> Path:
+        dump = self.workdir / "schema.dump"
+        if not dump.is_file():
+            # One dump for the whole run: a resumed run builds post-data from the same schema it started with.
+            dump = postgres_schema.dump_schema(self.source, self.workdir)
+        return dump
+
+    def _schema(self) -> None:
+        self.reporter.phase("schema", "postgres: creating the schema on the target (pre-data)")
+        skipped = postgres_schema.restore_pre_data(self.target, self._dump(), self.workdir)
+        for item in skipped:
+            log.info("skipped %s", item)
+
+    def _data(self, snapshot: str) -> None:
+        tables = self.checked.source.tables
+        done: list[str] = self.state.setdefault("tables_done", [])
+        todo = [t for t in tables if t.key not in done]
+        split = postgres_copy.split_bytes_for(tables, self.options.jobs, self.options.split_mb)
+        units = postgres_copy.plan_units(todo, split_bytes=split)
+        if self.options.resumed:
+            # Split tables have one transaction per range, and a range may have committed just before the
+            # interruption without reaching the journal: empty every unfinished split table first.
+            postgres_copy.truncate(self.target, sorted({u.table for u in units if u.split}, key=lambda t: t.key))
+        self.reporter.phase("data", f"postgres: copying {len(todo)} tables ({len(units)} COPY pipes, "
+                                    f"{self.options.jobs} at a time){' - resumed' if done else ''}")
+        self.reporter.tables_planned({t.key: t.bytes for t in todo})
+        remaining = {t.key: sum(1 for u in units if u.table.key == t.key) for t in todo}
+        rows = {t.key: 0 for t in todo}
+        with self.target.connect() as monitor_conn, CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo),
+                                                               self.reporter), \
+                cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+            futures = {pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units}
+            try:
+                for future in cf.as_completed(futures):
+                    res = future.result()
+                    key = res.unit.table.key
+                    rows[key] += res.rows
+                    remaining[key] -= 1
+                    self.result.rows += res.rows
+                    finished = remaining[key] == 0
+                    if finished:
+                        done.append(key)
+                        self.result.bytes += res.unit.table.bytes
+                        self.save()
+                    self.reporter.unit_done(key, res.unit.table.bytes / res.unit.count, rows[key], finished,
+                                            res.seconds)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _large_objects(self) -> None:
+        if not self.checked.source.large_objects:
+            return
+        self.reporter.phase("large_objects", f"postgres: copying {self.checked.source.large_objects} large objects")
+        with self.source.connect(read_only=True) as src, self.target.connect() as dst:
+            self.result.large_objects = postgres_objects.copy_large_objects(src, dst)
+
+    def _post_data(self) -> None:
+        self.reporter.phase("post_data", f"postgres: building indexes, constraints and triggers "
+                                         f"(pg_restore -j {self.options.jobs})")
+        postgres_schema.restore_post_data(self.target, self._dump(), self.workdir, jobs=self.options.jobs,
+                                          resumed=self.options.resumed)
+
+    def _sequences(self) -> None:
+        with self.source.connect(read_only=True) as src, self.target.connect() as dst:
+            values = postgres_objects.read_sequences(src)
+            self.result.sequences = postgres_objects.set_sequences(dst, values)
+        self.reporter.phase("sequences", f"postgres: set {self.result.sequences} sequences to the source's values")
+
+
+def _target_oids(conn: Any, tables: list) -> dict[int, str]:
+    """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid)."""
+    found = {}
+    for table in tables:
+        oid = conn.execute("SELECT to_regclass(%s)::oid::bigint", (table.qualified(),)).fetchone()[0]
+        if oid is not None:
+            found[int(oid)] = table.key
+    return found
+
+
+def require_extensions(checked: PgPreflight) -> None:
+    if checked.missing_extensions:
+        raise StepFailed(
+            f"The target PostgreSQL does not offer these extensions used by the source: "
+            f"{', '.join(checked.missing_extensions)}. No data was moved.",
+            hint="Enable them on the target (Cloud SQL: supported extensions list / database flags; RDS: "
+                 "rds.extensions / shared_preload_libraries), or drop them on the source, then rerun.",
+        )

@@ -1,0 +1,121 @@
+"""Schema through the PostgreSQL tools: one custom-format schema dump, restored in two sections.
+
+pre-data (types, tables, functions, views...) goes in as one transaction before any row moves; post-data (indexes,
+constraints, triggers, materialized view data) is built after the rows with `pg_restore -j N`, which runs the
+index builds in parallel. Owners and grants are left out (`--no-owner --no-acl`) so every object belongs to the
+target user (RDS `rds_superuser` and Cloud SQL `cloudsqlsuperuser` cannot take each other's ownership); event
+triggers, publications and subscriptions are filtered out of the table of contents and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from billingops import process
+from billingops.errors import ExternalError
+from billingops.transfer.postgres_conn import PgEndpoint
+
+log = logging.getLogger(__name__)
+
+DUMP_TIMEOUT = 1800
+POST_DATA_TIMEOUT = 6 * 3600
+# TOC entry types that must not be replayed on another cloud's managed server.
+SKIPPED_TYPES = ("EVENT TRIGGER", "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA",
+                 "SUBSCRIPTION", "SUBSCRIPTION TABLE")
+# On a resumed post-data step, objects built before the interruption answer with these; anything else is real.
+_ALREADY_DONE = re.compile(r"already exists|multiple primary keys for table")
+# Index builds are the long pole: give them memory (session-level, allowed on RDS and Cloud SQL).
+POST_DATA_OPTIONS = "-c maintenance_work_mem=512MB -c synchronous_commit=off"
+
+
+def dump_schema(source: PgEndpoint, workdir: Path) -> Path:
+    """pg_dump --schema-only in custom format, run read-only against the source."""
+    path = workdir / "schema.dump"
+    tool = process.which("pg_dump", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
+    process.run([tool, "--schema-only", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions",
+                 "--format=custom", "--file", str(path), "--dbname", source.dbname],
+                env=source.child_env(read_only=True), timeout=DUMP_TIMEOUT)
+    return path
+
+
+def toc_list(dump: Path, workdir: Path, section: str) -> tuple[Path, list[str]]:
+    """The dump's table of contents for one section minus skipped entries; returns (list file, skipped names)."""
+    tool = process.which("pg_restore")
+    listing = process.run([tool, "--list", f"--section={section}", str(dump)], timeout=120).stdout
+    kept, skipped = [], []
+    for line in listing.splitlines():
+        entry_type = _entry_type(line)
+        if entry_type in SKIPPED_TYPES:
+            skipped.append(f"{entry_type.lower()}: {line.split(entry_type, 1)[1].strip()}")
+            kept.append(";" + line)
+        else:
+            kept.append(line)
+    path = workdir / f"{section}.list"
+    path.write_text("\n".join(kept) + "\n")
+    return path, skipped
+
+
+def _entry_type(line: str) -> str | None:
+    if not line or line.startswith(";"):
+        return None
+    match = re.match(r"^\d+;\s+\d+\s+\d+\s+(.*)$", line)
+    if not match:
+        return None
+    rest = match.group(1)
+    for kind in sorted(SKIPPED_TYPES, key=len, reverse=True):
+        if rest.startswith(kind + " "):
+            return kind
+    return rest.split(" ", 1)[0]
+
+
+def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path) -> list[str]:
+    """Create the schema objects on the target in one transaction (all or nothing, so a resume can redo it)."""
+    listfile, skipped = toc_list(dump, workdir, "pre-data")
+    tool = process.which("pg_restore")
+    process.run([tool, "--section=pre-data", "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
+                 "--use-list", str(listfile), "--dbname", target.dbname, str(dump)],
+                env=target.child_env(), timeout=DUMP_TIMEOUT)
+    return skipped
+
+
+def restore_post_data(target: PgEndpoint, dump: Path, workdir: Path, *, jobs: int, resumed: bool) -> list[str]:
+    """Indexes, constraints, triggers, materialized view data: `pg_restore -j jobs`.
+
+    A resumed run may find part of this already built; those entries fail with "already exists" and are
+    ignored, every other error still fails the step.
+    """
+    listfile, skipped = toc_list(dump, workdir, "post-data")
+    tool = process.which("pg_restore")
+    argv = [tool, "--section=post-data", "--no-owner", "--no-acl", f"--jobs={max(1, jobs)}",
+            "--use-list", str(listfile), "--dbname", target.dbname, str(dump)]
+    if not resumed:
+        argv.insert(-1, "--exit-on-error")
+    result = process.run(argv, env=target.child_env(extra_options=POST_DATA_OPTIONS), timeout=POST_DATA_TIMEOUT,
+                         check=False)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "ERROR:" in line]
+        real = [line for line in errors if not _ALREADY_DONE.search(line)]
+        if not resumed or real or not errors:
+            raise process.command_failed(result)
+        log.info("post-data: %d objects were already built by the interrupted run", len(errors))
+    return skipped
+
+
+def wipe_target(conn) -> None:
+    """Drop every user schema (CASCADE) and large object on the target: --replace-target, after confirmation."""
+    schemas = [r[0] for r in conn.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
+    ).fetchall()]
+    from psycopg import sql
+
+    try:
+        for schema in schemas:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS public")
+        conn.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
+    except Exception as exc:  # psycopg.Error: the target user may not own everything there
+        raise ExternalError(f"Could not empty the target database: {exc}.",
+                            hint="Empty it by hand as its owner (or recreate the database), then rerun "
+                                 "without --replace-target.") from None
