@@ -6,6 +6,13 @@ file): the shapes ElastiCache and Memorystore present.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
 import pytest
 
 from tests.support import servers
@@ -13,18 +20,25 @@ from tests.support import servers
 REDIS_PASSWORD = "redis-test-pw"
 
 
-@pytest.fixture(scope="session")
-def source_pg(tmp_path_factory):
-    cluster = servers.start_postgres(tmp_path_factory.mktemp("pg-source"))
-    yield cluster
-    servers.stop_postgres(cluster)
+def _pg_cluster(name: str):
+    # Under its own /tmp folder: pytest's basetemp is 0700 root, which the postgres user cannot enter.
+    base = Path(tempfile.mkdtemp(prefix=f"billingops-{name}-"))
+    cluster = servers.start_postgres(base)
+    try:
+        yield cluster
+    finally:
+        servers.stop_postgres(cluster)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def target_pg(tmp_path_factory):
-    cluster = servers.start_postgres(tmp_path_factory.mktemp("pg-target"))
-    yield cluster
-    servers.stop_postgres(cluster)
+def source_pg():
+    yield from _pg_cluster("pg-source")
+
+
+@pytest.fixture(scope="session")
+def target_pg():
+    yield from _pg_cluster("pg-target")
 
 
 def _flush_all(server: servers.RedisServer) -> None:
@@ -77,3 +91,42 @@ def tls_redis(_tls_redis_server):
     """redis-server with TLS (`.tls_url(db)`, `.ca_file`) and requirepass, emptied before each test."""
     _flush_all(_tls_redis_server)
     return _tls_redis_server
+
+
+# -- PostgreSQL databases ------------------------------------------------------------------------------------
+SCHEMA_SQL = Path(__file__).with_name("billing_schema.sql")
+
+
+def psql_file(url: str, path: Path) -> None:
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(path)], check=True,
+                   capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def billing_source(source_pg) -> str:
+    """URL of a source database holding every object kind of billing_schema.sql (read-only for the tests)."""
+    url = source_pg.createdb("billing")
+    psql_file(url, SCHEMA_SQL)
+    return url
+
+
+@pytest.fixture(scope="session")
+def big_source(source_pg) -> str:
+    """A source database with one table big enough (~40 MB) to be killed in the middle of."""
+    url = source_pg.createdb("billing_big")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ledger (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), "
+                     "memo text)")
+        conn.execute("INSERT INTO ledger SELECT g, g % 1000, g * 0.01, repeat(md5(g::text), 4) "
+                     "FROM generate_series(1, 250000) g")
+        conn.execute("CREATE INDEX ledger_account ON ledger (account)")
+        conn.execute("CREATE TABLE small (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 100) g")
+        conn.execute("ANALYZE")
+    return url
+
+
+@pytest.fixture
+def empty_target(target_pg) -> str:
+    """A fresh, empty target database for one test."""
+    return target_pg.createdb(f"t_{uuid.uuid4().hex[:10]}")

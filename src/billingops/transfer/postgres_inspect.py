@@ -116,7 +116,9 @@ def inspect(conn: Any) -> Inventory:
     inv.extensions = col("SELECT extname FROM pg_extension WHERE extname <> ALL(ARRAY['plpgsql']) ORDER BY 1")
     inv.roles = col(_ROLES)
     inv.large_objects = one("SELECT count(*) FROM pg_largeobject_metadata")
-    inv.materialized_views = col("SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews ORDER BY 1")
+    # Creation order, so a materialized view built on another one is refreshed after it.
+    inv.materialized_views = col("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n "
+                                 "ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid")
     inv.event_triggers = col("SELECT evtname FROM pg_event_trigger ORDER BY 1")
     inv.publications = col("SELECT pubname FROM pg_publication ORDER BY 1")
     inv.subscriptions = col("SELECT subname FROM pg_subscription WHERE subdbid = "
