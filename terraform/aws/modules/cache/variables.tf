@@ -13,9 +13,9 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect (the application)."
-  type        = list(string)
+variable "allowed_security_groups" {
+  description = "Security groups allowed to connect, by a static label (e.g. { app = sg-... })."
+  type        = map(string)
 }
 
 variable "engine_version" {

@@ -54,7 +54,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_app" {
-  for_each = toset(var.allowed_security_group_ids)
+  for_each = var.allowed_security_groups
 
   security_group_id            = aws_security_group.this.id
   description                  = "PostgreSQL from the application"
@@ -140,7 +140,7 @@ resource "aws_db_instance" "this" {
   engine_version             = var.engine_version
   instance_class             = var.instance_class
   auto_minor_version_upgrade = true
-  parameter_group_name       = var.enable_parameter_group ? aws_db_parameter_group.this[0].name : "default.${local.family}"
+  parameter_group_name       = var.enable_parameter_group ? aws_db_parameter_group.this[0].name : null # null: the engine default group
 
   db_name  = var.database_name
   username = var.master_username

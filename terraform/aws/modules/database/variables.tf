@@ -24,9 +24,9 @@ variable "subnet_ids" {
   }
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect (the application)."
-  type        = list(string)
+variable "allowed_security_groups" {
+  description = "Security groups allowed to connect, by a static label (e.g. { app = sg-... })."
+  type        = map(string)
 }
 
 variable "engine_version" {
@@ -177,4 +177,10 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "backup_replica_region" {
+  description = "Region receiving a copy of the automated backups; null disables cross-region replication."
+  type        = string
+  default     = null
 }

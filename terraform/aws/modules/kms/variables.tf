@@ -22,12 +22,12 @@ variable "keys" {
 }
 
 variable "rotation_period_in_days" {
-  description = "Automatic key rotation period."
+  description = "Automatic key rotation period; null keeps the AWS default (365 days)."
   type        = number
-  default     = 365
+  default     = null
 
   validation {
-    condition     = var.rotation_period_in_days >= 90 && var.rotation_period_in_days <= 2560
+    condition     = var.rotation_period_in_days == null ? true : var.rotation_period_in_days >= 90 && var.rotation_period_in_days <= 2560
     error_message = "rotation_period_in_days must be between 90 and 2560."
   }
 }

@@ -1,11 +1,6 @@
-locals {
-  # Secrets whose value terraform composes (connection URLs) plus the app secrets billingops seeds.
-  names = toset(concat(var.managed_secret_names, var.app_secret_names))
-}
-
 resource "aws_secretsmanager_secret" "this" {
   # checkov:skip=CKV2_AWS_57: the URLs are rewritten by terraform when credentials change; app secrets (Stripe keys) are rotated at the issuer and seeded by billingops
-  for_each = local.names
+  for_each = toset(var.secret_names)
 
   name                    = "${var.name_prefix}/${each.key}"
   description             = "${each.key} of ${var.name_prefix}"
@@ -15,7 +10,7 @@ resource "aws_secretsmanager_secret" "this" {
   tags = var.tags
 }
 
-# Only the managed secrets get a value here; app secrets stay empty until billingops adds a version.
+# Only the managed secrets get a value here; the others stay empty until billingops adds a version.
 resource "aws_secretsmanager_secret_version" "managed" {
   for_each = toset(var.managed_secret_names)
 

@@ -1,0 +1,5 @@
+bucket         = "billing-platform-terraform-state"
+key            = "staging/terraform.tfstate"
+region         = "us-east-1"
+dynamodb_table = "terraform-state-lock"
+encrypt        = true

@@ -1,0 +1,225 @@
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name_prefix}-alarms"
+  kms_master_key_id = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each = toset(var.alert_emails)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+# Database down, failover, backup failures and storage events straight from RDS.
+resource "aws_db_event_subscription" "database" {
+  count = var.enable_db_event_subscription ? 1 : 0
+
+  name             = "${var.name_prefix}-rds-events"
+  sns_topic        = aws_sns_topic.alarms.arn
+  source_type      = "db-instance"
+  source_ids       = [var.db_instance_identifier]
+  event_categories = ["availability", "backup", "failover", "failure", "low storage", "recovery"]
+
+  tags = var.tags
+}
+
+locals {
+  alb_dimensions = { LoadBalancer = var.load_balancer_arn_suffix }
+  tg_dimensions  = { LoadBalancer = var.load_balancer_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  ecs_dimensions = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name }
+  db_dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
+
+  # The seed's alerts. severity "critical" pages on-call, "warning" goes to email/Slack; both reach the topic.
+  alarms = merge(
+    {
+      "critical-app-all-unhealthy" = {
+        description = "No healthy application task behind the load balancer"
+        namespace   = "AWS/ApplicationELB", metric = "HealthyHostCount", statistic = "Minimum"
+        dimensions  = local.tg_dimensions, comparison = "LessThanThreshold", threshold = 1
+        periods     = 2, period = 60, missing = "breaching"
+      }
+      "warning-app-unhealthy-hosts" = {
+        description = "Failed health checks: at least one unhealthy task"
+        namespace   = "AWS/ApplicationELB", metric = "UnHealthyHostCount", statistic = "Maximum"
+        dimensions  = local.tg_dimensions, comparison = "GreaterThanThreshold", threshold = 0
+        periods     = 3, period = 60, missing = "notBreaching"
+      }
+      "warning-app-p95-latency" = {
+        description = "Response time P95 above 1 second"
+        namespace   = "AWS/ApplicationELB", metric = "TargetResponseTime", extended_statistic = "p95"
+        dimensions  = local.alb_dimensions, comparison = "GreaterThanThreshold", threshold = 1
+        periods     = 5, period = 60, missing = "notBreaching"
+      }
+      "warning-app-cpu" = {
+        description = "Application CPU above 80% for 5 minutes"
+        namespace   = "AWS/ECS", metric = "CPUUtilization", statistic = "Average"
+        dimensions  = local.ecs_dimensions, comparison = "GreaterThanThreshold", threshold = 80
+        periods     = 5, period = 60, missing = "missing"
+      }
+      "warning-app-memory" = {
+        description = "Application memory above 80% for 5 minutes"
+        namespace   = "AWS/ECS", metric = "MemoryUtilization", statistic = "Average"
+        dimensions  = local.ecs_dimensions, comparison = "GreaterThanThreshold", threshold = 80
+        periods     = 5, period = 60, missing = "missing"
+      }
+      # RDS stops publishing metrics when the instance is down: missing data counts as down.
+      "critical-db-down" = {
+        description = "Database down (no metrics from the instance)"
+        namespace   = "AWS/RDS", metric = "DatabaseConnections", statistic = "SampleCount"
+        dimensions  = local.db_dimensions, comparison = "LessThanThreshold", threshold = 1
+        periods     = 3, period = 60, missing = "breaching"
+      }
+      "critical-db-storage" = {
+        description = "Database storage more than 90% full"
+        namespace   = "AWS/RDS", metric = "FreeStorageSpace", statistic = "Minimum"
+        dimensions  = local.db_dimensions, comparison = "LessThanThreshold"
+        threshold   = var.db_allocated_storage_gib * 1073741824 * 0.1
+        periods     = 2, period = 300, missing = "missing"
+      }
+      "warning-db-cpu" = {
+        description = "Database CPU above 80% for 5 minutes"
+        namespace   = "AWS/RDS", metric = "CPUUtilization", statistic = "Average"
+        dimensions  = local.db_dimensions, comparison = "GreaterThanThreshold", threshold = 80
+        periods     = 5, period = 60, missing = "missing"
+      }
+    },
+    var.cache_id == null ? {} : {
+      "warning-cache-cpu" = {
+        description = "Redis engine CPU above 80% for 5 minutes"
+        namespace   = "AWS/ElastiCache", metric = "EngineCPUUtilization", statistic = "Average"
+        dimensions  = { ReplicationGroupId = var.cache_id }, comparison = "GreaterThanThreshold", threshold = 80
+        periods     = 5, period = 60, missing = "missing"
+      }
+      "warning-cache-memory" = {
+        description = "Redis memory above 80% for 5 minutes"
+        namespace   = "AWS/ElastiCache", metric = "DatabaseMemoryUsagePercentage", statistic = "Average"
+        dimensions  = { ReplicationGroupId = var.cache_id }, comparison = "GreaterThanThreshold", threshold = 80
+        periods     = 5, period = 60, missing = "missing"
+      }
+    },
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name_prefix}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  statistic           = lookup(each.value, "statistic", null)
+  extended_statistic  = lookup(each.value, "extended_statistic", null)
+  dimensions          = each.value.dimensions
+  comparison_operator = each.value.comparison
+  threshold           = each.value.threshold
+  evaluation_periods  = each.value.periods
+  period              = each.value.period
+  treat_missing_data  = each.value.missing
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  tags = merge(var.tags, { Severity = split("-", each.key)[0] })
+}
+
+# 5xx error rate above 1% of requests: metric math over the load balancer's counts.
+resource "aws_cloudwatch_metric_alarm" "error_rate" {
+  alarm_name          = "${var.name_prefix}-critical-app-5xx-rate"
+  alarm_description   = "5xx responses above 1% of requests"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 1
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * (errors_target + errors_elb) / MAX([requests, 1])"
+    label       = "5xx rate (%)"
+    return_data = true
+  }
+
+  metric_query {
+    id = "errors_target"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "errors_elb"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_ELB_5XX_Count"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = local.alb_dimensions
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+
+  tags = merge(var.tags, { Severity = "critical" })
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name_prefix
+
+  dashboard_body = jsonencode({
+    widgets = [
+      for i, w in [
+        { title = "Requests and 5xx", metrics = [
+          ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.load_balancer_arn_suffix, { stat = "Sum" }],
+          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.load_balancer_arn_suffix, { stat = "Sum" }],
+        ] },
+        { title = "Response time P95", metrics = [
+          ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.load_balancer_arn_suffix, { stat = "p95" }],
+        ] },
+        { title = "Application CPU / memory", metrics = [
+          ["AWS/ECS", "CPUUtilization", "ClusterName", var.ecs_cluster_name, "ServiceName", var.ecs_service_name],
+          ["AWS/ECS", "MemoryUtilization", "ClusterName", var.ecs_cluster_name, "ServiceName", var.ecs_service_name],
+        ] },
+        { title = "Healthy tasks", metrics = [
+          ["AWS/ApplicationELB", "HealthyHostCount", "TargetGroup", var.target_group_arn_suffix, "LoadBalancer", var.load_balancer_arn_suffix],
+        ] },
+        { title = "Database CPU / connections", metrics = [
+          ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier],
+          ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier],
+        ] },
+        { title = "Database free storage", metrics = [
+          ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier],
+        ] },
+        ] : {
+        type   = "metric"
+        x      = (i % 2) * 12
+        y      = floor(i / 2) * 6
+        width  = 12
+        height = 6
+        properties = {
+          title   = w.title
+          region  = var.region
+          metrics = w.metrics
+          view    = "timeSeries"
+          period  = 60
+        }
+      }
+    ]
+  })
+}
