@@ -1,0 +1,1 @@
+"""Versioned SQL migrations: files (discovery, checksums), the ledger runner, and the one-off task path."""

@@ -1,0 +1,47 @@
+"""Fixtures for the migration tests: a fresh database per test on the session's real PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support import servers
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """Our own cluster: the shared `postgres_server` lives under pytest's basetemp (0700 root), which the
+    postgres user cannot enter when the tests run as root."""
+    base = Path(tempfile.mkdtemp(prefix="billingops-dbmigrate-"))
+    cluster = servers.start_postgres(base)
+    try:
+        yield cluster
+    finally:
+        servers.stop_postgres(cluster)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(pg) -> str:
+    return pg.createdb(f"mig_{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+def conn(db_url):
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+def write(folder: Path, name: str, sql: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(sql, encoding="utf-8")
+    return path
