@@ -80,6 +80,7 @@ class EnvConfig:
     min_capacity: int
     max_capacity: int
     gcp_endpoints: Mapping[str, str] = field(default_factory=dict)
+    state_dir: Path = Path(".billingops")
 
     @property
     def tfvars_path(self) -> Path:
@@ -284,6 +285,7 @@ def _resolve_env(settings: Settings, name: str, cloud_flag: str | None) -> EnvCo
         migrations_mode=raw.get("migrations_mode", "direct"),
         secrets=secrets,
         gcp_endpoints=dict(raw.get("gcp", {}).get("endpoints", {})),
+        state_dir=settings.state_dir,
         **profile,
     )
 

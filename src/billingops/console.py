@@ -48,9 +48,11 @@ class Output:
         self.verbose = verbose
         self.assume_yes = assume_yes
         no_color = not color or bool(os.environ.get("NO_COLOR"))
-        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True,
+        # Rich assumes 80 columns when not on a terminal; logs and CI output read better wider.
+        width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140"))
+        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True, width=width,
                            force_terminal=None if not no_color else False)
-        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True,
+        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True, width=width,
                            force_terminal=None if not no_color else False)
         self.rich = self.err.is_terminal and not is_ci()
         self.interactive = stdin_interactive()

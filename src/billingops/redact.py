@@ -20,9 +20,11 @@ _lock = threading.Lock()
 _known: set[str] = set()
 
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
+# key=value pairs (argv, query strings, env dumps) and "password: value" in prose. "secrets: running"
+# is an ordinary log line, so a colon only counts after password-like words.
 _SENSITIVE_ARG = re.compile(
-    r"(?i)(?P<key>(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?)"
-    r"[a-z0-9_-]*\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;]+)"
+    r"(?i)(?P<key>\b[a-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth|credentials?)"
+    r"[a-z0-9_-]*\s*=\s*|\b(?:password|passwd|pwd)\s*:\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s&,;]+)"
 )
 _SENSITIVE_KEY = re.compile(r"(?i)^(password|passwd|token|auth_token|secret_value|secret_string|"
                             r"aws_secret_access_key|secret_access_key|session_token)$")

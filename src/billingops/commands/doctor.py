@@ -1,9 +1,49 @@
-"""Placeholder: this command module is being written; register() adds its commands to the app."""
+"""`billingops doctor`: the machine-checkable part of the seed's pre-deployment checklist."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from billingops.commands.common import Session, with_session
+
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command(help="Preflight checks: terraform, credentials, tfvars, backend, image, state lock, DNS.")(doctor)
+
+
+@with_session()
+def doctor(
+    session: Session,
+    image: Annotated[str | None, typer.Option("--image", help="Also check that this image tag is in the registry.")]
+    = None,
+) -> None:
+    """Run the preflight checks and show ok / warn / fail with the fix for each; exit 1 on any fail."""
+    from billingops.preflight import run_checks
+
+    env = session.env()
+
+    def outputs() -> dict:
+        from billingops.terraform import Terraform
+
+        return Terraform.for_env(env).outputs()
+
+    checks = run_checks(env, session.settings, image=image, outputs=outputs)
+    failed = [c for c in checks if c.status == "fail"]
+    data = {"env": env.name, "cloud": env.cloud, "outcome": "failed" if failed else "ok",
+            "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks]}
+
+    def render(console) -> None:
+        table = session.output.table(f"doctor: {env.name} on {env.cloud}", ["check", "status", "detail", "fix"],
+                                     [(c.name, c.status, c.detail, c.fix) for c in checks],
+                                     styles=[_STYLE[c.status] for c in checks])
+        console.print(table)
+        summary = f"{len(checks) - len(failed)} of {len(checks)} checks passed without failure"
+        console.print(summary if not failed else f"{summary}; fix the failing rows before deploying.")
+
+    session.output.result(data, render)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,40 @@
+"""The deployment checklist, in order. Steps after `apply` live in their own modules (one per step)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from billingops.checklist import Step, StepContext
+from billingops.commands.deploy import terraform_steps
+from billingops.errors import StepFailed
+
+
+def _lazy(module: str) -> Callable[[StepContext], str | None]:
+    """Import a step module only when its step runs: keeps cloud SDKs out of `billingops --help`."""
+
+    def run(ctx: StepContext) -> str | None:
+        try:
+            mod = importlib.import_module(f"billingops.commands.deploy.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"billingops.commands.deploy.{module}":
+                raise
+            raise StepFailed(f"The {module} step is not implemented yet.",
+                             hint="Run the steps before it with --from/--only, and this one by hand.") from None
+        return mod.run(ctx)
+
+    return run
+
+
+STEPS: tuple[Step, ...] = (
+    Step("preflight", "Preflight checks", terraform_steps.preflight),
+    Step("init", "terraform init", terraform_steps.init),
+    Step("plan", "terraform plan", terraform_steps.plan),
+    Step("approval", "Approval gate", terraform_steps.approval),
+    Step("apply", "terraform apply (the saved plan)", terraform_steps.apply),
+    Step("secrets", "Seed secrets", _lazy("seed_secrets")),
+    Step("migrate", "Database migrations", _lazy("migrate_db")),
+    Step("rollout", "Roll out the app image", _lazy("rollout_image")),
+    Step("verify", "Post-deploy verification", _lazy("verify")),
+)
+STEP_NAMES = tuple(s.name for s in STEPS)

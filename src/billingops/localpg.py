@@ -1,0 +1,80 @@
+"""A throwaway local PostgreSQL cluster (initdb + pg_ctl) for the sandbox's database migrations.
+
+Debian keeps the server binaries in /usr/lib/postgresql/<major>/bin, off PATH. PostgreSQL refuses to
+run as root, so as root the binaries run as the `postgres` user through runuser.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from billingops import process
+from billingops.errors import ToolMissing
+
+
+def server_bindir() -> Path:
+    env = os.environ.get("BILLINGOPS_PG_BINDIR")
+    if env:
+        return Path(env)
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if found:
+        return Path(found[0]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise ToolMissing(
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found.",
+        hint="Install them (Debian/Ubuntu: apt-get install -y postgresql-15) or set BILLINGOPS_PG_BINDIR.",
+    )
+
+
+def _as_postgres() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    return [process.which("runuser", hint="Install util-linux (runuser) to start PostgreSQL as root."),
+            "-u", "postgres", "--"]
+
+
+@dataclass
+class LocalPostgres:
+    """Trust authentication on 127.0.0.1 only: a sandbox database holds no real data, and no password
+    means none can leak into the sandbox's state file."""
+
+    datadir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @classmethod
+    def create(cls, base: Path, port: int) -> LocalPostgres:
+        bindir = server_bindir()
+        base.mkdir(parents=True, exist_ok=True)
+        prefix = _as_postgres()
+        if prefix:
+            shutil.chown(base, "postgres")
+        datadir = base / "data"
+        process.run([*prefix, bindir / "initdb", "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                     "--no-sync"], timeout=120)
+        with open(datadir / "postgresql.conf", "a", encoding="utf-8") as fh:
+            fh.write(f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{base}'\n"
+                     "fsync = off\nmax_connections = 30\n")
+        return cls(datadir, port)
+
+    def start(self) -> None:
+        process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "-l",
+                     self.datadir.parent / "postgres.log", "-w", "-t", "60", "start"], timeout=90)
+
+    def stop(self) -> None:
+        process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "-m", "fast", "-w",
+                     "stop"], timeout=60, check=False)
+
+    def running(self) -> bool:
+        result = process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "status"],
+                             timeout=30, check=False)
+        return result.returncode == 0

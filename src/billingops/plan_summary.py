@@ -1,0 +1,106 @@
+"""Summarise `terraform show -json PLANFILE`: counts per action and resource type, and the dangerous
+changes (destroys and replacements of stateful resources: databases, caches, keys, buckets)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+STATEFUL_TYPES = frozenset({
+    "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_db_snapshot",
+    "aws_elasticache_replication_group", "aws_elasticache_cluster", "aws_elasticache_serverless_cache",
+    "aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret", "aws_ecr_repository",
+    "aws_efs_file_system", "aws_ebs_volume", "aws_cloudwatch_log_group",
+    "google_sql_database_instance", "google_sql_database", "google_redis_instance", "google_kms_crypto_key",
+    "google_kms_key_ring", "google_storage_bucket", "google_secret_manager_secret",
+    "google_artifact_registry_repository", "google_compute_disk",
+})
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    type: str
+    action: str  # create | update | delete | replace | read
+    stateful: bool
+
+    @property
+    def dangerous(self) -> bool:
+        return self.stateful and self.action in ("delete", "replace")
+
+
+@dataclass
+class PlanSummary:
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    replace: int = 0
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    drift: int = 0
+
+    @property
+    def dangerous(self) -> list[Change]:
+        return [c for c in self.changes if c.dangerous]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy or self.replace)
+
+    def headline(self) -> str:
+        text = f"{self.add} to add, {self.change} to change, {self.destroy} to destroy"
+        if self.replace:
+            text += f" ({self.replace} replaced)"
+        if self.dangerous:
+            text += f"; {len(self.dangerous)} stateful resource(s) destroyed or replaced"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "add": self.add, "change": self.change, "destroy": self.destroy, "replace": self.replace,
+            "by_type": self.by_type,
+            "dangerous": [c.address for c in self.dangerous],
+            "changes": [{"address": c.address, "type": c.type, "action": c.action, "stateful": c.stateful}
+                        for c in self.changes],
+        }
+
+
+def action_of(actions: list[str]) -> str | None:
+    if actions in (["delete", "create"], ["create", "delete"]):
+        return "replace"
+    if actions == ["create"]:
+        return "create"
+    if actions == ["update"]:
+        return "update"
+    if actions == ["delete"]:
+        return "delete"
+    return None  # no-op, read
+
+
+def summarize(plan: dict[str, Any]) -> PlanSummary:
+    summary = PlanSummary()
+    per_type: dict[str, Counter[str]] = {}
+    for rc in plan.get("resource_changes", []) or []:
+        if rc.get("mode") == "data":
+            continue
+        action = action_of(rc.get("change", {}).get("actions", []))
+        if action is None:
+            continue
+        rtype = rc.get("type", "?")
+        summary.changes.append(Change(rc.get("address", "?"), rtype, action, rtype in STATEFUL_TYPES))
+        per_type.setdefault(rtype, Counter())[action] += 1
+        if action == "create":
+            summary.add += 1
+        elif action == "update":
+            summary.change += 1
+        elif action == "delete":
+            summary.destroy += 1
+        else:
+            # terraform counts a replacement as one add and one destroy; so do we
+            summary.replace += 1
+            summary.add += 1
+            summary.destroy += 1
+    summary.by_type = {t: dict(sorted(c.items())) for t, c in sorted(per_type.items())}
+    summary.drift = len(plan.get("resource_drift", []) or [])
+    return summary

@@ -1,0 +1,300 @@
+"""The sandbox: an emulated AWS on this machine (moto server on loopback) for rehearsing a deploy.
+
+`billingops sandbox up` starts moto (detached, so it outlives the command) and a throwaway PostgreSQL for
+the migration step, and creates the S3 state bucket and DynamoDB lock table in moto. Deploys then run the
+real terraform with the real AWS provider against a scratch copy of terraform/aws plus a provider
+override (as tflocal does), so the bundled module is never edited. Every endpoint must be on loopback.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from billingops.clouds.base import is_loopback_url
+from billingops.errors import ConfigError, ExternalError, Refused
+from billingops.journal import atomic_write_json, pid_alive
+
+if TYPE_CHECKING:
+    from billingops.config import EnvConfig
+    from billingops.console import Output
+    from billingops.journal import Journal
+    from billingops.terraform import Terraform
+
+log = logging.getLogger(__name__)
+
+REGION = "us-east-1"
+STATE_BUCKET = "billingops-sandbox-state"
+LOCK_TABLE = "billingops-sandbox-locks"
+DEFAULT_IMAGE_TAG = "sandbox"
+# moto marks an ECS service's deployment COMPLETED only if this many tasks "run" when it is created.
+_MOTO_RUNNING_TASKS = "3"
+_CREDENTIAL_VARS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                    "AWS_ROLE_ARN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def assert_loopback(urls: dict[str, str]) -> None:
+    """Refuse to touch anything that is not on this machine: the sandbox must never reach a cloud."""
+    for what, url in urls.items():
+        if url and not is_loopback_url(url):
+            raise Refused(
+                f"The sandbox would use {what} = {url}, which is not on loopback.",
+                hint="The sandbox only talks to emulators on 127.0.0.1; unset that variable and retry.",
+            )
+
+
+@dataclass
+class SandboxInfo:
+    root: Path
+    moto_port: int
+    moto_pid: int
+    postgres_port: int | None = None
+    postgres_dir: str | None = None
+    image_tag: str = DEFAULT_IMAGE_TAG
+    region: str = REGION
+    started: str = ""
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def database_url(self) -> str | None:
+        return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres" if self.postgres_port else None
+
+    def environ(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def apply_environ(self) -> None:
+        """Point every boto3 client of this process at moto, with throwaway credentials."""
+        for key in list(os.environ):
+            if key in _CREDENTIAL_VARS or key.startswith("AWS_ENDPOINT_URL"):
+                os.environ.pop(key)
+        os.environ.update(self.environ())
+        assert_loopback({k: v for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL")})
+
+    def alive(self) -> bool:
+        return pid_alive(self.moto_pid) and _port_open(self.moto_port)
+
+    # -- terraform ------------------------------------------------------------------------------------
+    def terraform(self, env: EnvConfig, *, journal: Journal | None = None, output: Output | None = None,
+                  lock_timeout: str | None = None) -> Terraform:
+        from billingops.sandbox_override import render_aws_provider_override
+        from billingops.terraform import Terraform
+
+        if env.cloud != "aws":
+            raise ConfigError("The sandbox emulates AWS only.", hint="Use --cloud aws with --sandbox.")
+        workdir = self.root / f"terraform-{env.name}"
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        shutil.copytree(env.terraform_dir, workdir,
+                        ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup"))
+        (workdir / "billingops_sandbox_override.tf").write_text(
+            render_aws_provider_override(self.moto_url, self.region), encoding="utf-8")
+        backend = self.root / f"{env.name}.backend.hcl"
+        backend.write_text(self.backend_hcl(env.name), encoding="utf-8")
+        var_files = [workdir / "envs" / f"{env.name}.tfvars"]
+        if (workdir / "envs" / "sandbox.tfvars").is_file():
+            var_files.append(workdir / "envs" / "sandbox.tfvars")
+        extra_env = {**self.environ()}
+        cli_config = self.cli_config()
+        if cli_config is not None:
+            extra_env["TF_CLI_CONFIG_FILE"] = str(cli_config)
+        assert_loopback({"sandbox endpoint": self.moto_url})
+        return Terraform(workdir, data_dir=self.root / f"tfdata-{env.name}", var_files=var_files,
+                         backend_config=[str(backend)], extra_env=extra_env, env_name=env.name, journal=journal,
+                         output=output, lock_timeout=lock_timeout)
+
+    def backend_hcl(self, env_name: str) -> str:
+        url = json.dumps(self.moto_url)
+        return (f'bucket         = "{STATE_BUCKET}"\nkey            = "{env_name}/terraform.tfstate"\n'
+                f'region         = "{self.region}"\ndynamodb_table = "{LOCK_TABLE}"\nencrypt        = true\n'
+                f"endpoints = {{\n  s3       = {url}\n  dynamodb = {url}\n}}\n"
+                'use_path_style              = true\nskip_credentials_validation = true\n'
+                'skip_requesting_account_id  = true\nskip_metadata_api_check     = true\n'
+                'access_key                  = "test"\nsecret_key                  = "test"\n')
+
+    def cli_config(self) -> Path | None:
+        """Keep the user's terraform CLI config if they have one; else use a local provider mirror if any."""
+        current = os.environ.get("TF_CLI_CONFIG_FILE")
+        if current and Path(current).is_file():
+            return None
+        if not current and (Path.home() / ".terraformrc").is_file():
+            return None
+        mirror = find_provider_mirror()
+        path = self.root / "terraformrc"
+        if mirror is None:
+            path.write_text("", encoding="utf-8")  # a missing TF_CLI_CONFIG_FILE only makes terraform warn
+            return path
+        path.write_text(
+            "provider_installation {\n"
+            f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n"
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n', encoding="utf-8")
+        return path
+
+    # -- after apply ----------------------------------------------------------------------------------
+    def push_image(self, repository_url: str, tag: str) -> str:
+        """Put an image manifest for `tag` into the emulated ECR repository so rollout can find it."""
+        from billingops.clouds.base import aws_client, aws_errors
+
+        name = repository_url.split("/", 1)[1] if "/" in repository_url else repository_url
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                               "digest": "sha256:" + "b" * 64},
+                    "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
+                                "digest": "sha256:" + "c" * 64}]}
+        ecr = aws_client("ecr", self.region)
+        with aws_errors(f"pushing the sandbox image {name}:{tag} to the emulated ECR"):
+            try:
+                ecr.put_image(repositoryName=name, imageManifest=json.dumps(manifest), imageTag=tag,
+                              imageManifestMediaType=manifest["mediaType"])
+            except ecr.exceptions.ImageAlreadyExistsException:
+                pass
+        return f"{repository_url}:{tag}"
+
+
+def find_provider_mirror() -> Path | None:
+    """An offline provider mirror: BILLINGOPS_PROVIDER_MIRROR, or a `registry.terraform.io` folder up to
+    three levels below / (where machines without internet keep one), or terraform's implicit dirs."""
+    explicit = os.environ.get("BILLINGOPS_PROVIDER_MIRROR")
+    if explicit:
+        return Path(explicit)
+    candidates = [Path.home() / ".terraform.d" / "plugins", Path("/usr/local/share/terraform/plugins"),
+                  Path("/usr/share/terraform/plugins")]
+    for base in candidates:
+        if (base / "registry.terraform.io").is_dir():
+            return base
+    for pattern in ("/*/registry.terraform.io", "/*/*/registry.terraform.io"):
+        for found in sorted(glob.glob(pattern)):
+            return Path(found).parent
+    return None
+
+
+class Sandbox:
+    """Start, find and stop the sandbox's emulators; their state lives in <state_dir>/sandbox/."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = (state_dir / "sandbox").resolve()
+        self.state_file = self.root / "sandbox.json"
+
+    def status(self) -> SandboxInfo | None:
+        if not self.state_file.is_file():
+            return None
+        try:
+            info = SandboxInfo(**{**json.loads(self.state_file.read_text()), "root": self.root})
+        except (ValueError, TypeError):
+            return None
+        return info if info.alive() else None
+
+    def up(self, *, postgres: bool = True, image_tag: str = DEFAULT_IMAGE_TAG) -> tuple[SandboxInfo, bool]:
+        """Return the running sandbox, starting it if needed; the bool says whether it was started now."""
+        current = self.status()
+        if current is not None:
+            return current, False
+        self.down()  # clear leftovers of a sandbox whose emulator died
+        self.root.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        log_file = open(self.root / "moto.log", "ab")  # noqa: SIM115  # handed to the detached child
+        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ECS_SERVICE_RUNNING": _MOTO_RUNNING_TASKS}
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    start_new_session=True)
+        finally:
+            log_file.close()
+        deadline = time.monotonic() + 60
+        while not _port_open(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise ExternalError(f"The moto server did not start (see {self.root / 'moto.log'}).",
+                                    hint="Check that moto[server] is installed: pip install 'moto[server]'.")
+            time.sleep(0.1)
+        info = SandboxInfo(root=self.root, moto_port=port, moto_pid=proc.pid, image_tag=image_tag,
+                           started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        self._save(info)
+        info.apply_environ()
+        self._create_state_backend(info)
+        if postgres:
+            from billingops.localpg import LocalPostgres
+
+            pg_port = _free_port()
+            # As root, PostgreSQL runs as the postgres user, who may not be able to enter the project
+            # folder (say, under /root): its data then lives in a private temp folder.
+            base = Path(tempfile.mkdtemp(prefix="billingops-sandbox-pg-")) if os.geteuid() == 0 else (
+                self.root / "postgres")
+            cluster = LocalPostgres.create(base, pg_port)
+            cluster.start()
+            info.postgres_port, info.postgres_dir = pg_port, str(base)
+            self._save(info)
+        return info, True
+
+    def down(self) -> dict[str, Any]:
+        stopped: dict[str, Any] = {"moto": False, "postgres": False}
+        data: dict[str, Any] = {}
+        if self.state_file.is_file():
+            try:
+                data = json.loads(self.state_file.read_text())
+            except ValueError:
+                data = {}
+            pid = data.get("moto_pid")
+            if pid and pid_alive(pid):
+                try:
+                    os.killpg(int(pid), signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    os.kill(int(pid), signal.SIGTERM)
+                stopped["moto"] = True
+        pg_base = Path(data["postgres_dir"]) if data.get("postgres_dir") else self.root / "postgres"
+        if (pg_base / "data").is_dir():
+            from billingops.localpg import LocalPostgres
+
+            LocalPostgres(pg_base / "data", 0).stop()
+            stopped["postgres"] = True
+            if pg_base != self.root / "postgres":
+                shutil.rmtree(pg_base, ignore_errors=True)
+        if self.root.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+        return stopped
+
+    def _save(self, info: SandboxInfo) -> None:
+        data = {k: v for k, v in asdict(info).items() if k != "root"}
+        atomic_write_json(self.state_file, data)
+
+    @staticmethod
+    def _create_state_backend(info: SandboxInfo) -> None:
+        from billingops.clouds.base import aws_client, aws_errors
+
+        s3 = aws_client("s3", info.region)
+        dynamodb = aws_client("dynamodb", info.region)
+        with aws_errors("creating the sandbox's state bucket and lock table in moto"):
+            s3.create_bucket(Bucket=STATE_BUCKET)
+            s3.put_bucket_versioning(Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+            dynamodb.create_table(TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
+                                  AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                                  KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])

@@ -1,0 +1,338 @@
+"""Terraform runner: drives the terraform binary through its machine-readable interface.
+
+`init -input=false`, `plan -json -out=FILE -detailed-exitcode`, `apply -json FILE`, `show -json FILE`,
+`output -json`. The `-json` event stream feeds the progress view; diagnostics become errors carrying the
+resource address; "Error acquiring the state lock" becomes StateLocked with the lock info. Each
+environment gets its own TF_DATA_DIR under the state dir, so prod and dev never share backend settings
+and the bundled module directory is never written to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from billingops import process, redact
+from billingops.errors import ConfigError, Interrupted, StateLocked, TerraformError, ToolMissing
+from billingops.plan_summary import PlanSummary, summarize
+
+if TYPE_CHECKING:
+    from billingops.config import EnvConfig
+    from billingops.console import Output
+    from billingops.journal import Journal
+
+log = logging.getLogger(__name__)
+
+MIN_VERSION = (1, 5, 0)
+EventHandler = Callable[[dict[str, Any]], None]
+
+_LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*)$", re.MULTILINE)
+
+
+@dataclass
+class PlanResult:
+    planfile: Path
+    has_changes: bool
+    summary: PlanSummary
+    plan_json: dict[str, Any]
+
+
+@dataclass
+class ApplyResult:
+    applied: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+    events: int = 0
+
+
+def terraform_version(binary: str) -> tuple[int, int, int]:
+    result = process.run([binary, "version", "-json"], timeout=30)
+    try:
+        text = json.loads(result.stdout)["terraform_version"]
+    except (ValueError, KeyError):
+        text = result.stdout.split()[1].lstrip("v") if result.stdout.split()[1:] else "0.0.0"
+    parts = (re.findall(r"\d+", text) + ["0", "0", "0"])[:3]
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def find_terraform() -> str:
+    return process.which("terraform", hint="Install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install).")
+
+
+def parse_lock_info(text: str) -> dict[str, str]:
+    """The 'Lock Info:' block terraform prints with a state-lock error, as a dict."""
+    return {key: value.strip() for key, value in _LOCK_FIELD.findall(text)}
+
+
+class Terraform:
+    def __init__(self, workdir: Path, *, data_dir: Path, var_files: Sequence[Path] = (),
+                 backend_config: Sequence[str] = (), extra_env: Mapping[str, str] | None = None,
+                 env_name: str = "", journal: Journal | None = None, output: Output | None = None,
+                 lock_timeout: str | None = None, binary: str | None = None) -> None:
+        self.workdir = workdir
+        self.data_dir = data_dir
+        self.var_files = list(var_files)
+        self.backend_config = list(backend_config)
+        self.extra_env = dict(extra_env or {})
+        self.env_name = env_name
+        self.journal = journal
+        self.output = output
+        self.lock_timeout = lock_timeout
+        self._binary = binary
+
+    @classmethod
+    def for_env(cls, env: EnvConfig, *, journal: Journal | None = None, sandbox: Any = None,
+                output: Output | None = None, lock_timeout: str | None = None) -> Terraform:
+        """The runner for one environment: its module, tfvars and backend file (or the sandbox's)."""
+        if sandbox is not None:
+            return sandbox.terraform(env, journal=journal, output=output, lock_timeout=lock_timeout)
+        if not env.terraform_dir.is_dir():
+            raise ConfigError(
+                f"The terraform directory {env.terraform_dir} for {env.name} ({env.cloud}) does not exist.",
+                hint="Set terraform_dir in billingops.toml or run from the project root.",
+            )
+        for path, what in ((env.tfvars_path, "tfvars"), (env.backend_config_path, "backend config")):
+            if not path.is_file():
+                raise ConfigError(
+                    f"The {what} file {path} for environment {env.name} ({env.cloud}) is missing.",
+                    hint=f"Create it (see {env.terraform_dir}/README.md) or fix terraform_dir in billingops.toml.",
+                )
+        return cls(env.terraform_dir, data_dir=env.state_dir / "terraform" / f"{env.cloud}-{env.name}",
+                   var_files=[env.tfvars_path], backend_config=[str(env.backend_config_path)],
+                   env_name=env.name, journal=journal, output=output, lock_timeout=lock_timeout)
+
+    # -- commands -----------------------------------------------------------------------------------
+    @property
+    def binary(self) -> str:
+        if self._binary is None:
+            self._binary = find_terraform()
+        return self._binary
+
+    def check_version(self) -> tuple[int, int, int]:
+        version = terraform_version(self.binary)
+        if version < MIN_VERSION:
+            raise ToolMissing(
+                f"terraform {'.'.join(map(str, version))} is too old; billingops needs >= 1.5.",
+                hint="Upgrade terraform and retry.",
+            )
+        return version
+
+    def init(self, *, reconfigure: bool = False, upgrade: bool = False) -> None:
+        argv = [self.binary, "init", "-input=false", "-no-color"]
+        argv += [f"-backend-config={item}" for item in self.backend_config]
+        if reconfigure:
+            argv.append("-reconfigure")
+        if upgrade:
+            argv.append("-upgrade")
+        if self.lock_timeout:
+            argv.append(f"-lock-timeout={self.lock_timeout}")
+        lines: list[str] = []
+        stream = self._start(argv, "init")
+        for line in stream.lines():
+            lines.append(line)
+            log.info("terraform init: %s", redact.redact(line))
+        self._finish(stream, "init")
+        if stream.returncode != 0:
+            text = "\n".join(lines) + "\n" + stream.stderr
+            self._raise_for_text(text, "init")
+
+    def plan(self, planfile: Path | None = None, *, refresh_only: bool = False, destroy: bool = False,
+             on_event: EventHandler | None = None) -> PlanResult:
+        planfile = planfile or self.data_dir / "plans" / "tfplan"
+        planfile.parent.mkdir(parents=True, exist_ok=True)
+        argv = [self.binary, "plan", "-input=false", "-json", f"-out={planfile}", "-detailed-exitcode"]
+        argv += [f"-var-file={path}" for path in self.var_files]
+        if refresh_only:
+            argv.append("-refresh-only")
+        if destroy:
+            argv.append("-destroy")
+        if self.lock_timeout:
+            argv.append(f"-lock-timeout={self.lock_timeout}")
+        code = self._run_json(argv, "plan", on_event, ok_codes=(0, 2))
+        plan_json = self.show_json(planfile)
+        return PlanResult(planfile, code == 2, summarize(plan_json), plan_json)
+
+    def apply(self, planfile: Path, *, on_event: EventHandler | None = None) -> ApplyResult:
+        if not planfile.is_file():
+            raise TerraformError(f"The saved plan {planfile} is missing.",
+                                 hint="Run the plan step again (billingops deploy --from plan).")
+        argv = [self.binary, "apply", "-input=false", "-json", "-auto-approve"]
+        if self.lock_timeout:
+            argv.append(f"-lock-timeout={self.lock_timeout}")
+        argv.append(str(planfile))
+        result = ApplyResult()
+
+        def count(event: dict[str, Any]) -> None:
+            result.events += 1
+            if event.get("type") == "apply_complete":
+                result.applied += 1
+            if event.get("type") == "change_summary":
+                result.summary = event.get("changes", {})
+            if on_event:
+                on_event(event)
+
+        self._run_json(argv, "apply", count, ok_codes=(0,))
+        return result
+
+    def show_json(self, planfile: Path) -> dict[str, Any]:
+        result = process.run([self.binary, "show", "-json", "-no-color", str(planfile)], cwd=self.workdir,
+                             env=self._env(), timeout=300, check=False)
+        if result.returncode != 0:
+            self._raise_for_text(result.stderr or result.stdout, "show")
+        return json.loads(result.stdout)
+
+    def outputs(self) -> dict[str, Any]:
+        """`terraform output -json` as {name: value} (sensitive values are returned, never printed)."""
+        result = process.run([self.binary, "output", "-json", "-no-color"], cwd=self.workdir, env=self._env(),
+                             timeout=120, check=False)
+        if result.returncode != 0:
+            self._raise_for_text(result.stderr or result.stdout, "output")
+        raw = json.loads(result.stdout or "{}")
+        values = {name: item.get("value") for name, item in raw.items()}
+        for name, item in raw.items():
+            if item.get("sensitive"):
+                _register_sensitive(item.get("value"))
+        return values
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _env(self) -> dict[str, str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = process.clean_env({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(self.data_dir.resolve()),
+                                 **self.extra_env})
+        env.pop("TF_LOG", None)  # debug logs would print request bodies, secrets included
+        return env
+
+    def _start(self, argv: list[str], operation: str) -> process.Streaming:
+        def started(pid: int) -> None:
+            if self.journal is not None:
+                self.journal.set_terraform({"pid": pid, "operation": operation, "workdir": str(self.workdir),
+                                            "data_dir": str(self.data_dir), "host": socket.gethostname(),
+                                            "backend_config": self.backend_config})
+
+        return process.Streaming(argv, cwd=self.workdir, env=self._env(), on_start=started)
+
+    def _finish(self, stream: process.Streaming, operation: str) -> None:
+        code = stream.returncode
+        if self.journal is not None:
+            self.journal.set_terraform(None)
+        if stream.interrupts:
+            raise Interrupted(
+                f"terraform {operation} was interrupted; terraform was asked to stop (one SIGINT) and "
+                f"exited with {code}, releasing its state lock.",
+                hint="Resume with `billingops deploy --env " + (self.env_name or "ENV") + " --resume`.",
+            )
+
+    def _run_json(self, argv: list[str], operation: str, on_event: EventHandler | None,
+                  ok_codes: tuple[int, ...]) -> int:
+        diagnostics: list[dict[str, Any]] = []
+        stream = self._start(argv, operation)
+        for line in stream.lines():
+            event = _parse_event(line)
+            if event is None:
+                log.debug("terraform %s: %s", operation, redact.redact(line))
+                continue
+            if event.get("type") == "diagnostic":
+                diagnostics.append(event.get("diagnostic", {}))
+            if on_event:
+                on_event(event)
+        self._finish(stream, operation)
+        code = stream.returncode
+        if code in ok_codes:
+            for diag in diagnostics:
+                if diag.get("severity") == "warning":
+                    log.info("terraform warning: %s", redact.redact(diag.get("summary", "")))
+            return code
+        errors = [d for d in diagnostics if d.get("severity") == "error"]
+        if errors:
+            raise self._diagnostic_error(errors, operation)
+        self._raise_for_text(stream.stderr, operation)
+        raise AssertionError("unreachable")
+
+    def _diagnostic_error(self, errors: list[dict[str, Any]], operation: str) -> Exception:
+        for diag in errors:
+            if "state lock" in diag.get("summary", "").lower():
+                return self._lock_error(diag.get("detail", ""))
+        parts = []
+        for diag in errors[:5]:
+            address = diag.get("address") or (diag.get("range") or {}).get("filename", "")
+            where = f" ({address})" if address else ""
+            detail = " ".join(diag.get("detail", "").split())[:600]
+            parts.append(f"{diag.get('summary', 'error')}{where}: {detail}".rstrip(": "))
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        return TerraformError(
+            f"terraform {operation} failed: " + "; ".join(parts) + more,
+            hint="Fix the cause above (configuration, credentials or the cloud's answer), then retry or resume.",
+            details={"diagnostics": [{"summary": d.get("summary"), "address": d.get("address")} for d in errors]},
+        )
+
+    def _raise_for_text(self, text: str, operation: str) -> None:
+        if "Error acquiring the state lock" in text or "state lock" in text.lower() and "Lock Info" in text:
+            raise self._lock_error(text)
+        tail = "\n".join(line for line in text.strip().splitlines()[-15:] if line.strip())
+        raise TerraformError(
+            f"terraform {operation} failed: {redact.redact(tail) or 'no output'}",
+            hint="Fix the cause above, then retry (run with -v to see terraform's full output).",
+        )
+
+    def _lock_error(self, text: str) -> StateLocked:
+        info = parse_lock_info(text)
+        env = self.env_name or "ENV"
+        who = info.get("Who", "unknown holder")
+        created = info.get("Created", "unknown time")
+        return StateLocked(
+            f"The terraform state is locked by {who} (operation {info.get('Operation', '?')}, since {created}, "
+            f"lock id {info.get('ID', '?')}, terraform {info.get('Version', '?')}, path {info.get('Path', '?')}).",
+            lock_info=info,
+            hint=(f"If that run is gone, check and break the lock with `billingops unlock --env {env}`; "
+                  f"to wait for a live holder instead, pass --lock-timeout 10m. Then resume with "
+                  f"`billingops deploy --env {env} --resume`."),
+        )
+
+
+def _parse_event(line: str) -> dict[str, Any] | None:
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _register_sensitive(value: Any) -> None:
+    if isinstance(value, str):
+        redact.register(value)
+        redact.register_url(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _register_sensitive(item)
+    elif isinstance(value, list):
+        for item in value:
+            _register_sensitive(item)
+
+
+def describe_event(event: dict[str, Any]) -> str | None:
+    """A one-line, human text for a -json event worth showing; None for noise."""
+    kind = event.get("type")
+    hook = event.get("hook", {}) or {}
+    resource = (hook.get("resource") or {}).get("addr") or (event.get("change", {}).get("resource") or {}).get("addr")
+    if kind == "planned_change":
+        return f"plan: {event['change'].get('action')} {resource}"
+    if kind == "apply_start":
+        return f"{hook.get('action', 'apply')}: {resource} ..."
+    if kind == "apply_progress":
+        return f"{hook.get('action', 'apply')}: {resource} still working ({hook.get('elapsed_seconds', 0)}s)"
+    if kind == "apply_complete":
+        return f"{hook.get('action', 'apply')}: {resource} done ({hook.get('elapsed_seconds', 0)}s)"
+    if kind == "apply_errored":
+        return f"failed: {resource}"
+    if kind == "change_summary":
+        return event.get("@message")
+    return None
