@@ -1,6 +1,7 @@
 """`billingops secrets seed|list|check`: the app's secrets in Secrets Manager / Secret Manager, never their values."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
+# Typer could not resolve string annotations, and the options would lose their names and help.
 
 import sys
 from pathlib import Path
@@ -42,8 +43,7 @@ def seed(
 ) -> None:
     """Write missing or changed secret values; a version is added only when the value differs.
 
-    Values come from BILLINGOPS_SECRET_<NAME>, --file or --stdin (never from an argument); secrets that may
-    be generated are generated when they have no version yet.
+    Values come from BILLINGOPS_SECRET_<NAME>, --file or --stdin, never from an argument. Secrets that may be generated are generated when they have no version yet; --rotate NAME forces a new one.
     """
     from billingops.secrets import seed as seeding
     from billingops.secrets.context import deploy_lock
@@ -93,8 +93,8 @@ def list_(session: Session, secret_id: SecretIdOpt = None) -> None:
 
     def render(console: Any) -> None:
         console.print(out.table(f"Secrets for {env.name} ({env.cloud})",
-                                ["NAME", "SOURCE", "STATUS", "VERSION", "LAST CHANGED", "SECRET ID"],
-                                [(r.name, r.source, r.status, r.version, r.changed_at, r.secret_id) for r in rows]))
+                                ["NAME", "SOURCE", "STATUS", "VERSION", "LAST CHANGED"],
+                                [(r.name, r.source, r.status, r.version, r.changed_at) for r in rows]))
 
     out.result({"env": env.name, "cloud": env.cloud, "secrets": rows}, render)
 
@@ -138,7 +138,7 @@ def missing_hint(bad: list[Any]) -> str:
     return "To fix: " + "; ".join(parts) + "."
 
 
-def _store_and_ids(env: EnvConfig, secret_id: list[str] | None) -> tuple[Any, dict[str, str]]:
+def _store_and_ids(env: "EnvConfig", secret_id: list[str] | None) -> tuple[Any, dict[str, str]]:
     from billingops.clouds.secrets import secret_store
     from billingops.secrets.context import terraform_outputs
     from billingops.secrets.seed import parse_overrides, resolve_ids

@@ -53,5 +53,6 @@ def connect(url: str, *, via: str | None = None, lock_timeout: str = "30s",
         return psycopg.connect(**params, autocommit=True)
     except psycopg.Error as exc:
         why = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-        raise ExternalError(f"Cannot connect to PostgreSQL at {where}: {redact.redact(why).rstrip('.')}.",
+        why = redact.redact(why).rstrip(".")
+        raise ExternalError(f"Cannot connect to PostgreSQL at {where}: {why}{'' if why.endswith('?') else '.'}",
                             hint=TUNNEL_HINT) from None
