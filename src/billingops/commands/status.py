@@ -1,6 +1,7 @@
 """`billingops status`: service, database, cache, state lock and last deploy of one environment, on one screen."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
+# Typer could not resolve string annotations, and the options would lose their names and help.
 
 import logging
 import time

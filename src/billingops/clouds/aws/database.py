@@ -71,7 +71,7 @@ class AwsDatabase:
             stats = self.cloudwatch.get_metric_statistics(
                 Namespace="AWS/RDS", MetricName="FreeStorageSpace", Statistics=["Minimum"], Period=300,
                 Dimensions=[{"Name": "DBInstanceIdentifier", "Value": instance}],
-                StartTime=now - timedelta(minutes=15), EndTime=now)
+                StartTime=now - timedelta(minutes=15), EndTime=now + timedelta(minutes=1))
         except Exception as exc:  # noqa: BLE001  # storage used is optional on the status screen
             log.info("FreeStorageSpace for %s unavailable: %s", instance, exc)
             return None
