@@ -170,3 +170,20 @@ def audit_records(project: Project) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def start_unlock_in_recheck(project: Project, recheck_seconds: float = 4) -> tuple[subprocess.Popen, list[str]]:
+    """`billingops unlock --yes --older-than 0s`, returned once it has read the lock and is waiting to re-read."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "billingops", "unlock", "--env", "dev", "--yes", "--older-than",
+                             "0s"], cwd=project.root, env={**project.env,
+                                                             "BILLINGOPS_UNLOCK_RECHECK_SECONDS": str(recheck_seconds)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "Reading the lock again" in line:
+            return proc, seen
+    proc.wait(timeout=30)
+    raise AssertionError("unlock never reached its re-check:\n" + "".join(seen) + proc.stdout.read())

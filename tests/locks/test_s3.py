@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 
-from tests.locks.conftest import audit_records, s3_backend_hcl
+from tests.locks.conftest import audit_records, start_unlock_in_recheck, s3_backend_hcl
 
 pytestmark = pytest.mark.slow
 
@@ -178,17 +175,14 @@ def test_unreachable_endpoint_exits_3(make_project, aws_state, run_cli):
 def test_lock_retaken_during_recheck_is_not_deleted(make_project, aws_state):
     project = _project(make_project, aws_state, "dynamodb")
     project.kill(project.start_apply(lambda: _held(aws_state, "dynamodb")))
-    env = {**project.env, "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "4"}
-    unlock = subprocess.Popen([sys.executable, "-m", "billingops", "unlock", "--env", "dev", "--yes", "--older-than",
-                               "0s"], cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-    time.sleep(2)
+    unlock, seen = start_unlock_in_recheck(project)
     fresh = dict(_lock_item(aws_state))
     info = json.loads(fresh["Info"]["S"]) | {"ID": "11111111-2222-3333-4444-555555555555", "Who": "ci@runner-7"}
     fresh["Info"] = {"S": json.dumps(info)}
     aws_state["dynamodb"].put_item(TableName="tf-locks", Item=fresh)
     out, err = unlock.communicate(timeout=60)
-    assert unlock.returncode == 4, err
+    err = "".join(seen) + err
+    assert unlock.returncode == 4, out + err
     assert "changed while billingops was checking" in err
     assert _lock_item(aws_state) == fresh
 
