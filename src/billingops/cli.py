@@ -10,8 +10,12 @@ import traceback
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+
+try:  # typer 0.29 vendors click as typer._click: its exceptions are not click's
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on plain click
+    from click import ClickException
 
 from billingops import __version__, redact
 from billingops.commands import (
@@ -97,13 +101,13 @@ def main(argv: list[str] | None = None) -> None:
     except BillingOpsError as err:
         _report(err, json_mode)
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
-    except click.ClickException as err:
+    except ClickException as err:
         err.show()
         sys.exit(EXIT_USAGE if err.exit_code == 2 else err.exit_code)
     except Exception as err:  # noqa: BLE001  # the edge: an unexpected bug must still end in one paragraph

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,11 @@ def with_session(*, env: bool = True, cloud: bool = True) -> Callable[[Callable[
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
-        own = [p for name, p in signature.parameters.items() if name != "session"]
+        # Commands use `from __future__ import annotations`: resolve the strings so Typer sees the
+        # Annotated[..., typer.Option(...)] objects (their flags and help), not bare names.
+        hints = typing.get_type_hints(func, include_extras=True)
+        own = [p.replace(annotation=hints.get(name, p.annotation))
+               for name, p in signature.parameters.items() if name != "session"]
         common: list[tuple[str, Any]] = []
         if env:
             common.append(("env", EnvOpt))
