@@ -21,8 +21,14 @@ locals {
   managed_secret_names = var.enable_cache ? ["DATABASE_URL", "REDIS_URL"] : ["DATABASE_URL"]
 }
 
-data "aws_availability_zones" "available" {
+# The zones are pinned by name (var.availability_zones); the lookup fails the plan if one is not available.
+data "aws_availability_zones" "selected" {
   state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = var.availability_zones
+  }
 }
 
 data "aws_partition" "current" {}
@@ -44,7 +50,7 @@ module "network" {
 
   name_prefix            = local.name_prefix
   cidr_block             = var.vpc_cidr
-  availability_zones     = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  availability_zones     = [for az in var.availability_zones : az if contains(data.aws_availability_zones.selected.names, az)]
   one_nat_gateway_per_az = var.multi_az
   log_retention_days     = var.log_retention_days
   logs_kms_key_arn       = module.kms.key_arns["logs"]

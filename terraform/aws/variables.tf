@@ -68,14 +68,13 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 }
 
-variable "az_count" {
-  description = "Number of availability zones to spread subnets over."
-  type        = number
-  default     = 2
+variable "availability_zones" {
+  description = "Availability zones of the subnets, by name (two or more, in var.region)."
+  type        = list(string)
 
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 6
-    error_message = "az_count must be between 2 and 6."
+    condition     = length(var.availability_zones) >= 2 && length(distinct(var.availability_zones)) == length(var.availability_zones)
+    error_message = "availability_zones must list at least two distinct zones."
   }
 }
 
@@ -200,7 +199,7 @@ variable "final_snapshot" {
 variable "log_retention_days" {
   description = "Retention of the CloudWatch log groups."
   type        = number
-  default     = 90
+  default     = 365
 
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)

@@ -1,5 +1,6 @@
 environment           = "dev"
 region                = "us-east-1"
+availability_zones    = ["us-east-1a", "us-east-1b"]
 multi_az              = false
 backup_retention_days = 1
 deletion_protection   = false

@@ -1,5 +1,6 @@
 environment           = "prod"
 region                = "us-east-1"
+availability_zones    = ["us-east-1a", "us-east-1b", "us-east-1c"]
 multi_az              = true
 backup_retention_days = 30
 deletion_protection   = true

@@ -1,5 +1,6 @@
 environment           = "staging"
 region                = "us-east-1"
+availability_zones    = ["us-east-1a", "us-east-1b"]
 multi_az              = false
 backup_retention_days = 7
 deletion_protection   = false

@@ -37,7 +37,6 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_app" {
 resource "aws_lb" "this" {
   # checkov:skip=CKV_AWS_150: deletion protection follows var.deletion_protection (true in prod by the seed)
   # checkov:skip=CKV_AWS_91: access logs are on when var.access_logs_bucket names the log-archive bucket, which lives outside this stack
-  # checkov:skip=CKV2_AWS_28: the web ACL is attached by aws_wafv2_web_acl_association.this when var.enable_waf
   name               = "${var.name_prefix}-alb"
   load_balancer_type = "application"
   internal           = false

@@ -1,0 +1,27 @@
+variable "project_id" {
+  description = "Project holding the state bucket."
+  type        = string
+}
+
+variable "location" {
+  description = "Location of the state bucket (a multi-region such as US survives a regional outage)."
+  type        = string
+  default     = "US"
+}
+
+variable "state_bucket" {
+  description = "Name of the state bucket (bucket in ../envs/<env>.backend.hcl)."
+  type        = string
+  default     = "billing-platform-terraform-state"
+}
+
+variable "noncurrent_version_days" {
+  description = "Days old state versions are kept (recovery from a bad apply)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_days >= 30
+    error_message = "Keep old state versions for at least 30 days."
+  }
+}

@@ -1,0 +1,2 @@
+bucket = "billing-platform-terraform-state"
+prefix = "dev/state"

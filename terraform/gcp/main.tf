@@ -1,0 +1,176 @@
+locals {
+  name_prefix = "billing-${var.environment}"
+
+  labels = {
+    environment = var.environment
+    service     = "billing-platform"
+    managed-by  = "terraform"
+  }
+
+  project_number = data.google_project.this.number
+  # Google service agents that encrypt our data with the customer managed keys.
+  agents = {
+    sql       = "serviceAccount:service-${local.project_number}@gcp-sa-cloud-sql.iam.gserviceaccount.com"
+    redis     = "serviceAccount:service-${local.project_number}@cloud-redis.iam.gserviceaccount.com"
+    secrets   = "serviceAccount:service-${local.project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
+    artifacts = "serviceAccount:service-${local.project_number}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+  }
+
+  database_url = format(
+    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    module.database.username, module.database.password, module.database.private_ip, module.database.port,
+    module.database.database_name,
+  )
+  # rediss://: Memorystore transit encryption; the AUTH string is the password of the default user.
+  redis_url = format("rediss://:%s@%s:%d/0", module.cache.auth_string, module.cache.host, module.cache.port)
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+resource "google_project_service" "this" {
+  for_each = toset([
+    "artifactregistry.googleapis.com",
+    "cloudkms.googleapis.com",
+    "compute.googleapis.com",
+    "containerscanning.googleapis.com", # vulnerability scan of every pushed image
+    "monitoring.googleapis.com",
+    "redis.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "sqladmin.googleapis.com",
+  ])
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+module "kms" {
+  source = "./modules/kms"
+
+  project_id  = var.project_id
+  region      = var.region
+  name_prefix = local.name_prefix
+  keys = {
+    sql       = { encrypters = [local.agents.sql] }
+    redis     = { encrypters = [local.agents.redis] }
+    secrets   = { encrypters = [local.agents.secrets] }
+    artifacts = { encrypters = [local.agents.artifacts] }
+  }
+  labels = local.labels
+
+  depends_on = [google_project_service.this]
+}
+
+module "network" {
+  source = "./modules/network"
+
+  project_id            = var.project_id
+  region                = var.region
+  name_prefix           = local.name_prefix
+  subnet_cidr           = var.subnet_cidr
+  private_services_cidr = var.private_services_cidr
+
+  depends_on = [google_project_service.this]
+}
+
+module "registry" {
+  source = "./modules/registry"
+
+  project_id = var.project_id
+  region     = var.region
+  name       = local.name_prefix
+  kms_key_id = module.kms.key_ids["artifacts"]
+  labels     = local.labels
+}
+
+module "database" {
+  source = "./modules/database"
+
+  project_id               = var.project_id
+  region                   = var.region
+  name_prefix              = local.name_prefix
+  network_id               = module.network.network_id
+  tier                     = var.db_tier
+  disk_size_gb             = var.db_disk_size_gb
+  disk_autoresize_limit_gb = var.db_disk_autoresize_limit_gb
+  multi_az                 = var.multi_az
+  backup_retention_days    = var.backup_retention_days
+  deletion_protection      = var.deletion_protection
+  kms_key_id               = module.kms.key_ids["sql"]
+  database_name            = var.database_name
+  username                 = var.database_username
+  labels                   = local.labels
+
+  depends_on = [module.network]
+}
+
+module "cache" {
+  source = "./modules/cache"
+
+  project_id     = var.project_id
+  region         = var.region
+  name_prefix    = local.name_prefix
+  network_id     = module.network.network_id
+  memory_size_gb = var.redis_memory_size_gb
+  multi_az       = var.multi_az
+  kms_key_id     = module.kms.key_ids["redis"]
+  labels         = local.labels
+
+  depends_on = [module.network]
+}
+
+module "secrets" {
+  source = "./modules/secrets"
+
+  project_id           = var.project_id
+  region               = var.region
+  name_prefix          = local.name_prefix
+  secret_names         = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
+  managed_secret_names = ["DATABASE_URL", "REDIS_URL"]
+  managed_secret_values = {
+    DATABASE_URL = local.database_url
+    REDIS_URL    = local.redis_url
+  }
+  kms_key_id = module.kms.key_ids["secrets"]
+  labels     = local.labels
+}
+
+module "service" {
+  source = "./modules/service"
+
+  project_id            = var.project_id
+  region                = var.region
+  name_prefix           = local.name_prefix
+  network_id            = module.network.network_id
+  subnet_id             = module.network.subnet_id
+  image                 = var.image
+  container_port        = var.container_port
+  cpu                   = var.cpu
+  memory                = var.memory
+  min_capacity          = var.min_capacity
+  max_capacity          = var.max_capacity
+  environment_variables = { APP_ENV = var.environment }
+  secret_ids            = module.secrets.secret_ids
+  domain_name           = var.domain_name
+  deletion_protection   = var.deletion_protection
+  labels                = local.labels
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  project_id        = var.project_id
+  name_prefix       = local.name_prefix
+  alert_emails      = var.alert_email == "" ? [] : [var.alert_email]
+  domain_name       = var.domain_name
+  service_name      = module.service.service_name
+  database_instance = module.database.instance_name
+  redis_instance_id = module.cache.instance_id
+  labels            = local.labels
+
+  depends_on = [google_project_service.this]
+}

@@ -1,0 +1,41 @@
+resource "google_redis_instance" "this" {
+  name           = "${var.name_prefix}-redis"
+  project        = var.project_id
+  region         = var.region
+  display_name   = "Redis for ${var.name_prefix}"
+  redis_version  = var.redis_version
+  tier           = var.multi_az ? "STANDARD_HA" : "BASIC"
+  memory_size_gb = var.memory_size_gb
+
+  authorized_network = var.network_id
+  connect_mode       = "PRIVATE_SERVICE_ACCESS"
+
+  auth_enabled            = true
+  transit_encryption_mode = "SERVER_AUTHENTICATION"
+  customer_managed_key    = var.kms_key_id
+
+  # Replicas read traffic in HA; replica count only applies to STANDARD_HA.
+  replica_count      = var.multi_az ? 1 : null
+  read_replicas_mode = var.multi_az ? "READ_REPLICAS_ENABLED" : "READ_REPLICAS_DISABLED"
+
+  persistence_config {
+    persistence_mode    = "RDB"
+    rdb_snapshot_period = "TWELVE_HOURS"
+  }
+
+  maintenance_policy {
+    weekly_maintenance_window {
+      day = "SUNDAY"
+      start_time {
+        hours   = 5
+        minutes = 30
+      }
+    }
+  }
+
+  redis_configs = {
+    maxmemory-policy = "volatile-lru"
+  }
+
+  labels = var.labels
+}
