@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import pytest
 
-from tests.support import gcp_fake_sqladmin
+from tests.support import gcp_fake_sqladmin, servers
 from tests.support.gcp_fake import GcpFake
 
 REGION = "us-east-1"
@@ -71,3 +74,16 @@ def gcp_config(tmp_path, sql_fake):
         "[environments.staging]\ncloud = \"gcp\"\n[environments.staging.gcp]\nproject = \"billingops-test\"\n"
         f"[environments.staging.gcp.endpoints]\nsqladmin = \"{sql_fake.url}\"\nrun = \"{sql_fake.url}\"\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def views_pg():
+    """A PostgreSQL cluster under its own /tmp folder: pytest's 0700 basetemp is closed to the postgres user
+    (which is why conftest's postgres_server fixture fails on this machine)."""
+    base = Path(tempfile.mkdtemp(prefix="billingops-views-pg-"))
+    cluster = servers.start_postgres(base)
+    try:
+        yield cluster
+    finally:
+        servers.stop_postgres(cluster)
+        shutil.rmtree(base, ignore_errors=True)
