@@ -167,8 +167,11 @@ def _matching_runs(held: HeldLock, identity: tuple, runs_dir: Path) -> list[dict
         backend = tf.get("backend") or {}
         if backend and _journal_identity(backend, tf) == identity:
             matches.append(data)
+        elif tf.get("data_dir") and tf.get("workdir") and _initialised_state(
+                Path(tf["workdir"]), {"TF_DATA_DIR": str(tf["data_dir"])}) == identity:
+            matches.append(data)  # the run's terraform data dir is initialised for this very state
         elif not backend and data.get("env") == held.env and tf:
-            matches.append(data)  # a run of this env driving terraform, before it recorded its backend
+            matches.append(data)  # a run of this env driving terraform, before its data dir says which state
     return matches
 
 
