@@ -160,9 +160,17 @@ def _outcome(results: list[Any], errors: list[BillingOpsError]) -> str:
 
 
 def _printer(output: Any):
+    spinner: dict[str, Any] = {}
+
     def on_event(kind: str, result: Any) -> None:
+        # On a terminal the running step is a live spinner line; terraform's events scroll above it.
+        if "live" in spinner:
+            spinner.pop("live").stop()
         if kind == "start":
             output.say(f"step {result.name}: running")
+            if output.rich and not output.json_mode:
+                spinner["live"] = output.err.status(f"[bold]{result.name}[/] ...")
+                spinner["live"].start()
         elif kind == "kept":
             output.say(f"step {result.name}: {result.outcome} earlier, not redone")
         else:
