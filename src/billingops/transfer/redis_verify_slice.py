@@ -1,0 +1,164 @@
+"""Full verification of one slice of one database: DUMP + PEXPIRETIME of every source key on both servers.
+
+Payloads are compared as bytes (an exact digest, and cheaper than hashing both sides); when they differ the values
+are compared by type (redis_compare), because equal hashes/sets/sorted sets can DUMP differently. A key missing on
+the target is always a mismatch, unless it expired on the source as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from billingops.transfer import redis_compare
+from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, is_error
+
+log = logging.getLogger(__name__)
+
+SCAN_COUNT = 1000
+MAX_REPORTED = 100  # mismatching key names kept per database; the count is always complete
+
+
+@dataclass
+class VerifySpec:
+    source_url: str
+    target_url: str
+    db: int
+    part: int = 0
+    parts: int = 1
+    source_ca: str | None = None
+    target_ca: str | None = None
+    window_ms: int = 0  # how far two absolute expiries may differ: the copy's duration
+    big_key_bytes: int = 64 * 1024 * 1024
+    size_check: bool = True
+    abs_expiry: bool = True
+
+
+@dataclass
+class SliceVerify:
+    db: int
+    source_keys: int = 0  # present on the source when read
+    target_present: int = 0  # of those, present on the target
+    vanished: int = 0  # expired or deleted on the source during verification
+    mismatch_count: int = 0
+    mismatches: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, key: bytes, reason: str) -> None:
+        self.mismatch_count += 1
+        if len(self.mismatches) < MAX_REPORTED:
+            name = describe_key(key)
+            self.mismatches.append(name)
+            self.details[name] = reason
+
+
+def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceVerify:
+    started = time.monotonic()
+    out = SliceVerify(spec.db)
+    ttl_cmd = b"PEXPIRETIME" if spec.abs_expiry else b"PTTL"
+    head = (b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$" + b"%d\r\n" % len(ttl_cmd) + ttl_cmd
+            + b"\r\n$%d\r\n%s\r\n")
+    with RespConnection(spec.source_url, db=spec.db, ca_file=spec.source_ca) as src, \
+            RespConnection(spec.target_url, db=spec.db, ca_file=spec.target_ca) as tgt:
+        cursor = b"0"
+        while True:
+            reply = src.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
+            if is_error(reply):
+                raise RedisUnavailable(f"SCAN failed on Redis at {src.shown} db {spec.db}: {reply}",
+                                       hint="SCAN must be allowed for the source user")
+            cursor, keys = reply
+            if spec.parts > 1:
+                keys = [k for k in keys if zlib.crc32(k) % spec.parts == spec.part]
+            if keys:
+                big = _split_big(src, spec, keys)
+                if keys:
+                    batch = b"".join([head % (len(k), k, len(k), k) for k in keys])
+                    src.send(batch)  # both servers work on the batch at the same time
+                    tgt.send(batch)
+                    _compare_batch(spec, out, src, tgt, keys, src.read(2 * len(keys)), tgt.read(2 * len(keys)))
+                for key in big:
+                    _compare_big(out, src, tgt, key)
+                report(spec.db, len(keys) + len(big))
+            if cursor == b"0":
+                break
+    out.seconds = time.monotonic() - started
+    return out
+
+
+def _split_big(src: RespConnection, spec: VerifySpec, keys: list[bytes]) -> list[bytes]:
+    """Remove keys too big to DUMP from `keys` and return them."""
+    if not (spec.size_check and spec.big_key_bytes > 0):
+        return []
+    src.send(b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys]))
+    sizes = src.read(len(keys))
+    limit = spec.big_key_bytes
+    big = [k for k, s in zip(keys, sizes) if isinstance(s, int) and s > limit]
+    if big:
+        keys[:] = [k for k, s in zip(keys, sizes) if not (isinstance(s, int) and s > limit)]
+    return big
+
+
+def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt: RespConnection,
+                   keys: list[bytes], src_replies: list, tgt_replies: list) -> None:
+    now = int(time.time() * 1000)
+    window = spec.window_ms
+    relative = not spec.abs_expiry
+    retry = []
+    for i, key in enumerate(keys):
+        sp, st, tp, tt = src_replies[2 * i], src_replies[2 * i + 1], tgt_replies[2 * i], tgt_replies[2 * i + 1]
+        if is_error(sp) or is_error(tp):
+            raise RedisUnavailable(f"DUMP of key {describe_key(key)!r} failed during verification: {sp if is_error(sp) else tp}",
+                                   hint="DUMP must be allowed on both servers for the user in the URL")
+        if sp is None:
+            out.vanished += 1
+            if tp is not None and (tt == -1 or (tt > 0 and not relative and tt > now + window)):
+                out.target_present += 1
+                out.add(key, "deleted on the source but present on the target")
+            continue
+        out.source_keys += 1
+        if tp is None:
+            if st > 0 and (relative or st <= now + window):  # it was about to expire: the target's copy already has
+                out.vanished += 1
+                out.source_keys -= 1
+                continue
+            out.add(key, "missing on the target")
+            continue
+        out.target_present += 1
+        if (st > 0) != (tt > 0) or (st > 0 and abs(st - tt) > window):
+            out.add(key, _ttl_reason(st, tt))
+            continue
+        if sp != tp:
+            retry.append(key)
+    for key in retry:
+        reason = redis_compare.differs(src, tgt, key)
+        if reason:
+            out.add(key, reason)
+
+
+def _compare_big(out: SliceVerify, src: RespConnection, tgt: RespConnection, key: bytes) -> None:
+    exists = tgt.call(b"EXISTS", key)
+    if src.call(b"EXISTS", key) == 0:
+        out.vanished += 1
+        return
+    out.source_keys += 1
+    if exists == 0:
+        out.add(key, "missing on the target")
+        return
+    out.target_present += 1
+    st, tt = src.call(b"PEXPIRETIME", key), tgt.call(b"PEXPIRETIME", key)
+    if isinstance(st, int) and isinstance(tt, int) and st != tt:
+        out.add(key, _ttl_reason(st, tt))
+        return
+    reason = redis_compare.differs(src, tgt, key)
+    if reason:
+        out.add(key, reason)
+
+
+def _ttl_reason(st: int, tt: int) -> str:
+    def show(ms: int) -> str:
+        return "no expiry" if ms < 0 else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+    return f"expiry differs: source {show(st)}, target {show(tt)}"
