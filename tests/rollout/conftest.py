@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from billingops.clouds.base import aws_client
 from tests.support import gcp_fake_run
 from tests.support.gcp_fake import GcpFake
 
 PROJECT, REGION, SERVICE = "billing-proj", "us-central1", "billing-dev"
 SERVICE_NAME = f"projects/{PROJECT}/locations/{REGION}/services/{SERVICE}"
+AWS_REGION = "us-east-1"
+ECR_REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing"
 
 
 class App:
@@ -42,7 +46,9 @@ class App:
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     @property
     def url(self) -> str:
@@ -84,3 +90,101 @@ def run_fake(app: App) -> Iterator[GcpFake]:
     app.serving = lambda: gcp_fake_run.serving(fake, SERVICE_NAME)
     yield fake
     fake.stop()
+
+
+class ScriptedEcs:
+    """The real moto ECS client, except that describe_services reports the scripted deployment states."""
+
+    def __init__(self, ecs: Any, script: list[dict[str, Any]]) -> None:
+        self._ecs = ecs
+        self.script = script
+        self.updates: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ecs, name)
+
+    def update_service(self, **kwargs: Any) -> Any:
+        self.updates.append(kwargs["taskDefinition"])
+        return self._ecs.update_service(**kwargs)
+
+    def describe_services(self, **kwargs: Any) -> Any:
+        reply = self._ecs.describe_services(**kwargs)
+        if self.updates and self.script:
+            service = reply["services"][0]
+            step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+            service["deployments"] = [
+                {
+                    "status": "PRIMARY",
+                    "taskDefinition": service["taskDefinition"],
+                    "desiredCount": 1,
+                    "runningCount": 0,
+                    "pendingCount": 0,
+                    **step,
+                }
+            ]
+        return reply
+
+
+@pytest.fixture
+def ecs_setup(moto) -> dict[str, Any]:
+    ec2 = aws_client("ec2", AWS_REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
+    ecs = aws_client("ecs", AWS_REGION)
+    ecs.create_cluster(clusterName="billing-dev")
+    td = ecs.register_task_definition(
+        family="billing-dev",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        executionRoleArn="arn:aws:iam::123456789012:role/exec",
+        taskRoleArn="arn:aws:iam::123456789012:role/task",
+        containerDefinitions=[
+            {
+                "name": "app",
+                "image": f"{ECR_REPO}:v1",
+                "essential": True,
+                "portMappings": [{"containerPort": 8000}],
+                "environment": [{"name": "APP_ENV", "value": "dev"}],
+                "secrets": [
+                    {
+                        "name": "DATABASE_URL",
+                        "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db",
+                    }
+                ],
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/billing/dev"}},
+            }
+        ],
+        tags=[{"key": "service", "value": "billing"}],
+    )["taskDefinition"]
+    ecs.create_service(
+        cluster="billing-dev",
+        serviceName="billing-dev",
+        taskDefinition=td["taskDefinitionArn"],
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg], "assignPublicIp": "DISABLED"}
+        },
+    )
+    ecr = aws_client("ecr", AWS_REGION)
+    ecr.create_repository(repositoryName="billing")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "b" * 64,
+        },
+        "layers": [],
+    }
+    ecr.put_image(
+        repositoryName="billing",
+        imageManifest=json.dumps(manifest),
+        imageTag="v2",
+        imageManifestMediaType=manifest["mediaType"],
+    )
+    return {"ecs": ecs, "ecr": ecr, "old_arn": td["taskDefinitionArn"]}

@@ -9,80 +9,23 @@ service, so a missing or wrong update_service still fails the test.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from billingops.clouds.aws.registry import EcrRegistry
 from billingops.clouds.aws.rollout import EcsRollout
-from billingops.clouds.base import aws_client
 from billingops.clouds.health import HealthChecker
 from billingops.clouds.rollout import Waiting
 from billingops.errors import StepFailed, UsageError
 from billingops.imageref import parse_image
+from tests.rollout.conftest import ECR_REPO as REPO
+from tests.rollout.conftest import ScriptedEcs
 
-REGION = "us-east-1"
-REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing"
 OLD, NEW = f"{REPO}:v1", f"{REPO}:v2"
 FAST = Waiting(timeout=5, poll=0.01)
 
 pytestmark = pytest.mark.slow  # moto EC2/ECS setup takes seconds per test on a loaded machine
-
-
-class ScriptedEcs:
-    """The real moto ECS client, except that describe_services reports the scripted deployment states."""
-
-    def __init__(self, ecs: Any, script: list[dict[str, Any]]) -> None:
-        self._ecs = ecs
-        self.script = script
-        self.updates: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._ecs, name)
-
-    def update_service(self, **kwargs: Any) -> Any:
-        self.updates.append(kwargs["taskDefinition"])
-        return self._ecs.update_service(**kwargs)
-
-    def describe_services(self, **kwargs: Any) -> Any:
-        reply = self._ecs.describe_services(**kwargs)
-        if self.updates and self.script:
-            service = reply["services"][0]
-            step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-            service["deployments"] = [{"status": "PRIMARY", "taskDefinition": service["taskDefinition"],
-                                       "desiredCount": 1, "runningCount": 0, "pendingCount": 0, **step}]
-        return reply
-
-
-@pytest.fixture
-def ecs_setup(moto) -> dict[str, Any]:
-    ec2 = aws_client("ec2", REGION)
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
-    ecs = aws_client("ecs", REGION)
-    ecs.create_cluster(clusterName="billing-dev")
-    td = ecs.register_task_definition(
-        family="billing-dev", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
-        executionRoleArn="arn:aws:iam::123456789012:role/exec", taskRoleArn="arn:aws:iam::123456789012:role/task",
-        containerDefinitions=[{
-            "name": "app", "image": OLD, "essential": True, "portMappings": [{"containerPort": 8000}],
-            "environment": [{"name": "APP_ENV", "value": "dev"}],
-            "secrets": [{"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}],
-            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/billing/dev"}}}],
-        tags=[{"key": "service", "value": "billing"}])["taskDefinition"]
-    ecs.create_service(cluster="billing-dev", serviceName="billing-dev", taskDefinition=td["taskDefinitionArn"],
-                       desiredCount=1, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
-                           "subnets": [subnet], "securityGroups": [sg], "assignPublicIp": "DISABLED"}})
-    ecr = aws_client("ecr", REGION)
-    ecr.create_repository(repositoryName="billing")
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                           "digest": "sha256:" + "b" * 64}, "layers": []}
-    ecr.put_image(repositoryName="billing", imageManifest=json.dumps(manifest), imageTag="v2",
-                  imageManifestMediaType=manifest["mediaType"])
-    return {"ecs": ecs, "ecr": ecr, "old_arn": td["taskDefinitionArn"]}
 
 
 def _adapter(ecs: Any, **kwargs: Any) -> EcsRollout:
@@ -90,17 +33,28 @@ def _adapter(ecs: Any, **kwargs: Any) -> EcsRollout:
 
 
 def _service_td(ecs: Any) -> str:
-    return ecs.describe_services(cluster="billing-dev", services=["billing-dev"])["services"][0]["taskDefinition"]
+    return ecs.describe_services(cluster="billing-dev", services=["billing-dev"])["services"][0][
+        "taskDefinition"
+    ]
 
 
 def test_new_revision_changes_only_the_image_and_waits_for_completed(ecs_setup):
-    ecs = ScriptedEcs(ecs_setup["ecs"], [{"rolloutState": "IN_PROGRESS", "pendingCount": 1},
-                                         {"rolloutState": "IN_PROGRESS", "runningCount": 1},
-                                         {"rolloutState": "COMPLETED", "runningCount": 1}])
+    ecs = ScriptedEcs(
+        ecs_setup["ecs"],
+        [
+            {"rolloutState": "IN_PROGRESS", "pendingCount": 1},
+            {"rolloutState": "IN_PROGRESS", "runningCount": 1},
+            {"rolloutState": "COMPLETED", "runningCount": 1},
+        ],
+    )
     progress: list[str] = []
     outcome = _adapter(ecs).deploy(NEW, health=None, waiting=FAST, progress=progress.append)
 
-    assert (outcome.previous, outcome.current, outcome.status) == ("billing-dev:1", "billing-dev:2", "completed")
+    assert (outcome.previous, outcome.current, outcome.status) == (
+        "billing-dev:1",
+        "billing-dev:2",
+        "completed",
+    )
     old = ecs_setup["ecs"].describe_task_definition(taskDefinition="billing-dev:1", include=["TAGS"])
     new = ecs_setup["ecs"].describe_task_definition(taskDefinition="billing-dev:2", include=["TAGS"])
     strip = ("taskDefinitionArn", "revision", "registeredAt", "registeredBy")
@@ -115,10 +69,17 @@ def test_new_revision_changes_only_the_image_and_waits_for_completed(ecs_setup):
 
 
 def test_failed_deployment_rolls_back_to_the_previous_revision_and_says_so(ecs_setup):
-    ecs = ScriptedEcs(ecs_setup["ecs"], [{"rolloutState": "FAILED", "rolloutStateReason": "tasks failed to start"},
-                                         {"rolloutState": "COMPLETED", "runningCount": 1}])
-    with pytest.raises(StepFailed, match="FAILED: tasks failed to start.*rolled back to billing-dev:1 and that "
-                                         "deployment completed"):
+    ecs = ScriptedEcs(
+        ecs_setup["ecs"],
+        [
+            {"rolloutState": "FAILED", "rolloutStateReason": "tasks failed to start"},
+            {"rolloutState": "COMPLETED", "runningCount": 1},
+        ],
+    )
+    with pytest.raises(
+        StepFailed,
+        match="FAILED: tasks failed to start.*rolled back to billing-dev:1 and that deployment completed",
+    ):
         _adapter(ecs).deploy(NEW, health=None, waiting=FAST, progress=lambda m: None)
     assert [u.rsplit("/", 1)[-1] for u in ecs.updates] == ["billing-dev:2", "billing-dev:1"]
     assert _service_td(ecs_setup["ecs"]).endswith("billing-dev:1")
@@ -126,8 +87,13 @@ def test_failed_deployment_rolls_back_to_the_previous_revision_and_says_so(ecs_s
 
 def test_circuit_breaker_rollback_is_a_failure(ecs_setup):
     old = ecs_setup["old_arn"]
-    ecs = ScriptedEcs(ecs_setup["ecs"], [{"rolloutState": "IN_PROGRESS", "taskDefinition": old},
-                                         {"rolloutState": "COMPLETED", "taskDefinition": old, "runningCount": 1}])
+    ecs = ScriptedEcs(
+        ecs_setup["ecs"],
+        [
+            {"rolloutState": "IN_PROGRESS", "taskDefinition": old},
+            {"rolloutState": "COMPLETED", "taskDefinition": old, "runningCount": 1},
+        ],
+    )
     with pytest.raises(StepFailed, match="PRIMARY deployment runs billing-dev:1.*circuit breaker"):
         _adapter(ecs).deploy(NEW, health=None, waiting=FAST, progress=lambda m: None)
 
@@ -144,15 +110,18 @@ def test_failed_health_gate_rolls_back(ecs_setup, app):
     ecs = ScriptedEcs(ecs_setup["ecs"], [{"rolloutState": "COMPLETED", "runningCount": 1}])
     health = HealthChecker("/health", deadline=0.3, interval=0.05, request_timeout=1)
     with pytest.raises(StepFailed, match="health gate failed.*503.*rolled back to billing-dev:1"):
-        _adapter(ecs, health_url=f"{app.url}/svc").deploy(NEW, health=health, waiting=FAST, progress=lambda m: None)
+        _adapter(ecs, health_url=f"{app.url}/svc").deploy(
+            NEW, health=health, waiting=FAST, progress=lambda m: None
+        )
     assert _service_td(ecs_setup["ecs"]).endswith("billing-dev:1")
 
 
 def test_passing_health_gate_reports_status_and_latency(ecs_setup, app):
     ecs = ScriptedEcs(ecs_setup["ecs"], [{"rolloutState": "COMPLETED", "runningCount": 1}])
     health = HealthChecker("/health", deadline=2, interval=0.05, request_timeout=1)
-    outcome = _adapter(ecs, health_url=f"{app.url}/svc").deploy(NEW, health=health, waiting=FAST,
-                                                                 progress=lambda m: None)
+    outcome = _adapter(ecs, health_url=f"{app.url}/svc").deploy(
+        NEW, health=health, waiting=FAST, progress=lambda m: None
+    )
     assert outcome.health.ok and outcome.health.status == 200 and outcome.health.latency_ms is not None
     assert app.paths == ["/svc/health"]
 
@@ -191,12 +160,26 @@ def test_ecr_finds_the_image_and_refuses_a_missing_tag(ecs_setup):
 
 def test_cli_missing_image_is_exit_2_and_touches_nothing(ecs_setup, run_cli):
     ecs = ecs_setup["ecs"]
-    result = run_cli("rollout", "--env", "dev", "--cloud", "aws", "--cluster", "billing-dev", "--service",
-                     "billing-dev", "--image", "v9", env={"BILLINGOPS_IMAGE_REPOSITORY": REPO})
+    result = run_cli(
+        "rollout",
+        "--env",
+        "dev",
+        "--cloud",
+        "aws",
+        "--cluster",
+        "billing-dev",
+        "--service",
+        "billing-dev",
+        "--image",
+        "v9",
+        env={"BILLINGOPS_IMAGE_REPOSITORY": REPO},
+    )
     assert result.returncode == 2, result.stderr
     assert "v9 does not exist in ECR repository 'billing': nothing was changed" in result.stderr
     assert "Traceback" not in result.stderr
-    assert ecs.list_task_definitions(familyPrefix="billing-dev")["taskDefinitionArns"] == [ecs_setup["old_arn"]]
+    assert ecs.list_task_definitions(familyPrefix="billing-dev")["taskDefinitionArns"] == [
+        ecs_setup["old_arn"]
+    ]
     assert _service_td(ecs) == ecs_setup["old_arn"]
 
 
@@ -205,13 +188,36 @@ def test_cli_rollback_to_a_named_revision(ecs_setup, run_cli):
     here; --timeout 1 makes it fail fast, and the test checks what moto does emulate (the service update to the
     named revision) and the clear timeout error with exit code 1."""
     ecs = ecs_setup["ecs"]
-    second = ecs.register_task_definition(**{
-        k: v for k, v in ecs.describe_task_definition(taskDefinition="billing-dev:1")["taskDefinition"].items()
-        if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")})
-    ecs.update_service(cluster="billing-dev", service="billing-dev",
-                       taskDefinition=second["taskDefinition"]["taskDefinitionArn"])
-    result = run_cli("rollback", "--env", "dev", "--cloud", "aws", "--cluster", "billing-dev", "--service",
-                     "billing-dev", "--to", "billing-dev:1", "--timeout", "1", "--poll-interval", "0.2")
+    second = ecs.register_task_definition(
+        **{
+            k: v
+            for k, v in ecs.describe_task_definition(taskDefinition="billing-dev:1")["taskDefinition"].items()
+            if k
+            in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities", "cpu", "memory")
+        }
+    )
+    ecs.update_service(
+        cluster="billing-dev",
+        service="billing-dev",
+        taskDefinition=second["taskDefinition"]["taskDefinitionArn"],
+    )
+    result = run_cli(
+        "rollback",
+        "--env",
+        "dev",
+        "--cloud",
+        "aws",
+        "--cluster",
+        "billing-dev",
+        "--service",
+        "billing-dev",
+        "--to",
+        "billing-dev:1",
+        "--timeout",
+        "1",
+        "--poll-interval",
+        "0.2",
+    )
     assert _service_td(ecs) == ecs_setup["old_arn"]
     assert "Traceback" not in result.stderr
     assert result.returncode == 1, result.stderr

@@ -15,23 +15,28 @@ FLAGS = ("--env", "dev", "--cloud", "aws", "--cluster", "billing-dev", "--servic
 
 
 def test_rollout_and_rollback_help(run_cli):
-    for command, words in (("rollout", ("--image", "--canary", "--timeout", "--dry-run")),
-                           ("rollback", ("--to", "--timeout"))):
+    for command, words in (
+        ("rollout", ("--image", "--canary", "--timeout", "--dry-run")),
+        ("rollback", ("--to", "--timeout")),
+    ):
         result = run_cli(command, "--help")
         assert result.returncode == 0, result.stderr
         assert all(word in result.stdout for word in words)
 
 
-@pytest.mark.parametrize("image, expected", [
-    ("v1 2", "whitespace"),
-    ("-bad", "not a valid image tag"),
-    ("v" * 129, "not a valid image tag"),
-    ("acme/billing", "no tag or digest"),
-    (f"{ECR_REPO}@sha256:xyz", "malformed digest"),
-    ("Acme/Billing:v1", "not a valid repository"),
-    (":v1", "not a valid repository"),
-    ("", "--image is empty"),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("v1 2", "whitespace"),
+        ("-bad", "not a valid image tag"),
+        ("v" * 129, "not a valid image tag"),
+        ("acme/billing", "no tag or digest"),
+        (f"{ECR_REPO}@sha256:xyz", "malformed digest"),
+        ("Acme/Billing:v1", "not a valid repository"),
+        (":v1", "not a valid repository"),
+        ("", "--image is empty"),
+    ],
+)
 def test_bad_image_is_exit_2_with_a_clear_message(run_cli, image, expected):
     result = run_cli("rollout", *FLAGS, "--image", image, env={"BILLINGOPS_IMAGE_REPOSITORY": ECR_REPO})
     assert result.returncode == 2, result.stderr
@@ -79,7 +84,9 @@ def test_gcp_rollout_then_rollback_end_to_end(run_cli, run_fake, app, gcp_config
     report = json.loads(result.stdout)
     new = report["outcome"]["current"]
     assert report["image"] == f"{AR_REPO}:v2" and report["digest"] == digest
-    assert report["outcome"]["previous"] == "billing-dev-00001-abc" and report["outcome"]["traffic_steps"] == [25, 100]
+    assert report["outcome"]["previous"] == "billing-dev-00001-abc" and report["outcome"][
+        "traffic_steps"
+    ] == [25, 100]
     assert report["verify"]["ok"] and report["verify"]["status"] == 200
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {new: 100}
 
@@ -88,7 +95,11 @@ def test_gcp_rollout_then_rollback_end_to_end(run_cli, run_fake, app, gcp_config
     assert json.loads(back.stdout)["outcome"]["current"] == "billing-dev-00001-abc"
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
 
-    events = [json.loads(line)["event"] for path in tmp_path.rglob("audit*.jsonl") for line in path.read_text().splitlines()]
+    events = [
+        json.loads(line)["event"]
+        for path in tmp_path.rglob("audit*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
     assert events == ["rollout.start", "rollout.end", "rollback.start", "rollback.end"]
 
 
@@ -105,7 +116,10 @@ def test_gcp_dry_run_shows_what_serves_and_changes_nothing(run_cli, run_fake, ap
     gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v2")
     result = run_cli("rollout", *GCP, "--image", "v2", "--dry-run", "--json", env=gcp_config)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["current"] == {"revision": "billing-dev-00001-abc", "image": f"{AR_REPO}:v1"}
+    assert json.loads(result.stdout)["current"] == {
+        "revision": "billing-dev-00001-abc",
+        "image": f"{AR_REPO}:v1",
+    }
     assert not [r for r in run_fake.requests if r.method != "GET"]
 
 

@@ -21,10 +21,19 @@ def _adapter(fake, **kwargs) -> CloudRunRollout:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import run_v2
 
-    opts = {"transport": "rest", "client_options": ClientOptions(api_endpoint=fake.url),
-            "credentials": AnonymousCredentials()}
-    return CloudRunRollout(run_v2.ServicesClient(**opts), run_v2.RevisionsClient(**opts), project=PROJECT,
-                           region=REGION, service=SERVICE, **kwargs)
+    opts = {
+        "transport": "rest",
+        "client_options": ClientOptions(api_endpoint=fake.url),
+        "credentials": AnonymousCredentials(),
+    }
+    return CloudRunRollout(
+        run_v2.ServicesClient(**opts),
+        run_v2.RevisionsClient(**opts),
+        project=PROJECT,
+        region=REGION,
+        service=SERVICE,
+        **kwargs,
+    )
 
 
 def _health(deadline: float = 1.0) -> HealthChecker:
@@ -44,7 +53,11 @@ def test_new_revision_gets_no_traffic_and_a_tag_before_the_health_gate(run_fake,
     assert first["template"]["revision"] == new and first["template"]["containers"][0]["image"] == NEW
     traffic = [gcp_fake_run._normalise(t) for t in first["traffic"]]
     assert {"type": gcp_fake_run.REVISION, "revision": "billing-dev-00001-abc", "percent": 100} in traffic
-    assert {"type": gcp_fake_run.REVISION, "revision": new, "tag": "candidate"} in traffic  # percent 0: omitted
+    assert {
+        "type": gcp_fake_run.REVISION,
+        "revision": new,
+        "tag": "candidate",
+    } in traffic  # percent 0: omitted
     # The gate asked the tagged URL of the new revision before any traffic moved, then traffic moved.
     assert app.paths[0] == f"/rev/{new}/health"
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {new: 100}
@@ -64,12 +77,19 @@ def test_failing_health_gate_leaves_traffic_on_the_old_revision(run_fake, app):
 
 def test_canary_moves_traffic_in_steps_with_health_checks_between(run_fake, app):
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
-    outcome = _adapter(run_fake).deploy(NEW, health=_health(), waiting=FAST, canary=[10, 50, 100],
-                                        progress=lambda m: None)
-    splits = [{t["revision"]: t["percent"] for t in p.body["traffic"] if t.get("percent")}
-              for p in _patches(run_fake)[1:]]
+    outcome = _adapter(run_fake).deploy(
+        NEW, health=_health(), waiting=FAST, canary=[10, 50, 100], progress=lambda m: None
+    )
+    splits = [
+        {t["revision"]: t["percent"] for t in p.body["traffic"] if t.get("percent")}
+        for p in _patches(run_fake)[1:]
+    ]
     new = outcome.current
-    assert splits == [{"billing-dev-00001-abc": 90, new: 10}, {"billing-dev-00001-abc": 50, new: 50}, {new: 100}]
+    assert splits == [
+        {"billing-dev-00001-abc": 90, new: 10},
+        {"billing-dev-00001-abc": 50, new: 50},
+        {new: 100},
+    ]
     assert app.paths.count("/svc/health") == 2  # between the steps, not after the last (that is verify's job)
     assert outcome.traffic_steps == [10, 50, 100]
 
@@ -78,7 +98,9 @@ def test_canary_step_that_fails_its_health_check_puts_traffic_back(run_fake, app
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
     app.service_status = 500
     with pytest.raises(StepFailed, match="service at 10%"):
-        _adapter(run_fake).deploy(NEW, health=_health(0.3), waiting=FAST, canary=[10, 100], progress=lambda m: None)
+        _adapter(run_fake).deploy(
+            NEW, health=_health(0.3), waiting=FAST, canary=[10, 100], progress=lambda m: None
+        )
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
 
 

@@ -1,6 +1,6 @@
 """Artifact Registry API v1 on GcpFake: docker package tags and versions, as billingops' registry check reads them.
 
-    install(fake); push(fake, "us-central1-docker.pkg.dev/proj/app/billing", "v2")
+install(fake); push(fake, "us-central1-docker.pkg.dev/proj/app/billing", "v2")
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from urllib.parse import unquote
 
 from tests.support.gcp_fake import GcpFake, Request, error
 
-_PACKAGE = (r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/repositories/(?P<repository>[^/]+)"
-            r"/packages/(?P<package>[^/]+)")
+_PACKAGE = (
+    r"/v1/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/repositories/(?P<repository>[^/]+)"
+    r"/packages/(?P<package>[^/]+)"
+)
 
 
 def install(fake: GcpFake) -> dict[str, Any]:
@@ -38,16 +40,21 @@ def _prefix(project: str, location: str, repository: str, package: str) -> str:
     return f"projects/{project}/locations/{location}/repositories/{repository}/packages/{unquote(package)}"
 
 
-def _get_tag(fake: GcpFake, request: Request, project: str, location: str, repository: str, package: str,
-             tag: str) -> tuple[int, Any]:
+def _get_tag(
+    fake: GcpFake, request: Request, project: str, location: str, repository: str, package: str, tag: str
+) -> tuple[int, Any]:
     name = f"{_prefix(project, location, repository, package)}/tags/{unquote(tag)}"
     version = fake.state["artifactregistry"]["tags"].get(name)
-    return (200, {"name": name, "version": version}) if version else error(404, f"Tag {name} not found.",
-                                                                           "NOT_FOUND")
+    return (
+        (200, {"name": name, "version": version})
+        if version
+        else error(404, f"Tag {name} not found.", "NOT_FOUND")
+    )
 
 
-def _get_version(fake: GcpFake, request: Request, project: str, location: str, repository: str, package: str,
-                 version: str) -> tuple[int, Any]:
+def _get_version(
+    fake: GcpFake, request: Request, project: str, location: str, repository: str, package: str, version: str
+) -> tuple[int, Any]:
     name = f"{_prefix(project, location, repository, package)}/versions/{unquote(version)}"
     found = name in fake.state["artifactregistry"]["versions"]
     return (200, {"name": name}) if found else error(404, f"Version {name} not found.", "NOT_FOUND")

@@ -26,9 +26,19 @@ _BASE = r"/v2/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
 
 
 def install(fake: GcpFake, *, url_for: Any = None) -> dict[str, Any]:
-    state = fake.state.setdefault("run", {
-        "services": {}, "revisions": {}, "operations": {}, "jobs": {}, "fail_images": set(), "ignore_traffic": 0,
-        "ids": itertools.count(1), "url_for": url_for or _default_url})
+    state = fake.state.setdefault(
+        "run",
+        {
+            "services": {},
+            "revisions": {},
+            "operations": {},
+            "jobs": {},
+            "fail_images": set(),
+            "ignore_traffic": 0,
+            "ids": itertools.count(1),
+            "url_for": url_for or _default_url,
+        },
+    )
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)", _get_service)
     fake.route("PATCH", _BASE + r"/services/(?P<service>[^/:]+)", _patch_service)
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)/revisions", _list_revisions)
@@ -37,16 +47,31 @@ def install(fake: GcpFake, *, url_for: Any = None) -> dict[str, Any]:
     return state
 
 
-def seed_service(fake: GcpFake, project: str, location: str, service: str, *, image: str,
-                 revision: str | None = None, pinned: bool = True) -> dict[str, Any]:
+def seed_service(
+    fake: GcpFake,
+    project: str,
+    location: str,
+    service: str,
+    *,
+    image: str,
+    revision: str | None = None,
+    pinned: bool = True,
+) -> dict[str, Any]:
     """A service with one ready revision serving 100% (pinned to it by name, or through LATEST)."""
     state = fake.state["run"]
     name = f"projects/{project}/locations/{location}/services/{service}"
     revision = revision or f"{service}-00001-abc"
-    svc = {"name": name, "generation": "1", "etag": '"1"', "template": {"revision": revision,
-                                                                         "containers": [{"image": image}]},
-           "traffic": [{"type": REVISION, "revision": revision, "percent": 100} if pinned
-                       else {"type": LATEST, "percent": 100}]}
+    svc = {
+        "name": name,
+        "generation": "1",
+        "etag": '"1"',
+        "template": {"revision": revision, "containers": [{"image": image}]},
+        "traffic": [
+            {"type": REVISION, "revision": revision, "percent": 100}
+            if pinned
+            else {"type": LATEST, "percent": 100}
+        ],
+    }
     state["services"][name] = svc
     _add_revision(state, svc, revision, image)
     _settle(state, svc)
@@ -68,12 +93,20 @@ def _default_url(service: str, tag: str | None, revision: str | None) -> str:
     return f"https://{tag + '---' if tag else ''}{service}-abc123-uc.a.run.app"
 
 
-def _get_service(fake: GcpFake, request: Request, project: str, location: str, service: str) -> tuple[int, Any]:
+def _get_service(
+    fake: GcpFake, request: Request, project: str, location: str, service: str
+) -> tuple[int, Any]:
     svc = fake.state["run"]["services"].get(f"projects/{project}/locations/{location}/services/{service}")
-    return (200, svc) if svc else error(404, f"Resource '{service}' of kind 'SERVICE' was not found.", "NOT_FOUND")
+    return (
+        (200, svc)
+        if svc
+        else error(404, f"Resource '{service}' of kind 'SERVICE' was not found.", "NOT_FOUND")
+    )
 
 
-def _patch_service(fake: GcpFake, request: Request, project: str, location: str, service: str) -> tuple[int, Any]:
+def _patch_service(
+    fake: GcpFake, request: Request, project: str, location: str, service: str
+) -> tuple[int, Any]:
     state = fake.state["run"]
     name = f"projects/{project}/locations/{location}/services/{service}"
     current = state["services"].get(name)
@@ -94,8 +127,11 @@ def _patch_service(fake: GcpFake, request: Request, project: str, location: str,
         image = (template.get("containers") or [{}])[0].get("image", "")
         if image in state["fail_images"]:
             _add_revision(state, new, revision, image, ready=False)
-            operation["error"] = {"code": 9, "message": f"Revision '{revision}' is not ready and cannot serve "
-                                  "traffic. The user-provided container failed to start and listen on the port."}
+            operation["error"] = {
+                "code": 9,
+                "message": f"Revision '{revision}' is not ready and cannot serve "
+                "traffic. The user-provided container failed to start and listen on the port.",
+            }
             state["operations"][operation["name"]] = operation
             return 200, {"name": operation["name"], "done": False}
         new["template"] = template
@@ -117,21 +153,29 @@ def _patch_service(fake: GcpFake, request: Request, project: str, location: str,
     return 200, {"name": operation["name"], "done": False, "metadata": {"@type": SERVICE_TYPE, **new}}
 
 
-def _list_revisions(fake: GcpFake, request: Request, project: str, location: str, service: str) -> tuple[int, Any]:
+def _list_revisions(
+    fake: GcpFake, request: Request, project: str, location: str, service: str
+) -> tuple[int, Any]:
     prefix = f"projects/{project}/locations/{location}/services/{service}/revisions/"
     revisions = [r for n, r in fake.state["run"]["revisions"].items() if n.startswith(prefix)]
     return 200, {"revisions": sorted(revisions, key=lambda r: r["createTime"], reverse=True)}
 
 
-def _get_revision(fake: GcpFake, request: Request, project: str, location: str, service: str,
-                  revision: str) -> tuple[int, Any]:
+def _get_revision(
+    fake: GcpFake, request: Request, project: str, location: str, service: str, revision: str
+) -> tuple[int, Any]:
     rev = fake.state["run"]["revisions"].get(
-        f"projects/{project}/locations/{location}/services/{service}/revisions/{revision}")
+        f"projects/{project}/locations/{location}/services/{service}/revisions/{revision}"
+    )
     return (200, rev) if rev else error(404, f"Revision '{revision}' was not found.", "NOT_FOUND")
 
 
-def _get_operation(fake: GcpFake, request: Request, project: str, location: str, operation: str) -> tuple[int, Any]:
-    op = fake.state["run"]["operations"].get(f"projects/{project}/locations/{location}/operations/{operation}")
+def _get_operation(
+    fake: GcpFake, request: Request, project: str, location: str, operation: str
+) -> tuple[int, Any]:
+    op = fake.state["run"]["operations"].get(
+        f"projects/{project}/locations/{location}/operations/{operation}"
+    )
     if op is None:
         return error(404, f"Operation '{operation}' was not found.", "NOT_FOUND")
     done = {"name": op["name"], "done": True}
@@ -142,13 +186,18 @@ def _new_operation(state: dict[str, Any], location: str, project: str) -> dict[s
     return {"name": f"projects/{project}/locations/{location}/operations/op-{next(state['ids'])}"}
 
 
-def _add_revision(state: dict[str, Any], svc: dict[str, Any], revision: str, image: str, *, ready: bool = True) -> None:
+def _add_revision(
+    state: dict[str, Any], svc: dict[str, Any], revision: str, image: str, *, ready: bool = True
+) -> None:
     number = next(state["ids"])
     full = f"{svc['name']}/revisions/{revision}"
     state["revisions"][full] = {
-        "name": full, "service": svc["name"], "createTime": f"2026-01-01T00:{number // 60:02d}:{number % 60:02d}Z",
+        "name": full,
+        "service": svc["name"],
+        "createTime": f"2026-01-01T00:{number // 60:02d}:{number % 60:02d}Z",
         "containers": [{"image": image}],
-        "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if ready else "CONDITION_FAILED"}]}
+        "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if ready else "CONDITION_FAILED"}],
+    }
     svc["latestCreatedRevision"] = full
     if ready:
         svc["latestReadyRevision"] = full
@@ -165,8 +214,10 @@ def _check_traffic(state: dict[str, Any], svc: dict[str, Any], traffic: list[dic
     if sum(t.get("percent", 0) for t in traffic) != 100:
         return "Traffic percentages must add up to 100."
     for target in map(_normalise, traffic):
-        if target.get("type") == REVISION and f"{svc['name']}/revisions/{target.get('revision')}" not in state[
-                "revisions"]:
+        if (
+            target.get("type") == REVISION
+            and f"{svc['name']}/revisions/{target.get('revision')}" not in state["revisions"]
+        ):
             return f"Revision '{target.get('revision')}' referenced in traffic not found."
     return ""
 

@@ -7,7 +7,6 @@ last status code and latency so the engineer sees *how* it failed (503 from the 
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import time
 import urllib.error
@@ -80,7 +79,7 @@ def _get(url: str, timeout: float) -> tuple[int | None, float | None, str]:
             return response.status, _ms(began), ""
     except urllib.error.HTTPError as exc:
         return exc.code, _ms(began), f"HTTP {exc.code}"
-    except (urllib.error.URLError, socket.timeout, ConnectionError, ssl.SSLError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, ssl.SSLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return None, None, f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
 

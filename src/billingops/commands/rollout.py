@@ -11,6 +11,7 @@ health endpoint, and record start and outcome in the audit log.
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -205,6 +206,31 @@ def deploy_lock(env: "EnvConfig", command: str) -> Iterator[None]:
     # itself, so its rollout step runs perform_rollout(take_lock=False).
     with lock_module.acquire(env, new_run_id(), command):
         yield
+
+
+def step_settings(env: "EnvConfig") -> tuple["Waiting", "HealthChecker"]:
+    """Waiting and health gate for the deploy checklist's steps, which have no --timeout flags of their own:
+    BILLINGOPS_ROLLOUT_TIMEOUT, BILLINGOPS_ROLLOUT_POLL and BILLINGOPS_HEALTH_TIMEOUT (seconds) override them."""
+    from billingops.clouds.health import HealthChecker
+    from billingops.clouds.rollout import Waiting
+
+    timeout = _seconds("BILLINGOPS_ROLLOUT_TIMEOUT", 900.0)
+    poll = _seconds("BILLINGOPS_ROLLOUT_POLL", 5.0)
+    health = _seconds("BILLINGOPS_HEALTH_TIMEOUT", 120.0)
+    return Waiting(timeout, poll), HealthChecker(env.health_path, deadline=health, interval=min(3.0, poll))
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} is not a positive number of seconds.", hint=f"Fix or unset {name}.")
+    return value
 
 
 def parse_canary(text: str | None) -> list[int]:

@@ -157,7 +157,7 @@ class EcsRollout:
                 raise StepFailed(
                     f"The ECS deployment of {_short(arn)} did not complete within {waiting.timeout:.0f} s "
                     f"(last: {last or 'no PRIMARY deployment'}).",
-                    hint=f"Raise --timeout, or run `billingops rollback` if it is stuck.")
+                    hint="Raise --timeout, or run `billingops rollback` if it is stuck.")
             self.sleep(waiting.poll)
 
     def _point_service_at(self, arn: str) -> None:

@@ -16,17 +16,16 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    from billingops.clouds.health import HealthChecker
-    from billingops.clouds.rollout import Waiting
-    from billingops.commands.rollout import perform_rollout
+    from billingops.commands.rollout import perform_rollout, step_settings
 
     image = ctx.image
     if ctx.sandbox is not None:
         return _sandbox(ctx, image)
     if not image:
         raise Skip("no --image given: the running image is kept")
-    report = perform_rollout(ctx.session, ctx.env, ctx.outputs(), image, waiting=Waiting(),
-                             health=HealthChecker(ctx.env.health_path), verify=False, take_lock=False)
+    waiting, health = step_settings(ctx.env)
+    report = perform_rollout(ctx.session, ctx.env, ctx.outputs(), image, waiting=waiting, health=health,
+                             verify=False, take_lock=False)
     outcome = report.outcome
     ctx.data["rollout"] = {"image": report.image, "digest": report.digest, "previous": outcome.previous,
                            "current": outcome.current, "status": outcome.status}
