@@ -171,3 +171,33 @@ def test_locks_modules_stay_out_of_cli_import():
             "('boto3', 'botocore', 'google', 'hcl2')]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _unlock_on_a_tty(root: Path, answer: str, *extra: str) -> subprocess.CompletedProcess:
+    """Run unlock with a real pseudo-terminal as stdin, as an engineer at a shell would, and type `answer`."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "CI": "false", "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0"}
+    os.write(master, (answer + "\n").encode())
+    try:
+        return subprocess.run([sys.executable, "-m", "billingops", "unlock", "--env", "dev", *extra], cwd=root,
+                              env=env, stdin=slave, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_interactive_confirmation_needs_the_exact_lock_id(tmp_path):
+    write_project(tmp_path, "", "")
+    info = _local_lock(tmp_path, timedelta(hours=2))
+    wrong = _unlock_on_a_tty(tmp_path, "yes")
+    assert wrong.returncode == 4, wrong.stderr
+    assert "did not match" in wrong.stderr and info["ID"] in wrong.stderr
+    assert (tmp_path / "tf" / ".terraform.tfstate.lock.info").exists()
+    right = _unlock_on_a_tty(tmp_path, info["ID"])
+    assert right.returncode == 0, right.stderr
+    assert not (tmp_path / "tf" / ".terraform.tfstate.lock.info").exists()
+    outcomes = [json.loads(line)["outcome"] for line in
+                (tmp_path / ".billingops" / "audit.jsonl").read_text().splitlines()]
+    assert outcomes == ["refused", "breaking", "broken"]
