@@ -21,6 +21,7 @@ AWS_SERVICES: tuple[str, ...] = (
     "ecs",
     "elasticache",
     "elbv2",
+    "events",
     "iam",
     "kms",
     "logs",

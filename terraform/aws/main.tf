@@ -169,8 +169,10 @@ module "monitoring" {
   target_group_arn_suffix      = module.service.target_group_arn_suffix
   ecs_cluster_name             = module.service.cluster_name
   ecs_service_name             = module.service.service_name
+  ecs_service_arn              = module.service.service_arn
   db_instance_identifier       = module.database.identifier
   db_allocated_storage_gib     = var.db_allocated_storage
   cache_id                     = var.enable_cache ? module.cache[0].replication_group_id : null
   enable_db_event_subscription = var.enable_db_event_subscription
+  enable_deployment_events     = var.enable_deployment_events
 }

@@ -287,6 +287,12 @@ variable "enable_db_event_subscription" {
   default     = true
 }
 
+variable "enable_deployment_events" {
+  description = "EventBridge rule publishing ECS deployment and service events to the alarm topic."
+  type        = bool
+  default     = true
+}
+
 variable "enable_tracing" {
   description = "X-Ray daemon sidecar and trace upload permission."
   type        = bool

@@ -13,6 +13,57 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
+# EventBridge publishes the info notifications (deployments, service actions) to the topic.
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "AllowEventBridge"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "AllowCloudWatchAlarms"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.topic.json
+}
+
+# Info notifications of the seed: deployments (completed, failed, rolled back) and ECS service actions
+# (steady state, scaling, task placement problems).
+resource "aws_cloudwatch_event_rule" "ecs" {
+  count = var.enable_deployment_events ? 1 : 0
+
+  name        = "${var.name_prefix}-ecs-events"
+  description = "Deployments and service actions of ${var.ecs_service_name}"
+  event_pattern = jsonencode({
+    source      = ["aws.ecs"]
+    detail-type = ["ECS Deployment State Change", "ECS Service Action"]
+    resources   = [var.ecs_service_arn]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "ecs" {
+  count = var.enable_deployment_events ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.ecs[0].name
+  arn  = aws_sns_topic.alarms.arn
+}
+
 # Database down, failover, backup failures and storage events straight from RDS.
 resource "aws_db_event_subscription" "database" {
   count = var.enable_db_event_subscription ? 1 : 0
@@ -21,7 +72,7 @@ resource "aws_db_event_subscription" "database" {
   sns_topic        = aws_sns_topic.alarms.arn
   source_type      = "db-instance"
   source_ids       = [var.db_instance_identifier]
-  event_categories = ["availability", "backup", "failover", "failure", "low storage", "recovery"]
+  event_categories = ["availability", "backup", "failover", "failure", "low storage", "maintenance", "recovery"]
 
   tags = var.tags
 }

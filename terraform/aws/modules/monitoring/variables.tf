@@ -44,6 +44,17 @@ variable "ecs_service_name" {
   type        = string
 }
 
+variable "ecs_service_arn" {
+  description = "ECS service ARN (EventBridge rule on its deployments)."
+  type        = string
+}
+
+variable "enable_deployment_events" {
+  description = "Publish ECS deployment and service action events to the topic (info notifications)."
+  type        = bool
+  default     = true
+}
+
 variable "db_instance_identifier" {
   description = "RDS instance identifier."
   type        = string

@@ -8,6 +8,11 @@ output "service_name" {
   value       = aws_ecs_service.this.name
 }
 
+output "service_arn" {
+  description = "ECS service ARN."
+  value       = aws_ecs_service.this.id
+}
+
 output "task_definition_family" {
   description = "Task definition family (one-off tasks such as migrations run its latest revision)."
   value       = aws_ecs_task_definition.this.family
