@@ -131,7 +131,7 @@ def test_traffic_that_stays_pinned_fails_clearly(run_fake, app):
 def test_revision_that_never_gets_ready_fails_without_moving_traffic(run_fake, app):
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
     run_fake.state["run"]["fail_images"].add(NEW)
-    with pytest.raises(Exception, match="failed to start"):
+    with pytest.raises(StepFailed, match="Creating revision .* failed .*failed to start"):
         _adapter(run_fake).deploy(NEW, health=_health(), waiting=FAST, progress=lambda m: None)
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
 
@@ -167,3 +167,12 @@ def test_canary_split_keeps_the_rest_on_what_served_before():
     assert canary_split("new", 10, "a", {"a": 100}) == {"a": 90, "new": 10}
     assert canary_split("new", 50, "a", {"a": 80, "b": 20}) == {"a": 40, "b": 10, "new": 50}
     assert canary_split("new", 100, "a", {"a": 100}) == {"new": 100}
+
+
+def test_the_engineers_own_tags_survive_a_rollout(run_fake, app):
+    svc = gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
+    svc["traffic"].append({"type": gcp_fake_run.REVISION, "revision": "billing-dev-00001-abc", "tag": "stable"})
+    outcome = _adapter(run_fake).deploy(NEW, health=_health(), waiting=FAST, progress=lambda m: None)
+    traffic = run_fake.state["run"]["services"][SERVICE_NAME]["traffic"]
+    tags = {t.get("tag"): (t.get("revision"), t.get("percent", 0)) for t in traffic if t.get("tag")}
+    assert tags == {"stable": ("billing-dev-00001-abc", 0), "candidate": (outcome.current, 0)}

@@ -101,7 +101,8 @@ class CloudRunRollout:
             raise StepFailed(f"The Cloud Run service {self.service} has no container in its template.",
                              hint="Run the deploy's apply step, which creates the service with its container.")
         svc.template.containers[_app_index(svc.template)].image = image
-        svc.traffic = [*_targets(before), run_v2.TrafficTarget(
+        others = [t for t in self._kept_tags(svc, before) if t.tag != self.tag]
+        svc.traffic = [*_targets(before), *others, run_v2.TrafficTarget(
             type_=run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION,
             revision=new, percent=0, tag=self.tag)]
         progress(f"creating revision {new} with image {image}, no traffic, tag {self.tag!r}")
@@ -147,6 +148,7 @@ class CloudRunRollout:
 
     # -- helpers -------------------------------------------------------------------------------------
     def _update(self, svc: Any, waiting: Waiting, action: str) -> Any:
+        from google.api_core import exceptions as gexc
         from google.api_core.retry import Retry
         from google.cloud import run_v2
 
@@ -158,29 +160,32 @@ class CloudRunRollout:
                                                      timeout=GCP_TIMEOUT)
             try:
                 return operation.result(timeout=waiting.timeout, polling=polling)
+            except gexc.GoogleAPICallError as exc:
+                # The operation itself failed (a revision that does not start): the service keeps its traffic.
+                raise StepFailed(f"{action} failed on Cloud Run service {self.service}: {exc.message}.",
+                                 hint="Traffic was not changed. Check the revision's logs (`gcloud run revisions "
+                                      "describe`), fix the image and roll out again.") from None
             except TimeoutError:
                 raise StepFailed(f"{action}: the Cloud Run operation did not finish within {waiting.timeout:.0f} s.",
                                  hint="Raise --timeout; `billingops status` shows the service.") from None
 
     def _set_traffic(self, split: Mapping[str, int], waiting: Waiting, progress: Progress, message: str) -> Any:
         svc = self.get()
-        svc.traffic = _targets(split) + self._kept_tag(svc, split)
+        svc.traffic = _targets(split) + self._kept_tags(svc, split)
         progress(message)
         return self._update(svc, waiting, message)
 
-    def _kept_tag(self, svc: Any, split: Mapping[str, int]) -> list[Any]:
-        # The candidate tag stays on its revision (a stable URL for the engineer) as a 0% target.
+    def _kept_tags(self, svc: Any, split: Mapping[str, int]) -> list[Any]:
+        """Tags survive traffic moves as 0% targets: the engineers' own tags always, the candidate tag while its
+        revision is part of the split (a stable URL for the new revision; dropped when it is rolled back)."""
         from google.cloud import run_v2
 
-        tagged = [t for t in svc.traffic if t.tag == self.tag and t.revision]
-        if not tagged:
-            return []
-        revision = _short(tagged[0].revision)
-        if revision in split:
-            return [run_v2.TrafficTarget(
-                type_=run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION,
-                revision=revision, percent=0, tag=self.tag)]
-        return []
+        kept = []
+        for target in svc.traffic:
+            if not target.tag or (target.tag == self.tag and _short(target.revision) not in split):
+                continue
+            kept.append(run_v2.TrafficTarget(type_=target.type_, revision=target.revision, percent=0, tag=target.tag))
+        return kept
 
     def _gate(self, health: HealthChecker, url: str, before: Mapping[str, int], waiting: Waiting,
               progress: Progress, what: str) -> None:
