@@ -154,6 +154,15 @@ def _run_one(step: Step, ctx: StepContext, audit: Any, on_event: Callable[[str, 
         detail, outcome = error.paragraph(), INTERRUPTED
     except BillingOpsError as exc:
         detail, outcome, error = exc.paragraph(), FAILED, exc
+    except Exception as exc:
+        # A bug, not an operational failure: record the step as failed so --resume and `unlock` see a
+        # finished step, then let the CLI edge write the crash log.
+        seconds = round(time.monotonic() - began, 2)
+        detail = f"internal error: {type(exc).__name__}: {exc}"
+        ctx.journal.set_step(step.name, outcome=FAILED, detail=detail, seconds=seconds, finished=time.time())
+        audit.record("step.end", run_id=run_id, env=ctx.env.name, cloud=ctx.env.cloud, step=step.name,
+                     outcome=FAILED, detail=detail, seconds=seconds)
+        raise
     seconds = round(time.monotonic() - began, 2)
     ctx.journal.set_step(step.name, outcome=outcome, detail=detail, seconds=seconds, finished=time.time())
     audit.record("step.end", run_id=run_id, env=ctx.env.name, cloud=ctx.env.cloud, step=step.name,

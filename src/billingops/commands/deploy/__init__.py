@@ -77,7 +77,12 @@ def deploy(
                  image=image, dry_run=dry_run, resume=resume, sandbox=sandbox)
     output.say(f"deploy {env.name} on {env.cloud}{' (sandbox)' if sandbox_info else ''}: run {journal.run_id}")
     started = time.monotonic()
-    results = run_checklist(STEPS, ctx, selected=selected, on_event=_printer(output))
+    try:
+        results = run_checklist(STEPS, ctx, selected=selected, on_event=_printer(output))
+    except BaseException:
+        journal.finish("failed")
+        audit.record("deploy.end", run_id=journal.run_id, env=env.name, cloud=env.cloud, outcome="failed")
+        raise
     errors: list[BillingOpsError] = ctx.services.get("errors", [])
     outcome = _outcome(results, errors)
     journal.finish(outcome)
