@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.secrets import SecretStore
 from billingops.config import SecretSpec
 from billingops.errors import CloudError
+
+if TYPE_CHECKING:
+    from billingops.config import EnvConfig
 
 OK, MISSING, ABSENT = "ok", "missing", "no such secret"
 
@@ -45,3 +49,26 @@ def inventory(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str,
 def problems(rows: Sequence[SecretStatus]) -> list[SecretStatus]:
     """Required secrets that have no version (or do not exist at all)."""
     return [r for r in rows if r.required and r.status != OK]
+
+
+def preflight_problems(env: EnvConfig, outputs: Mapping[str, Any], store: SecretStore | None = None
+                       ) -> list[str]:
+    """For the deploy preflight: required secrets that will still have no version after the secrets step.
+
+    A secret is fine if it has a version, may be generated, is written by terraform (apply comes later), or
+    has a value waiting in BILLINGOPS_SECRET_<NAME>. Before the first apply (no `secret_ids` output yet)
+    nothing can be checked and the list is empty.
+    """
+    import os
+
+    ids = dict(outputs.get("secret_ids") or {})
+    if not ids:
+        return []
+    if store is None:
+        from billingops.clouds.secrets import secret_store
+
+        store = secret_store(env, outputs)
+    checkable = [s for s in env.secrets if s.required and s.source == "input" and not s.generate
+                 and s.name in ids and not os.environ.get(s.env_var)]
+    rows = inventory(store, checkable, ids)
+    return [f"{r.name} ({r.status})" for r in problems(rows)]
