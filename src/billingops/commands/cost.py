@@ -1,9 +1,85 @@
-"""Placeholder: this command module is being written; register() adds its commands to the app."""
+"""`billingops cost`: a monthly estimate per component from the tfvars sizing, beside the seed's figures."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
+# Typer could not resolve string annotations, and the options would lose their names and help.
+
+import logging
+from typing import Annotated
 
 import typer
 
+from billingops.commands.common import Session, with_session
+
+log = logging.getLogger(__name__)
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("cost")(cost_cmd)
+
+
+@with_session(cloud=False)
+def cost_cmd(
+    session: Session,
+    cloud: Annotated[str | None, typer.Option("--cloud", envvar="BILLINGOPS_CLOUD",
+                                              help="aws, gcp or both (default: the environment's cloud).")] = None,
+) -> None:
+    """Estimate the environment's monthly cost from its tfvars and the dated price table."""
+    from billingops.cost import COMPONENTS, estimate, load_prices, read_sizing
+    from billingops.errors import UsageError
+
+    if cloud not in (None, "aws", "gcp", "both"):
+        raise UsageError(f"--cloud {cloud!r} is not aws, gcp or both.", hint="Pass --cloud aws|gcp|both.")
+    prices = load_prices()
+    clouds = ["aws", "gcp"] if cloud == "both" else [cloud]
+    estimates = []
+    for name in clouds:
+        env = session.settings.env(session.env_name, name)
+        sizing, source = read_sizing(env)
+        estimates.append(estimate(env, sizing, prices, source))
+    for item in estimates:
+        if not item.complete:
+            session.output.warn(f"The {item.cloud} estimate is partial: a size in {item.sizing_source} has no price "
+                                "in the table (see the basis column).")
+
+    def render(console) -> None:
+        columns = ["component"]
+        for item in estimates:
+            columns += [f"{item.cloud} $/month", f"{item.cloud} basis"]
+            if item.reference_total is not None:
+                columns.append(f"{item.cloud} seed")
+        rows = []
+        for component in COMPONENTS:
+            row = [_LABELS[component]]
+            for item in estimates:
+                line = next(line for line in item.lines if line.component == component)
+                row += [_money(line.monthly), line.basis]
+                if item.reference_total is not None:
+                    row.append(_money(line.reference))
+            rows.append(row)
+        total = ["total"]
+        for item in estimates:
+            total += [_money(item.total), "" if item.complete else "partial"]
+            if item.reference_total is not None:
+                total.append(_money(item.reference_total))
+        rows.append(total)
+        title = f"Monthly estimate for {estimates[0].env} (on-demand list prices of {estimates[0].price_date})"
+        console.print(session.output.table(title, columns, rows))
+        console.print("Usage figures (traffic, logs, busy time) are assumptions from the price table; "
+                      "committed-use and reserved pricing cut 30-50%.", markup=False)
+
+    session.output.result({"estimates": [dict(_plain(e), total=e.total, complete=e.complete) for e in estimates]},
+                          render)
+
+
+_LABELS = {"database": "database", "cache": "cache", "compute": "compute",
+           "load_balancer_network": "load balancer + network", "monitoring": "monitoring"}
+
+
+def _plain(item):
+    from dataclasses import asdict
+
+    return asdict(item)
+
+
+def _money(value):
+    return "-" if value is None else f"${value:,.0f}"

@@ -1,0 +1,1 @@
+"""Package data: the dated price table for `billingops cost`."""
