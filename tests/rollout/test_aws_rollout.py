@@ -142,9 +142,13 @@ def test_rollback_goes_to_the_previous_revision_or_the_one_named(ecs_setup):
         adapter.rollback(to="billing-dev:2", waiting=FAST, progress=lambda m: None)
 
 
-def test_rollback_without_an_older_revision_is_a_usage_error(ecs_setup):
+def test_rollback_without_an_older_revision_is_a_usage_error_and_same_image_is_a_no_op(ecs_setup):
+    adapter = _adapter(ecs_setup["ecs"])
     with pytest.raises(UsageError, match="no active revision of billing-dev older than 1"):
-        _adapter(ecs_setup["ecs"]).rollback(to=None, waiting=FAST, progress=lambda m: None)
+        adapter.rollback(to=None, waiting=FAST, progress=lambda m: None)
+    outcome = adapter.deploy(OLD, health=None, waiting=FAST, progress=lambda m: None)
+    assert outcome.status == "unchanged" and outcome.current == "billing-dev:1"
+    assert len(ecs_setup["ecs"].list_task_definitions(familyPrefix="billing-dev")["taskDefinitionArns"]) == 1
 
 
 def test_ecr_finds_the_image_and_refuses_a_missing_tag(ecs_setup):

@@ -176,3 +176,10 @@ def test_the_engineers_own_tags_survive_a_rollout(run_fake, app):
     traffic = run_fake.state["run"]["services"][SERVICE_NAME]["traffic"]
     tags = {t.get("tag"): (t.get("revision"), t.get("percent", 0)) for t in traffic if t.get("tag")}
     assert tags == {"stable": ("billing-dev-00001-abc", 0), "candidate": (outcome.current, 0)}
+
+
+def test_rolling_out_the_image_that_already_serves_changes_nothing(run_fake, app):
+    gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
+    outcome = _adapter(run_fake).deploy(OLD, health=_health(), waiting=FAST, progress=lambda m: None)
+    assert outcome.status == "unchanged" and outcome.current == outcome.previous == "billing-dev-00001-abc"
+    assert not _patches(run_fake)

@@ -82,6 +82,11 @@ class EcsRollout:
         began = time.monotonic()
         previous = self.describe()["taskDefinition"]
         old = self.task_definition(previous)
+        if image_of(old, self.container) == image:
+            # Registering an identical revision would only restart the tasks; say so instead.
+            progress(f"the service already runs {image} ({_short(previous)}): nothing to roll out")
+            return RolloutOutcome("aws", self.service, "rollout", "unchanged", image, _short(previous),
+                                  _short(previous), notes=[f"the service already runs {image}"])
         spec = with_image(old, image, self.container, self.ecs.meta.service_model)
         with aws_errors(f"Registering a new revision of task definition family {old['family']}"):
             new_arn = self.ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"]

@@ -95,6 +95,10 @@ class CloudRunRollout:
         svc = self.get()
         before = self.serving(svc)
         previous = max(before, key=before.__getitem__) if before else ""
+        if before == {previous: 100} and _image(self.revision(previous)) == image:
+            progress(f"{previous} already serves {image} at 100%: nothing to roll out")
+            return RolloutOutcome("gcp", self.service, "rollout", "unchanged", image, previous, previous,
+                                  notes=[f"{previous} already serves {image}"])
         new = _revision_name(self.service, image)
         svc.template.revision = new
         if not svc.template.containers:
