@@ -9,11 +9,58 @@ from __future__ import annotations
 
 import logging
 
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, is_error
+from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
+WHOLE_VALUE_BYTES = 256 * 1024  # below this DUMP size a value is read in one reply; above it in chunks
+
+# One command that returns a whole small value, and how to normalise its reply for comparison.
+_WHOLE = {
+    b"string": ((b"GET",), lambda r: r),
+    b"hash": ((b"HGETALL",), lambda r: dict(zip(r[0::2], r[1::2]))),
+    b"set": ((b"SMEMBERS",), lambda r: set(r)),
+    b"zset": ((b"ZRANGE", b"0", b"-1", b"WITHSCORES"), lambda r: {m: float(s) for m, s in zip(r[0::2], r[1::2])}),
+    b"list": ((b"LRANGE", b"0", b"-1"), lambda r: r),
+}
+
+
+# The first byte of a DUMP payload is the RDB object type (rdb.h): enough to pick the read command without TYPE.
+_RDB_TYPES = {0: b"string", 1: b"list", 10: b"list", 14: b"list", 18: b"list", 2: b"set", 11: b"set", 20: b"set",
+              3: b"zset", 5: b"zset", 12: b"zset", 17: b"zset", 4: b"hash", 9: b"hash", 13: b"hash", 16: b"hash"}
+
+
+def payload_type(payload: bytes) -> bytes | None:
+    return _RDB_TYPES.get(payload[0]) if payload else None
+
+
+def differs_many(src: RespConnection, tgt: RespConnection, keys: list[bytes],
+                 pairs: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """Compare many keys whose DUMP payloads (`pairs`: source, target) differed, pipelined. Returns key -> reason."""
+    reasons: dict[bytes, str] = {}
+    batch, slow = [], []
+    for key, (sp, tp) in zip(keys, pairs):
+        st, tt = payload_type(sp), payload_type(tp)
+        if st is not None and st == tt and max(len(sp), len(tp)) <= WHOLE_VALUE_BYTES:
+            batch.append((key, st))
+        else:
+            slow.append(key)
+    if batch:
+        pipe = b"".join(encode(*_WHOLE[kind][0][:1], key, *_WHOLE[kind][0][1:]) for key, kind in batch)
+        src.send(pipe)
+        tgt.send(pipe)
+        src_values, tgt_values = src.read(len(batch)), tgt.read(len(batch))
+        for (key, kind), a, b in zip(batch, src_values, tgt_values):
+            if is_error(a) or is_error(b) or a is None or b is None:
+                slow.append(key)  # changed type or vanished meanwhile: let the careful path decide
+            elif _WHOLE[kind][1](a) != _WHOLE[kind][1](b):
+                reasons[key] = "value differs"
+    for key in slow:
+        reason = differs(src, tgt, key)
+        if reason:
+            reasons[key] = reason
+    return reasons
 
 
 def differs(src: RespConnection, tgt: RespConnection, key: bytes) -> str | None:

@@ -8,6 +8,8 @@ the target is always a mismatch, unless it expired on the source as well.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -57,36 +59,95 @@ class SliceVerify:
 
 
 def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceVerify:
+    """Compare every source key of the slice; batch i+1 is on both servers while batch i is compared here."""
     started = time.monotonic()
     out = SliceVerify(spec.db)
     ttl_cmd = b"PEXPIRETIME" if spec.abs_expiry else b"PTTL"
     head = (b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$" + b"%d\r\n" % len(ttl_cmd) + ttl_cmd
             + b"\r\n$%d\r\n%s\r\n")
-    with RespConnection(spec.source_url, db=spec.db, ca_file=spec.source_ca) as src, \
-            RespConnection(spec.target_url, db=spec.db, ca_file=spec.target_ca) as tgt:
-        cursor = b"0"
-        while True:
-            reply = src.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
-            if is_error(reply):
-                raise RedisUnavailable(f"SCAN failed on Redis at {src.shown} db {spec.db}: {reply}",
-                                       hint="SCAN must be allowed for the source user")
-            cursor, keys = reply
-            if spec.parts > 1:
-                keys = [k for k in keys if zlib.crc32(k) % spec.parts == spec.part]
-            if keys:
-                big = _split_big(src, spec, keys)
-                if keys:
-                    batch = b"".join([head % (len(k), k, len(k), k) for k in keys])
-                    src.send(batch)  # both servers work on the batch at the same time
-                    tgt.send(batch)
-                    _compare_batch(spec, out, src, tgt, keys, src.read(2 * len(keys)), tgt.read(2 * len(keys)))
+    connect = lambda url, ca: RespConnection(url, db=spec.db, ca_file=ca)  # noqa: E731
+    # Two pairs: one streams the pipelined DUMPs, the other answers the one-off questions (typed compare, big keys)
+    # while replies are still in flight on the first.
+    with connect(spec.source_url, spec.source_ca) as src, connect(spec.target_url, spec.target_ca) as tgt, \
+            connect(spec.source_url, spec.source_ca) as src_side, \
+            connect(spec.target_url, spec.target_ca) as tgt_side:
+        scanner = _Scanner(connect(spec.source_url, spec.source_ca), spec)
+        scanner.start()
+        pending: list[bytes] | None = None
+        try:
+            while True:
+                item = scanner.next()
+                if item is not None:
+                    keys, big = item
+                    if keys:
+                        batch = b"".join([head % (len(k), k, len(k), k) for k in keys])
+                        src.send(batch)  # both servers work on this batch while the previous one is compared
+                        tgt.send(batch)
+                if pending:
+                    _compare_batch(spec, out, src_side, tgt_side, pending, src.read(2 * len(pending)),
+                                   tgt.read(2 * len(pending)))
+                    report(spec.db, len(pending))
+                if item is None:
+                    break
+                pending = keys
                 for key in big:
-                    _compare_big(out, src, tgt, key)
-                report(spec.db, len(keys) + len(big))
-            if cursor == b"0":
-                break
+                    _compare_big(out, src_side, tgt_side, key)
+                report(spec.db, len(big))
+        finally:
+            scanner.stop()
     out.seconds = time.monotonic() - started
     return out
+
+
+class _Scanner(threading.Thread):
+    """SCAN (and MEMORY USAGE to set big keys aside) on its own connection, a few batches ahead of the comparison."""
+
+    def __init__(self, conn: RespConnection, spec: VerifySpec) -> None:
+        super().__init__(name=f"redis-verify-scan-db{spec.db}", daemon=True)
+        self.conn, self.spec = conn, spec
+        self.queue: queue.Queue = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.stopping = False
+
+    def run(self) -> None:
+        spec, cursor = self.spec, b"0"
+        try:
+            while not self.stopping:
+                reply = self.conn.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
+                if is_error(reply):
+                    raise RedisUnavailable(f"SCAN failed on Redis at {self.conn.shown} db {spec.db}: {reply}",
+                                           hint="SCAN must be allowed for the source user")
+                cursor, keys = reply
+                if spec.parts > 1:
+                    keys = [k for k in keys if zlib.crc32(k) % spec.parts == spec.part]
+                if keys:
+                    big = _split_big(self.conn, spec, keys)
+                    self._put((keys, big))
+                if cursor == b"0":
+                    break
+        except BaseException as exc:  # raised again in the comparing thread by next()
+            self.error = exc
+        finally:
+            self._put(None)
+            self.conn.close()
+
+    def _put(self, item) -> None:
+        while not self.stopping:
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def next(self):
+        item = self.queue.get()
+        if item is None and self.error is not None:
+            raise self.error
+        return item
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.join(timeout=10)
 
 
 def _split_big(src: RespConnection, spec: VerifySpec, keys: list[bytes]) -> list[bytes]:
@@ -107,7 +168,7 @@ def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt:
     now = int(time.time() * 1000)
     window = spec.window_ms
     relative = not spec.abs_expiry
-    retry = []
+    retry, pairs = [], []
     for i, key in enumerate(keys):
         sp, st, tp, tt = src_replies[2 * i], src_replies[2 * i + 1], tgt_replies[2 * i], tgt_replies[2 * i + 1]
         if is_error(sp) or is_error(tp):
@@ -133,9 +194,9 @@ def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt:
             continue
         if sp != tp:
             retry.append(key)
-    for key in retry:
-        reason = redis_compare.differs(src, tgt, key)
-        if reason:
+            pairs.append((sp, tp))
+    if retry:
+        for key, reason in redis_compare.differs_many(src, tgt, retry, pairs).items():
             out.add(key, reason)
 
 
