@@ -86,7 +86,7 @@ def verify(source: PgEndpoint, target: PgEndpoint, tables: list[TableInfo], *, m
         with endpoint.connect(read_only=True) as conn:
             pages = _pages(conn, tables)
         work: queue.Queue = queue.Queue()
-        for table in sorted(tables, key=lambda t: pages.get(t.key, 0), reverse=True):
+        for table in sorted(tables, key=lambda t: pages.get(t.key) or 0, reverse=True):
             for first, end in _ranges(pages.get(table.key)):
                 work.put((table, first, end))
         partial = {t.key: [0, 0, 0] for t in tables}  # rows, sum, ranges done
