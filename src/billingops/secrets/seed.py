@@ -91,9 +91,12 @@ def build_plan(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str
         secret_id = ids[spec.name]
         action = SecretAction(spec.name, spec.source, secret_id, UNCHANGED)
         actions.append(action)
-        if create_missing and spec.source != TERRAFORM and not store.exists(secret_id):
-            action.create_secret = True
+        if create_missing and not store.exists(secret_id):
             current = None
+            if spec.source == TERRAFORM:
+                action.action = MISSING
+                continue
+            action.create_secret = True
             if spec.name in provided:
                 values[spec.name] = provided[spec.name].value
                 action.origin, action.action = provided[spec.name].origin, CREATE
