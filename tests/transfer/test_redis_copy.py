@@ -251,3 +251,35 @@ def test_preflight_names_a_target_that_cannot_restore(source_redis, target_redis
                                  RedisEndpoint(f"redis://norestore:pw-norestore@127.0.0.1:{target_redis.port}/0"))
     finally:
         _client(target_redis.url()).acl_deluser("norestore")
+
+
+def test_target_newer_dump_format_is_refused_at_preflight(source_redis, target_redis, monkeypatch):
+    from billingops.transfer.redis_resp import RespConnection
+
+    _client(source_redis.url()).set("k", "v")
+    real_check = RespConnection.check
+
+    def newer_format(self, *args):
+        reply = real_check(self, *args)
+        if args[0] == b"DUMP" and reply:  # what a newer Redis writes: an RDB version this target does not know
+            reply = reply[:-10] + bytes([99, 0]) + reply[-8:]
+        return reply
+
+    monkeypatch.setattr(RespConnection, "check", newer_format)
+    with pytest.raises(RedisUnavailable, match="cannot load DUMP payloads from the source") as err:
+        redis_copy.preflight(RedisEndpoint(source_redis.url()), RedisEndpoint(target_redis.url()))
+    assert "same or a newer Redis version" in err.value.hint
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failing_target_stops_the_copy_with_the_key_named(source_redis, target_redis, jobs):
+    _client(source_redis.url()).mset({f"k{i}": "x" * 500 for i in range(20_000)})
+    dst_r = _client(target_redis.url())
+    dst_r.config_set("maxmemory", "3mb")  # noeviction (the default): RESTORE gets OOM once the target is full
+    try:
+        src, dst = _endpoints(source_redis, target_redis)
+        with pytest.raises(RedisUnavailable, match="RESTORE of key 'k.*' .*OOM") as err:
+            _copy(src, dst, jobs=jobs, parallel_min_keys=1000)
+        assert err.value.exit_code == EXIT_EXTERNAL and "maxmemory" in err.value.hint
+    finally:
+        dst_r.config_set("maxmemory", "0")

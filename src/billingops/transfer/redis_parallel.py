@@ -80,13 +80,19 @@ class _Child:
 
     def _pump(self) -> None:
         final = None
-        for line in self.proc.stdout:
-            message = json.loads(line)
-            if "progress" in message:
-                self.events.put(("progress", self, message["progress"]))
-            else:
-                final = message
-        self.events.put(("done", self, final))
+        try:
+            for line in self.proc.stdout:
+                try:
+                    message = json.loads(line)
+                except ValueError:  # something else wrote to stdout: not ours to interpret
+                    log.debug("ignoring worker output: %r", line[:200])
+                    continue
+                if "progress" in message:
+                    self.events.put(("progress", self, message["progress"]))
+                else:
+                    final = message
+        finally:  # always wake the parent, even if reading failed
+            self.events.put(("done", self, final))
 
     def wait(self) -> None:
         try:

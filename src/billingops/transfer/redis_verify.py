@@ -81,6 +81,7 @@ def _finish_full(source: RedisEndpoint, target: RedisEndpoint, db: int, parts: l
     extras = []
     if target_size > present:  # keys only on the target, or expired ones DBSIZE still counts: find out which
         extras = _missing_on(target, source, db)
+        extras = [key for key in extras if describe_key(key) not in result.details]  # already reported
         for key in extras:
             _add(result, key, "only on the target")
     result.target_keys = present + len(extras)

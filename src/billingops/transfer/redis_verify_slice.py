@@ -171,9 +171,10 @@ def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt:
     retry, pairs = [], []
     for i, key in enumerate(keys):
         sp, st, tp, tt = src_replies[2 * i], src_replies[2 * i + 1], tgt_replies[2 * i], tgt_replies[2 * i + 1]
-        if is_error(sp) or is_error(tp):
-            raise RedisUnavailable(f"DUMP of key {describe_key(key)!r} failed during verification: {sp if is_error(sp) else tp}",
-                                   hint="DUMP must be allowed on both servers for the user in the URL")
+        if is_error(sp) or is_error(tp) or is_error(st) or is_error(tt):
+            failed = next(r for r in (sp, tp, st, tt) if is_error(r))
+            raise RedisUnavailable(f"reading key {describe_key(key)!r} failed during verification: {failed}",
+                                   hint="DUMP and PEXPIRETIME must be allowed on both servers for the user in the URL")
         if sp is None:
             out.vanished += 1
             if tp is not None and (tt == -1 or (tt > 0 and not relative and tt > now + window)):

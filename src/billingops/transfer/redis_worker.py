@@ -64,7 +64,8 @@ def copy_slice(spec: SliceSpec, report: Callable[[int, int], None]) -> SliceCoun
         try:
             for keys in _scan(src, spec):
                 payloads, ttls = _dump_batch(src, spec, keys, big)
-                writer.put((keys, payloads, ttls))
+                if not writer.put((keys, payloads, ttls)):
+                    break  # the writer failed: its error is raised below
         finally:
             writer.finish()
         if writer.error is not None:
@@ -141,14 +142,15 @@ class _Writer(threading.Thread):
         self._template = (b"*%d\r\n$7\r\nRESTORE\r\n" % (6 if spec.replace else 5)
                           + b"$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" + suffix)
 
-    def put(self, item) -> None:
+    def put(self, item) -> bool:
+        """Queue a batch; False once the writer has died (its error is in self.error)."""
         while self.is_alive():
             try:
                 self.queue.put(item, timeout=0.5)
-                return
+                return True
             except queue.Full:
                 continue
-        # the writer died: stop reading the source, the error is raised by copy_slice
+        return False
 
     def finish(self) -> None:
         if self.is_alive():
