@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -26,6 +27,7 @@ SEED_ALERTS = [
 REQUIRED_SECTIONS = ["When to use", "Impact", "Verify", "Roll back", "Who to tell"]
 
 
+@functools.lru_cache(maxsize=1)
 def _root():
     from billingops.cli import app
 
@@ -187,3 +189,16 @@ def test_runbook_run_refuses_non_billingops_lines(run_cli, tmp_path):
 def test_shell_completion_is_offered(run_cli):
     result = run_cli("--help")
     assert "--install-completion" in result.stdout
+
+
+def test_runbook_run_passes_the_cloud_to_its_commands(run_cli, tmp_path):
+    from tests.conftest import REPO
+
+    folder = tmp_path / "books"
+    _write_book(folder, "## Step 1: Cost\n```billingops\nbillingops cost --env $ENV --json\n```\n")
+    result = run_cli("runbook", "run", "drill", "--env", "prod", "--cloud", "gcp", "--yes", "--json", cwd=REPO,
+                     env={"BILLINGOPS_RUNBOOKS_DIR": str(folder), "BILLINGOPS_STATE_DIR": str(tmp_path / "state")})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)  # the child's output went to stderr: stdout holds one document
+    assert summary["cloud"] == "gcp" and summary["steps"][0]["commands"][0]["outcome"] == "ok"
+    assert '"cloud": "gcp"' in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import requests
 
 from billingops.audit import AuditLog
@@ -74,6 +75,7 @@ def test_status_unknown_sections_do_not_hide_the_others(run_cli, aws_platform):
     assert status["database"]["data"]["status"] == "available"
 
 
+@pytest.mark.slow  # every section retries the dead endpoint before giving up (~35 s)
 def test_status_exit_3_when_nothing_can_be_read(run_cli, aws_platform):
     result = run_cli("status", "--env", "staging", "--cluster", "c", "--service", "s", "--db-instance", "d",
                      "--cache-id", "x", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
@@ -128,3 +130,28 @@ def test_last_deploy_picks_the_latest_run_of_the_env():
     assert last_deploy(records, "prod", "aws")["run_id"] == "b"
     assert last_deploy(records, "prod", "aws")["outcome"] == "running or interrupted"
     assert last_deploy(records, "staging", "aws") is None
+
+
+@pytest.mark.slow
+def test_status_watch_refreshes_until_interrupted(aws_platform, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "billingops", "status", "--env", "staging", *aws_platform.flags(),
+                             "--watch", "--interval", "1", "--json"], cwd=tmp_path, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    seen = ""
+    os.set_blocking(proc.stdout.fileno(), False)
+    while time.monotonic() < deadline and seen.count('"checked_at"') < 2:
+        chunk = proc.stdout.read() or ""
+        seen += chunk
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    seen += out or ""
+    assert seen.count('"checked_at"') >= 2, err
+    assert proc.returncode == 0 and "stopped watching" in err

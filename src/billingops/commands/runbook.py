@@ -4,6 +4,7 @@
 # Typer could not resolve string annotations, and the options would lose their names and help.
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -112,7 +113,7 @@ def run_cmd(
                 output.say(f"skipped: {shown}", "warn")
                 continue
             started = time.monotonic()
-            code = _run_billingops(argv, to_stderr=session.json)
+            code = _run_billingops(argv, to_stderr=session.json, env=_child_env(session, env.cloud))
             entry.update(outcome="ok" if code == 0 else "failed", exit_code=code,
                          seconds=round(time.monotonic() - started, 1))
             audit.record("runbook.step", run_id=run_id, runbook=book.name, step=step.number, command=shown,
@@ -171,7 +172,16 @@ def _show_rollback(session: Session, book) -> None:
     session.output.err.print(text, markup=False, highlight=False)
 
 
-def _run_billingops(argv: list[str], *, to_stderr: bool = False) -> int:
+def _child_env(session: Session, cloud: str) -> dict[str, str]:
+    """The runbook's commands act on the same cloud and configuration as `runbook run` itself
+    (an explicit --cloud in a runbook line still wins: flags beat environment variables)."""
+    child = {**os.environ, "BILLINGOPS_CLOUD": cloud}
+    if session.settings.config_path is not None:
+        child["BILLINGOPS_CONFIG"] = str(session.settings.config_path)
+    return child
+
+
+def _run_billingops(argv: list[str], *, to_stderr: bool = False, env: dict[str, str] | None = None) -> int:
     """Run one billingops command with the terminal attached (its own prompts must reach the engineer).
 
     Not process.run: that captures output, and these commands talk to the engineer directly. Still an
@@ -182,6 +192,6 @@ def _run_billingops(argv: list[str], *, to_stderr: bool = False) -> int:
     try:
         # With --json our stdout carries one document only, so the children's output goes to stderr.
         stdout = sys.stderr.fileno() if to_stderr else None
-        return subprocess.run(full, timeout=STEP_TIMEOUT, check=False, stdout=stdout).returncode
+        return subprocess.run(full, timeout=STEP_TIMEOUT, check=False, stdout=stdout, env=env).returncode
     except subprocess.TimeoutExpired:
         return 124
