@@ -120,7 +120,7 @@ def test_keys_expiring_or_vanishing_during_the_copy_are_counted(source_redis, ta
     for i in range(30):
         src_r.set(f"short{i}", i, px=400)
     src_r.mset({f"gone{i}": i for i in range(20)})
-    real_dump, real_write = redis_worker._dump_batch, redis_worker._Writer._write
+    real_dump, real_write = redis_worker.dump_batch, redis_worker._Writer._write
 
     def dump_after_delete(conn, spec, keys, big):
         src_r.delete(*[k for k in keys if k.startswith(b"gone")] or ["-"])  # vanish between SCAN and DUMP
@@ -130,7 +130,7 @@ def test_keys_expiring_or_vanishing_during_the_copy_are_counted(source_redis, ta
         time.sleep(0.6)  # the short keys' absolute expiry passes before RESTORE
         return real_write(self, keys, payloads, ttls)
 
-    monkeypatch.setattr(redis_worker, "_dump_batch", dump_after_delete)
+    monkeypatch.setattr(redis_worker, "dump_batch", dump_after_delete)
     monkeypatch.setattr(redis_worker._Writer, "_write", slow_write)
     src, dst = _endpoints(source_redis, target_redis)
 
@@ -283,3 +283,18 @@ def test_a_failing_target_stops_the_copy_with_the_key_named(source_redis, target
         assert err.value.exit_code == EXIT_EXTERNAL and "maxmemory" in err.value.hint
     finally:
         dst_r.config_set("maxmemory", "0")
+
+
+def test_estimate_samples_the_source_read_only(source_redis):
+    from billingops.transfer import redis_estimate
+
+    src_r = _client(source_redis.url())
+    src_r.mset({f"k{i}": i for i in range(3000)})
+    changes = src_r.info("persistence")["rdb_changes_since_last_save"]
+    src = RedisEndpoint(source_redis.url())
+
+    result = redis_estimate.estimate(src, redis_copy.inspect(src), sample_seconds=0.2)
+
+    assert result["keys"] == 3000 and 0 < result["sampled_keys"] <= 3000
+    assert result["read_keys_per_s"] > 0 and result["seconds"] >= result["copy_seconds"] > 0
+    assert src_r.info("persistence")["rdb_changes_since_last_save"] == changes  # nothing written

@@ -62,8 +62,8 @@ def copy_slice(spec: SliceSpec, report: Callable[[int, int], None]) -> SliceCoun
         writer.start()
         big: list[bytes] = []
         try:
-            for keys in _scan(src, spec):
-                payloads, ttls = _dump_batch(src, spec, keys, big)
+            for keys in scan_keys(src, spec):
+                payloads, ttls = dump_batch(src, spec, keys, big)
                 if not writer.put((keys, payloads, ttls)):
                     break  # the writer failed: its error is raised below
         finally:
@@ -85,7 +85,7 @@ def copy_slice(spec: SliceSpec, report: Callable[[int, int], None]) -> SliceCoun
     return counts
 
 
-def _scan(src: RespConnection, spec: SliceSpec):
+def scan_keys(src: RespConnection, spec: SliceSpec):
     cursor = b"0"
     while True:
         reply = src.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
@@ -102,7 +102,7 @@ def _scan(src: RespConnection, spec: SliceSpec):
             return
 
 
-def _dump_batch(src: RespConnection, spec: SliceSpec, keys: list[bytes], big: list[bytes]):
+def dump_batch(src: RespConnection, spec: SliceSpec, keys: list[bytes], big: list[bytes]):
     """DUMP + expiry for a batch; keys above the size bound are moved to `big` (payload None, ttl -3)."""
     if spec.size_check and spec.big_key_bytes > 0:
         src.send(b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys]))
