@@ -1,4 +1,4 @@
-"""Fixtures for the bundled Terraform: the HCL parsed with python-hcl2, and an environment for terraform runs."""
+"""Fixtures for the bundled Terraform: the HCL parsed with python-hcl2, an environment for terraform runs."""
 
 from __future__ import annotations
 
@@ -19,14 +19,15 @@ _QUOTED = re.compile(r'^"(.*)"$', re.S)
 
 
 def unquote(value: Any) -> Any:
-    """python-hcl2 v8 keeps the quotes of string literals and adds __is_block__/__comments__ keys: drop both."""
+    """python-hcl2 v8 keeps string literals' quotes and adds __is_block__/__comments__ keys: drop both."""
     if isinstance(value, str):
         match = _QUOTED.match(value)
         return match.group(1) if match else value
     if isinstance(value, list):
         return [unquote(v) for v in value]
     if isinstance(value, dict):
-        return {unquote(k): unquote(v) for k, v in value.items() if not (k.startswith("__") and k.endswith("__"))}
+        return {unquote(k): unquote(v) for k, v in value.items()
+                if not (k.startswith("__") and k.endswith("__"))}
     return value
 
 

@@ -15,10 +15,10 @@ from .conftest import CLOUDS, tfvars
 SEED = {
     "prod": {"multi_az": True, "backup_retention_days": 30, "deletion_protection": True, "min_capacity": {2},
              "max_capacity": 10},
-    "staging": {"multi_az": False, "backup_retention_days": 7, "deletion_protection": False, "min_capacity": {1},
-                "max_capacity": 5},
-    "dev": {"multi_az": False, "backup_retention_days": 1, "deletion_protection": False, "min_capacity": {0, 1},
-            "max_capacity": 3},
+    "staging": {"multi_az": False, "backup_retention_days": 7, "deletion_protection": False,
+                "min_capacity": {1}, "max_capacity": 5},
+    "dev": {"multi_az": False, "backup_retention_days": 1, "deletion_protection": False,
+            "min_capacity": {0, 1}, "max_capacity": 3},
 }
 
 

@@ -46,7 +46,8 @@ def extended_moto(tmp_path):
             proc.wait(timeout=5)
 
 
-def _terraform(args: list[str], workdir: Path, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+def _terraform(args: list[str], workdir: Path, env: dict[str, str],
+               timeout: float) -> subprocess.CompletedProcess:
     started = time.monotonic()
     proc = subprocess.run([terraform_binary(), *args, "-no-color"], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=timeout)

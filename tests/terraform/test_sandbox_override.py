@@ -18,7 +18,8 @@ _SERVICE_OF_PREFIX = {
     "aws_cloudwatch_": "cloudwatch", "aws_db_": "rds", "aws_dynamodb_": "dynamodb", "aws_ecr_": "ecr",
     "aws_ecs_": "ecs", "aws_elasticache_": "elasticache", "aws_lb": "elbv2", "aws_iam_": "iam",
     "aws_kms_": "kms", "aws_route53_": "route53", "aws_s3_": "s3", "aws_secretsmanager_": "secretsmanager",
-    "aws_sns_": "sns", "aws_wafv2_": "wafv2", "aws_cloudwatch_event_": "events", "aws_caller_identity": "sts", "aws_vpc": "ec2", "aws_subnet": "ec2",
+    "aws_sns_": "sns", "aws_wafv2_": "wafv2", "aws_cloudwatch_event_": "events", "aws_caller_identity": "sts",
+    "aws_vpc": "ec2", "aws_subnet": "ec2",
     "aws_route": "ec2", "aws_internet_gateway": "ec2", "aws_nat_gateway": "ec2", "aws_eip": "ec2",
     "aws_flow_log": "ec2", "aws_default_security_group": "ec2", "aws_security_group": "ec2",
     "aws_availability_zones": "ec2",
@@ -44,7 +45,7 @@ def test_every_used_service_has_an_endpoint():
         service = next((s for p, s in sorted(_SERVICE_OF_PREFIX.items(), key=lambda i: -len(i[0]))
                         if resource_type.startswith(p)), None)
         assert service is not None, f"map {resource_type} to its endpoint in this test"
-        assert service in AWS_SERVICES, f"{resource_type} calls {service}, which the override does not redirect"
+        assert service in AWS_SERVICES, f"{resource_type} calls {service}: the override does not redirect it"
 
 
 def test_override_is_valid_hcl_for_every_provider_alias():

@@ -24,8 +24,8 @@ SHARED_OUTPUTS = {
     "secret_ids", "image_repository_url",
 }
 CLOUD_OUTPUTS = {
-    "aws": {"ecs_cluster_name", "task_definition_family", "container_name", "alarm_topic_arn", "private_subnet_ids",
-            "app_security_group_id"},
+    "aws": {"ecs_cluster_name", "task_definition_family", "container_name", "alarm_topic_arn",
+            "private_subnet_ids", "app_security_group_id"},
     "gcp": {"project_id", "service_url", "database_connection_name"},
 }
 
