@@ -31,15 +31,17 @@ def _copy(src: RedisEndpoint, dst: RedisEndpoint, dbs=(0,), **kw):
     events: list[dict] = []
     kw.setdefault("jobs", 1)
     kw.setdefault("replace", False)
-    results = redis_copy.copy(src, dst, dbs=list(dbs), on_progress=events.append, journal_done=kw.pop("done", set()),
-                              **kw)
+    results = redis_copy.copy(
+        src, dst, dbs=list(dbs), on_progress=events.append, journal_done=kw.pop("done", set()), **kw
+    )
     return results, events
 
 
 def _full(src, dst, dbs=(0,)):
     now = int(time.time() * 1000)
-    return redis_verify.verify(src, dst, dbs=list(dbs), mode="full", copy_started_ms=now - 5000,
-                               copy_finished_ms=now)
+    return redis_verify.verify(
+        src, dst, dbs=list(dbs), mode="full", copy_started_ms=now - 5000, copy_finished_ms=now
+    )
 
 
 def _load_every_type(r: redis.Redis) -> None:
@@ -120,17 +122,17 @@ def test_keys_expiring_or_vanishing_during_the_copy_are_counted(source_redis, ta
     for i in range(30):
         src_r.set(f"short{i}", i, px=400)
     src_r.mset({f"gone{i}": i for i in range(20)})
-    real_dump, real_write = redis_worker.dump_batch, redis_worker._Writer._write
+    real_dump, real_write = redis_worker.dump_commands, redis_worker._Writer._write
 
-    def dump_after_delete(conn, spec, keys, big):
+    def dump_after_delete(keys, abs_expiry):
         src_r.delete(*[k for k in keys if k.startswith(b"gone")] or ["-"])  # vanish between SCAN and DUMP
-        return real_dump(conn, spec, keys, big)
+        return real_dump(keys, abs_expiry)
 
     def slow_write(self, keys, payloads, ttls):
         time.sleep(0.6)  # the short keys' absolute expiry passes before RESTORE
         return real_write(self, keys, payloads, ttls)
 
-    monkeypatch.setattr(redis_worker, "dump_batch", dump_after_delete)
+    monkeypatch.setattr(redis_worker, "dump_commands", dump_after_delete)
     monkeypatch.setattr(redis_worker._Writer, "_write", slow_write)
     src, dst = _endpoints(source_redis, target_redis)
 
@@ -164,8 +166,9 @@ def test_parallel_processes_split_one_database(source_redis, target_redis):
 
     assert result.keys_copied == 5001
     assert events[-1]["keys"] == 5001 and events[-1]["total"] == 5001
-    results = redis_verify.verify(src, dst, dbs=[0], mode="full", copy_started_ms=0, copy_finished_ms=0, jobs=2,
-                                  parallel_min_keys=1000)
+    results = redis_verify.verify(
+        src, dst, dbs=[0], mode="full", copy_started_ms=0, copy_finished_ms=0, jobs=2, parallel_min_keys=1000
+    )
     assert results[0].ok and results[0].source_keys == results[0].target_keys == 5001
 
 
@@ -195,8 +198,13 @@ def test_big_keys_of_every_type(source_redis, target_redis, bound):
     assert result.keys_copied == 5
     assert result.big_keys == (5 if bound < redis_worker.DEFAULT_BIG_KEY_BYTES else 0)
     dst_r = _client(target_redis.url())
-    assert (dst_r.hlen("big:hash"), dst_r.scard("big:set"), dst_r.zcard("big:zset"), dst_r.llen("big:list"),
-            dst_r.xlen("big:stream")) == (n, n, n, n, n)
+    assert (
+        dst_r.hlen("big:hash"),
+        dst_r.scard("big:set"),
+        dst_r.zcard("big:zset"),
+        dst_r.llen("big:list"),
+        dst_r.xlen("big:stream"),
+    ) == (n, n, n, n, n)
     assert dst_r.pexpiretime("big:hash") == src_r.pexpiretime("big:hash")
     assert dst_r.xinfo_groups("big:stream")[0]["last-delivered-id"] == b"1000-0"
     assert dst_r.keys("billingops:*") == []  # no temporary key left behind
@@ -226,9 +234,25 @@ def test_cluster_mode_source_is_refused(tmp_path, target_redis):
     import subprocess
 
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                             "--cluster-config-file", str(tmp_path / "nodes.conf"), "--save", "", "--dir",
-                             str(tmp_path)], stdout=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(tmp_path / "nodes.conf"),
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         servers.wait_for_port(port, timeout=20, proc=proc)
         cluster = RedisEndpoint(f"redis://127.0.0.1:{port}/0")
@@ -243,12 +267,15 @@ def test_cluster_mode_source_is_refused(tmp_path, target_redis):
 
 def test_preflight_names_a_target_that_cannot_restore(source_redis, target_redis):
     _client(source_redis.url()).set("k", "v")
-    _client(target_redis.url()).acl_setuser("norestore", enabled=True, passwords=["+pw-norestore"], keys="*",
-                                            commands=["+@all", "-restore"])
+    _client(target_redis.url()).acl_setuser(
+        "norestore", enabled=True, passwords=["+pw-norestore"], keys="*", commands=["+@all", "-restore"]
+    )
     try:
         with pytest.raises(RedisUnavailable, match="RESTORE is not usable"):
-            redis_copy.preflight(RedisEndpoint(source_redis.url()),
-                                 RedisEndpoint(f"redis://norestore:pw-norestore@127.0.0.1:{target_redis.port}/0"))
+            redis_copy.preflight(
+                RedisEndpoint(source_redis.url()),
+                RedisEndpoint(f"redis://norestore:pw-norestore@127.0.0.1:{target_redis.port}/0"),
+            )
     finally:
         _client(target_redis.url()).acl_deluser("norestore")
 
@@ -261,7 +288,9 @@ def test_target_newer_dump_format_is_refused_at_preflight(source_redis, target_r
 
     def newer_format(self, *args):
         reply = real_check(self, *args)
-        if args[0] == b"DUMP" and reply:  # what a newer Redis writes: an RDB version this target does not know
+        if (
+            args[0] == b"DUMP" and reply
+        ):  # what a newer Redis writes: an RDB version this target does not know
             reply = reply[:-10] + bytes([99, 0]) + reply[-8:]
         return reply
 

@@ -30,7 +30,9 @@ def _copied(source_redis, target_redis) -> tuple[RedisEndpoint, RedisEndpoint, r
 
 def _verify(src, dst, mode="full"):
     now = int(time.time() * 1000)
-    (result,) = redis_verify.verify(src, dst, dbs=[0], mode=mode, copy_started_ms=now - 2000, copy_finished_ms=now)
+    (result,) = redis_verify.verify(
+        src, dst, dbs=[0], mode=mode, copy_started_ms=now - 2000, copy_finished_ms=now
+    )
     return result
 
 
@@ -94,5 +96,11 @@ def test_equal_values_with_different_dump_payloads_verify(source_redis, target_r
 
 def test_unknown_mode_is_a_usage_error(source_redis, target_redis):
     with pytest.raises(UsageError, match="unknown verification mode"):
-        redis_verify.verify(RedisEndpoint(source_redis.url()), RedisEndpoint(target_redis.url()), dbs=[0],
-                            mode="checksums", copy_started_ms=0, copy_finished_ms=0)
+        redis_verify.verify(
+            RedisEndpoint(source_redis.url()),
+            RedisEndpoint(target_redis.url()),
+            dbs=[0],
+            mode="checksums",
+            copy_started_ms=0,
+            copy_finished_ms=0,
+        )

@@ -1,10 +1,10 @@
-"""Chunked rebuild of keys too big for one DUMP: members are read in chunks and appended to a temporary key on the
-target, which is then given the source's absolute expiry and renamed over the real name.
+"""Chunked rebuild of keys too big for one DUMP: members are read in chunks and appended to a temporary key on
+the target, which is then given the source's absolute expiry and renamed over the real name.
 
-A DUMP payload must fit in one bulk string (proto-max-bulk-len, 512 MB) and is built in the source's memory in one
-piece; reading HSCAN/SSCAN/ZSCAN/LRANGE/XRANGE/GETRANGE chunks keeps both servers and this process bounded and lets
-progress move. Streams keep their entries, last id and consumer groups (the groups' pending lists are not carried:
-nothing but DUMP/RESTORE can write them).
+A DUMP payload must fit in one bulk string (proto-max-bulk-len, 512 MB) and is built in the source's memory in
+one piece; reading HSCAN/SSCAN/ZSCAN/LRANGE/XRANGE/GETRANGE chunks keeps both servers and this process bounded
+and lets progress move. Streams keep their entries, last id and consumer groups (the groups' pending lists are
+not carried: nothing but DUMP/RESTORE can write them).
 """
 
 from __future__ import annotations
@@ -22,9 +22,15 @@ CHUNK = 1000
 STRING_CHUNK = 4 * 1024 * 1024
 
 
-def rebuild(src: RespConnection, tgt: RespConnection, key: bytes, *, replace: bool,
-            on_chunk: Callable[[int], None] = lambda n: None) -> str:
-    """Copy one key chunk by chunk; returns "copied", "expired" (vanished meanwhile) or "skipped" (exists, no replace)."""
+def rebuild(
+    src: RespConnection,
+    tgt: RespConnection,
+    key: bytes,
+    *,
+    replace: bool,
+    on_chunk: Callable[[int], None] = lambda n: None,
+) -> str:
+    """Copy one key in chunks: "copied", "expired" (vanished meanwhile) or "skipped" (exists, no replace)."""
     kind = _ok(src, src.call(b"TYPE", key), key)
     if kind == b"none":
         return "expired"
@@ -34,9 +40,13 @@ def rebuild(src: RespConnection, tgt: RespConnection, key: bytes, *, replace: bo
     builder = _BUILDERS.get(kind)
     if builder is None:
         raise RedisUnavailable(
-            f"key {describe_key(key)!r} has type {kind.decode(errors='replace')}, which is too big for one DUMP and "
-            "cannot be rebuilt in chunks", hint="copy this key by hand, or raise the big-key bound if the target's "
-                                               "proto-max-bulk-len allows it")
+            f"key {describe_key(key)!r} has type {kind.decode(errors='replace')}, which is too big for one "
+            "DUMP "
+            "and "
+            "cannot be rebuilt in chunks",
+            hint="copy this key by hand, or raise the big-key bound if the target's "
+            "proto-max-bulk-len allows it",
+        )
     log.info("rebuilding big %s key %s in chunks", kind.decode(), describe_key(key))
     try:
         members = builder(src, tgt, key, tmp, on_chunk)
@@ -70,8 +80,10 @@ def _expiry(src: RespConnection, key: bytes) -> int:
 
 def _ok(conn: RespConnection, reply, key: bytes):
     if is_error(reply):
-        raise RedisUnavailable(f"chunked copy of key {describe_key(key)!r} failed on Redis at {conn.shown}: {reply}",
-                               hint="check the server log and that the user may read/write this key, then --resume")
+        raise RedisUnavailable(
+            f"chunked copy of key {describe_key(key)!r} failed on Redis at {conn.shown}: {reply}",
+            hint="check the server log and that the user may read/write this key, then --resume",
+        )
     return reply
 
 
@@ -110,7 +122,7 @@ def _set(src, tgt, key, tmp, on_chunk) -> int:
 def _zset(src, tgt, key, tmp, on_chunk) -> int:
     total = 0
     for items in _scan_members(src, key, b"ZSCAN"):
-        pairs = [x for member, score in zip(items[0::2], items[1::2]) for x in (score, member)]
+        pairs = [x for member, score in zip(items[0::2], items[1::2], strict=True) for x in (score, member)]
         _write(tgt, key, [b"ZADD", tmp, *pairs])
         total += len(items) // 2
         on_chunk(total)
@@ -156,21 +168,47 @@ def _stream(src, tgt, key, tmp, on_chunk) -> int:
     if total == 0:  # XSETID needs the key to exist: an empty stream is created by XADD + XDEL
         _write(tgt, key, [b"XADD", tmp, b"0-1", b"f", b"v"])
         _write(tgt, key, [b"XDEL", tmp, b"0-1"])
-    _write(tgt, key, [b"XSETID", tmp, info[b"last-generated-id"], b"ENTRIESADDED", b"%d" % info[b"entries-added"],
-                      b"MAXDELETEDID", info[b"max-deleted-entry-id"]])
+    _write(
+        tgt,
+        key,
+        [
+            b"XSETID",
+            tmp,
+            info[b"last-generated-id"],
+            b"ENTRIESADDED",
+            b"%d" % info[b"entries-added"],
+            b"MAXDELETEDID",
+            info[b"max-deleted-entry-id"],
+        ],
+    )
     for group in _ok(src, src.call(b"XINFO", b"GROUPS", key), key):
         g = _pairs(group)
         read = g.get(b"entries-read")
-        _write(tgt, key, [b"XGROUP", b"CREATE", tmp, g[b"name"], g[b"last-delivered-id"]]
-               + ([b"ENTRIESREAD", b"%d" % read] if isinstance(read, int) else []))
+        _write(
+            tgt,
+            key,
+            [b"XGROUP", b"CREATE", tmp, g[b"name"], g[b"last-delivered-id"]]
+            + ([b"ENTRIESREAD", b"%d" % read] if isinstance(read, int) else []),
+        )
         if g.get(b"pending"):
-            log.warning("stream %s: group %s has %d pending entries that a chunked copy cannot carry",
-                        describe_key(key), describe_key(g[b"name"]), g[b"pending"])
+            log.warning(
+                "stream %s: group %s has %d pending entries that a chunked copy cannot carry",
+                describe_key(key),
+                describe_key(g[b"name"]),
+                g[b"pending"],
+            )
     return total
 
 
 def _pairs(flat: list) -> dict:
-    return dict(zip(flat[0::2], flat[1::2]))
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
 
 
-_BUILDERS = {b"hash": _hash, b"set": _set, b"zset": _zset, b"list": _list, b"string": _string, b"stream": _stream}
+_BUILDERS = {
+    b"hash": _hash,
+    b"set": _set,
+    b"zset": _zset,
+    b"list": _list,
+    b"string": _string,
+    b"stream": _stream,
+}

@@ -1,8 +1,9 @@
 """Compare one key's value on two servers by type, for when DUMP payloads differ.
 
-Two equal sets, hashes or sorted sets can DUMP differently (hashtable/skiplist payloads depend on insertion history,
-and a chunked rebuild changes the encoding), so a payload difference is only a mismatch once the values differ.
-Collections are read in chunks so a key with hundreds of thousands of members does not need one giant reply.
+Two equal sets, hashes or sorted sets can DUMP differently (hashtable/skiplist payloads depend on insertion
+history, and a chunked rebuild changes the encoding), so a payload difference is only a mismatch once the
+values differ. Collections are read in chunks so a key with hundreds of thousands of members does not need one
+giant reply.
 """
 
 from __future__ import annotations
@@ -19,28 +20,48 @@ WHOLE_VALUE_BYTES = 256 * 1024  # below this DUMP size a value is read in one re
 # One command that returns a whole small value, and how to normalise its reply for comparison.
 _WHOLE = {
     b"string": ((b"GET",), lambda r: r),
-    b"hash": ((b"HGETALL",), lambda r: dict(zip(r[0::2], r[1::2]))),
+    b"hash": ((b"HGETALL",), lambda r: dict(zip(r[0::2], r[1::2], strict=True))),
     b"set": ((b"SMEMBERS",), lambda r: set(r)),
-    b"zset": ((b"ZRANGE", b"0", b"-1", b"WITHSCORES"), lambda r: {m: float(s) for m, s in zip(r[0::2], r[1::2])}),
+    b"zset": (
+        (b"ZRANGE", b"0", b"-1", b"WITHSCORES"),
+        lambda r: {m: float(s) for m, s in zip(r[0::2], r[1::2], strict=True)},
+    ),
     b"list": ((b"LRANGE", b"0", b"-1"), lambda r: r),
 }
 
 
-# The first byte of a DUMP payload is the RDB object type (rdb.h): enough to pick the read command without TYPE.
-_RDB_TYPES = {0: b"string", 1: b"list", 10: b"list", 14: b"list", 18: b"list", 2: b"set", 11: b"set", 20: b"set",
-              3: b"zset", 5: b"zset", 12: b"zset", 17: b"zset", 4: b"hash", 9: b"hash", 13: b"hash", 16: b"hash"}
+# The first byte of a DUMP payload is the RDB object type (rdb.h): it picks the read command without TYPE.
+_RDB_TYPES = {
+    0: b"string",
+    1: b"list",
+    10: b"list",
+    14: b"list",
+    18: b"list",
+    2: b"set",
+    11: b"set",
+    20: b"set",
+    3: b"zset",
+    5: b"zset",
+    12: b"zset",
+    17: b"zset",
+    4: b"hash",
+    9: b"hash",
+    13: b"hash",
+    16: b"hash",
+}
 
 
 def payload_type(payload: bytes) -> bytes | None:
     return _RDB_TYPES.get(payload[0]) if payload else None
 
 
-def differs_many(src: RespConnection, tgt: RespConnection, keys: list[bytes],
-                 pairs: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """Compare many keys whose DUMP payloads (`pairs`: source, target) differed, pipelined. Returns key -> reason."""
+def differs_many(
+    src: RespConnection, tgt: RespConnection, keys: list[bytes], pairs: list[tuple[bytes, bytes]]
+) -> dict[bytes, str]:
+    """Compare keys whose DUMP payloads (`pairs`: source, target) differed; returns key -> reason."""
     reasons: dict[bytes, str] = {}
     batch, slow = [], []
-    for key, (sp, tp) in zip(keys, pairs):
+    for key, (sp, tp) in zip(keys, pairs, strict=True):
         st, tt = payload_type(sp), payload_type(tp)
         if st is not None and st == tt and max(len(sp), len(tp)) <= WHOLE_VALUE_BYTES:
             batch.append((key, st))
@@ -51,7 +72,7 @@ def differs_many(src: RespConnection, tgt: RespConnection, keys: list[bytes],
         src.send(pipe)
         tgt.send(pipe)
         src_values, tgt_values = src.read(len(batch)), tgt.read(len(batch))
-        for (key, kind), a, b in zip(batch, src_values, tgt_values):
+        for (key, kind), a, b in zip(batch, src_values, tgt_values, strict=True):
             if is_error(a) or is_error(b) or a is None or b is None:
                 slow.append(key)  # changed type or vanished meanwhile: let the careful path decide
             elif _WHOLE[kind][1](a) != _WHOLE[kind][1](b):
@@ -72,15 +93,19 @@ def differs(src: RespConnection, tgt: RespConnection, key: bytes) -> str | None:
         return f"type {src_type.decode()} on the source, {tgt_type.decode()} on the target"
     reader = _READERS.get(src_type)
     if reader is None:
-        return f"DUMP payloads differ and type {src_type.decode(errors='replace')} cannot be compared by value"
+        return (
+            f"DUMP payloads differ and type {src_type.decode(errors='replace')} cannot be compared by value"
+        )
     return None if reader(src, key) == reader(tgt, key) else "value differs"
 
 
 def _call(conn: RespConnection, key: bytes, *args):
     reply = conn.call(*args)
     if is_error(reply):
-        raise RedisUnavailable(f"comparing key {describe_key(key)!r} failed on Redis at {conn.shown}: {reply}",
-                               hint="check that the user may read this key (ACL +@read)")
+        raise RedisUnavailable(
+            f"comparing key {describe_key(key)!r} failed on Redis at {conn.shown}: {reply}",
+            hint="check that the user may read this key (ACL +@read)",
+        )
     return reply
 
 
@@ -99,7 +124,7 @@ def _string(conn, key):
 
 def _hash(conn, key):
     items = _scan_all(conn, key, b"HSCAN")
-    return dict(zip(items[0::2], items[1::2]))
+    return dict(zip(items[0::2], items[1::2], strict=True))
 
 
 def _set(conn, key):
@@ -108,7 +133,7 @@ def _set(conn, key):
 
 def _zset(conn, key):
     items = _scan_all(conn, key, b"ZSCAN")
-    return {member: float(score) for member, score in zip(items[0::2], items[1::2])}
+    return {member: float(score) for member, score in zip(items[0::2], items[1::2], strict=True)}
 
 
 def _list(conn, key):
@@ -125,12 +150,19 @@ def _stream(conn, key):
         entries.extend((entry_id, tuple(fields)) for entry_id, fields in chunk)
         start = b"(" + chunk[-1][0]
     info = _call(conn, key, b"XINFO", b"STREAM", key)
-    meta = dict(zip(info[0::2], info[1::2]))
+    meta = dict(zip(info[0::2], info[1::2], strict=True))
     groups = []
     for group in _call(conn, key, b"XINFO", b"GROUPS", key):
-        g = dict(zip(group[0::2], group[1::2]))
+        g = dict(zip(group[0::2], group[1::2], strict=True))
         groups.append((g.get(b"name"), g.get(b"last-delivered-id")))
     return entries, meta.get(b"last-generated-id"), sorted(groups)
 
 
-_READERS = {b"string": _string, b"hash": _hash, b"set": _set, b"zset": _zset, b"list": _list, b"stream": _stream}
+_READERS = {
+    b"string": _string,
+    b"hash": _hash,
+    b"set": _set,
+    b"zset": _zset,
+    b"list": _list,
+    b"stream": _stream,
+}

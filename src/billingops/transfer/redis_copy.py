@@ -1,8 +1,9 @@
-"""Copy every logical database of one Redis to another with SCAN + DUMP + RESTORE ... ABSTTL (works on ElastiCache
-and Memorystore, which block MIGRATE, REPLICAOF, SYNC and CONFIG).
+"""Copy every logical database of one Redis to another with SCAN + DUMP + RESTORE ... ABSTTL (works on
+ElastiCache and Memorystore, which block MIGRATE, REPLICAOF, SYNC and CONFIG).
 
-`inspect()` sizes a server, `preflight()` proves the target can take the source's DUMP payloads, `copy()` runs the
-slices (redis_worker) in this process or, with jobs > 1, in a pool of processes, and reports progress per database.
+`inspect()` sizes a server, `preflight()` proves the target can take the source's DUMP payloads, `copy()` runs
+the slices (redis_worker) in this process or, with jobs > 1, in a pool of processes, and reports progress per
+database.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from billingops.transfer.redis_worker import DEFAULT_BIG_KEY_BYTES, SliceCounts,
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MIN_KEYS = 50_000  # below this a database is one slice: process start-up would cost more than it saves
+PARALLEL_MIN_KEYS = (
+    50_000  # below this a database is one slice: process start-up would cost more than it saves
+)
 
 
 @dataclass
@@ -50,9 +53,15 @@ class RedisInventory:
         return tuple(int(p) for p in self.version.split(".")[:3] if p.isdigit())
 
     def to_dict(self) -> dict:
-        return {"dbs": {str(k): v for k, v in self.dbs.items()}, "cluster_mode": self.cluster_mode,
-                "used_memory": self.used_memory, "version": self.version, "role": self.role,
-                "expires": {str(k): v for k, v in self.expires.items()}, "total_keys": self.total_keys}
+        return {
+            "dbs": {str(k): v for k, v in self.dbs.items()},
+            "cluster_mode": self.cluster_mode,
+            "used_memory": self.used_memory,
+            "version": self.version,
+            "role": self.role,
+            "expires": {str(k): v for k, v in self.expires.items()},
+            "total_keys": self.total_keys,
+        }
 
 
 @dataclass
@@ -84,7 +93,7 @@ class Preflight:
 
 
 def inspect(endpoint: RedisEndpoint) -> RedisInventory:
-    """Keys per database, cluster mode, memory and version; connect/auth failures raise RedisUnavailable (exit 3)."""
+    """Keys per database, cluster mode, memory, version; connect/auth failures: RedisUnavailable (exit 3)."""
     with RespConnection(endpoint.url, ca_file=endpoint.ca_file, timeout=30.0) as conn:
         info = _parse_info(conn.check(b"INFO"))
     dbs, expires = {}, {}
@@ -92,9 +101,14 @@ def inspect(endpoint: RedisEndpoint) -> RedisInventory:
         if name.startswith("db") and name[2:].isdigit() and isinstance(value, dict):
             dbs[int(name[2:])] = int(value.get("keys", 0))
             expires[int(name[2:])] = int(value.get("expires", 0))
-    return RedisInventory(dbs=dict(sorted(dbs.items())), cluster_mode=info.get("cluster_enabled") == "1",
-                          used_memory=int(info.get("used_memory", 0)), version=info.get("redis_version", "unknown"),
-                          expires=expires, role=info.get("role", "master"))
+    return RedisInventory(
+        dbs=dict(sorted(dbs.items())),
+        cluster_mode=info.get("cluster_enabled") == "1",
+        used_memory=int(info.get("used_memory", 0)),
+        version=info.get("redis_version", "unknown"),
+        expires=expires,
+        role=info.get("role", "master"),
+    )
 
 
 def _parse_info(raw: bytes) -> dict:
@@ -111,17 +125,22 @@ def _parse_info(raw: bytes) -> dict:
 
 
 def preflight(source: RedisEndpoint, target: RedisEndpoint) -> Preflight:
-    """Refuse cluster mode; restore one real source key on the target under a throwaway name, then delete it."""
+    """Refuse cluster mode; restore one real source key on the target under a throwaway name, then drop it."""
     src_inv, tgt_inv = inspect(source), inspect(target)
     for side, endpoint, inv in (("source", source, src_inv), ("target", target, tgt_inv)):
         if inv.cluster_mode:
-            raise Refused(f"the {side} Redis at {endpoint.shown} runs in cluster mode, which this copy does not "
-                          "support (keys live on several shards and only in db 0)",
-                          hint="point the URL at a non-cluster endpoint, or migrate each shard's primary separately "
-                               "into a non-cluster target")
+            raise Refused(
+                f"the {side} Redis at {endpoint.shown} runs in cluster mode, which this copy does not "
+                "support (keys live on several shards and only in db 0)",
+                hint="point the URL at a non-cluster endpoint, or migrate each shard's primary separately "
+                "into a non-cluster target",
+            )
     if tgt_inv.version_tuple() and tgt_inv.version_tuple() < (5, 0):
-        raise RedisUnavailable(f"the target Redis at {target.shown} is version {tgt_inv.version}: RESTORE ... ABSTTL "
-                               "needs Redis 5.0 or newer", hint="use a Redis 7 target (ElastiCache/Memorystore 7.x)")
+        raise RedisUnavailable(
+            f"the target Redis at {target.shown} is version {tgt_inv.version}: RESTORE ... ABSTTL "
+            "needs Redis 5.0 or newer",
+            hint="use a Redis 7 target (ElastiCache/Memorystore 7.x)",
+        )
     abs_expiry = not src_inv.version_tuple() or src_inv.version_tuple() >= (7, 0)
     size_check, restore_checked = True, False
     sample_db = next((db for db, n in src_inv.dbs.items() if n > 0), None)
@@ -130,8 +149,9 @@ def preflight(source: RedisEndpoint, target: RedisEndpoint) -> Preflight:
     return Preflight(src_inv, tgt_inv, size_check, abs_expiry, restore_checked)
 
 
-def _sample_restore(source: RedisEndpoint, target: RedisEndpoint, db: int, src_inv: RedisInventory,
-                    tgt_inv: RedisInventory) -> tuple[bool, bool]:
+def _sample_restore(
+    source: RedisEndpoint, target: RedisEndpoint, db: int, src_inv: RedisInventory, tgt_inv: RedisInventory
+) -> tuple[bool, bool]:
     with RespConnection(source.url, db=db, ca_file=source.ca_file, timeout=30.0) as src:
         key = payload = None
         for _ in range(5):  # RANDOMKEY may pick a key that expires before DUMP, or a big one
@@ -143,7 +163,9 @@ def _sample_restore(source: RedisEndpoint, target: RedisEndpoint, db: int, src_i
                 if payload is not None:
                     break
         if not size_check:
-            log.warning("MEMORY USAGE is not available on %s: big keys cannot be detected before DUMP", source.shown)
+            log.warning(
+                "MEMORY USAGE is not available on %s: big keys cannot be detected before DUMP", source.shown
+            )
     if payload is None:
         return size_check, False
     probe = b"billingops:migrate:preflight:%d" % time.time_ns()
@@ -154,19 +176,32 @@ def _sample_restore(source: RedisEndpoint, target: RedisEndpoint, db: int, src_i
         text = str(reply)
         if "payload version" in text or "checksum" in text:
             raise RedisUnavailable(
-                f"the target Redis {tgt_inv.version} at {target.shown} cannot load DUMP payloads from the source "
+                f"the target Redis {tgt_inv.version} at {target.shown} cannot load DUMP payloads from the "
+                "source "
                 f"Redis {src_inv.version} ({text})",
-                hint="create the target with the same or a newer Redis version than the source")
-        raise RedisUnavailable(f"RESTORE is not usable on the target Redis at {target.shown}: {text}",
-                               hint="RESTORE must be enabled and allowed for the target user (ACL +restore +del)")
+                hint="create the target with the same or a newer Redis version than the source",
+            )
+        raise RedisUnavailable(
+            f"RESTORE is not usable on the target Redis at {target.shown}: {text}",
+            hint="RESTORE must be enabled and allowed for the target user (ACL +restore +del)",
+        )
     return size_check, True
 
 
-def copy(source: RedisEndpoint, target: RedisEndpoint, *, dbs: list[int], jobs: int, replace: bool,
-         on_progress: Callable[[dict], None], journal_done: set[int],
-         on_db_done: Callable[[DbCopyResult], None] | None = None,
-         big_key_bytes: int = DEFAULT_BIG_KEY_BYTES, parallel_min_keys: int = PARALLEL_MIN_KEYS,
-         checked: Preflight | None = None) -> list[DbCopyResult]:
+def copy(
+    source: RedisEndpoint,
+    target: RedisEndpoint,
+    *,
+    dbs: list[int],
+    jobs: int,
+    replace: bool,
+    on_progress: Callable[[dict], None],
+    journal_done: set[int],
+    on_db_done: Callable[[DbCopyResult], None] | None = None,
+    big_key_bytes: int = DEFAULT_BIG_KEY_BYTES,
+    parallel_min_keys: int = PARALLEL_MIN_KEYS,
+    checked: Preflight | None = None,
+) -> list[DbCopyResult]:
     """Copy `dbs` (skipping those in `journal_done`); returns one result per database copied now."""
     checked = checked or preflight(source, target)
     todo = [db for db in dbs if db not in journal_done]
@@ -174,8 +209,22 @@ def copy(source: RedisEndpoint, target: RedisEndpoint, *, dbs: list[int], jobs: 
     for db in todo:
         keys = checked.source.dbs.get(db, 0)
         parts = max(1, jobs) if keys >= parallel_min_keys else 1
-        specs += [SliceSpec(source.url, target.url, db, part, parts, source.ca_file, target.ca_file, replace,
-                            big_key_bytes, checked.size_check, checked.abs_expiry) for part in range(parts)]
+        specs += [
+            SliceSpec(
+                source.url,
+                target.url,
+                db,
+                part,
+                parts,
+                source.ca_file,
+                target.ca_file,
+                replace,
+                big_key_bytes,
+                checked.size_check,
+                checked.abs_expiry,
+            )
+            for part in range(parts)
+        ]
     totals = {db: checked.source.dbs.get(db, 0) for db in todo}
     tracker = _Progress(totals, on_progress)
     finished: dict[int, list[SliceCounts]] = {db: [] for db in todo}
@@ -197,8 +246,10 @@ def copy(source: RedisEndpoint, target: RedisEndpoint, *, dbs: list[int], jobs: 
         else:
             redis_parallel.run_pool(specs, jobs, tracker.add, slice_done)
     except KeyboardInterrupt:
-        raise Interrupted("Redis copy interrupted; databases finished so far are recorded",
-                          hint="rerun with --resume to copy only the unfinished databases") from None
+        raise Interrupted(
+            "Redis copy interrupted; databases finished so far are recorded",
+            hint="rerun with --resume to copy only the unfinished databases",
+        ) from None
     except BillingOpsError:
         raise
     for db in todo:  # a database with no keys has no slice output worth waiting for
@@ -240,5 +291,11 @@ class _Progress:
         self.last[db] = now
         elapsed = now - self.started.get(db, now)
         done = self.done.get(db, 0)
-        self.sink({"db": db, "keys": done, "total": max(self.totals.get(db, 0), done),
-                   "keys_per_s": round(done / elapsed, 1) if elapsed > 0 else 0.0})
+        self.sink(
+            {
+                "db": db,
+                "keys": done,
+                "total": max(self.totals.get(db, 0), done),
+                "keys_per_s": round(done / elapsed, 1) if elapsed > 0 else 0.0,
+            }
+        )

@@ -1,9 +1,10 @@
-"""Run copy or verify slices in this process or in a pool of processes, funnelling their progress to the parent.
+"""Run copy or verify slices in this process or in a pool of processes, funnelling their progress to the
+parent.
 
-Processes, not threads, because the per-key work (building RESTORE commands, parsing replies) is Python and holds the
-GIL. Workers are plain `python -m billingops.transfer.redis_parallel` children talking JSON lines, not
-multiprocessing: fork is unsafe once the CLI runs a Rich refresh thread, and spawn re-imports the caller's main
-module. Errors cross the boundary as (module, class, message, hint) and are raised again here.
+Processes, not threads, because the per-key work (building RESTORE commands, parsing replies) is Python and
+holds the GIL. Workers are plain `python -m billingops.transfer.redis_parallel` children talking JSON lines,
+not multiprocessing: fork is unsafe once the CLI runs a Rich refresh thread, and spawn re-imports the caller's
+main module. Errors cross the boundary as (module, class, message, hint) and are raised again here.
 """
 
 from __future__ import annotations
@@ -24,14 +25,20 @@ from billingops.errors import BillingOpsError
 
 log = logging.getLogger(__name__)
 
+
 def _resolve(fn_path: str) -> Callable:
     module, name = fn_path.rsplit(":", 1)
     return getattr(importlib.import_module(module), name)
 
 
-def run_inline(specs: list, report: Callable[[int, int], None], on_done: Callable, *,
-               fn_path: str = "billingops.transfer.redis_worker:copy_slice") -> None:
-    """Run the slices one after the other here; `report` may be called from a worker thread, so it is serialised."""
+def run_inline(
+    specs: list,
+    report: Callable[[int, int], None],
+    on_done: Callable,
+    *,
+    fn_path: str = "billingops.transfer.redis_worker:copy_slice",
+) -> None:
+    """Run the slices one after the other here; `report` may come from a worker thread: serialise it."""
     lock = threading.Lock()
 
     def locked(db: int, keys: int) -> None:
@@ -43,9 +50,16 @@ def run_inline(specs: list, report: Callable[[int, int], None], on_done: Callabl
         on_done(fn(spec, locked))
 
 
-def run_pool(specs: list, jobs: int, report: Callable[[int, int], None], on_done: Callable, *,
-             fn_path: str = "billingops.transfer.redis_worker:copy_slice",
-             result_path: str = "billingops.transfer.redis_worker:SliceCounts", timeout: float | None = None) -> None:
+def run_pool(
+    specs: list,
+    jobs: int,
+    report: Callable[[int, int], None],
+    on_done: Callable,
+    *,
+    fn_path: str = "billingops.transfer.redis_worker:copy_slice",
+    result_path: str = "billingops.transfer.redis_worker:SliceCounts",
+    timeout: float | None = None,
+) -> None:
     """Run the slices in at most `jobs` worker processes; results are rebuilt as `result_path` instances."""
     result_cls = _resolve(result_path)
     events: queue_mod.Queue = queue_mod.Queue()
@@ -67,12 +81,16 @@ def run_pool(specs: list, jobs: int, report: Callable[[int, int], None], on_done
 
 
 class _Child:
-    """One worker process: the spec goes in on stdin (never argv: it holds passwords), events come out on stdout."""
+    """One worker process: the spec goes in on stdin (never argv: it holds passwords), events on stdout."""
 
     def __init__(self, spec, fn_path: str, events: queue_mod.Queue) -> None:
         self.errors = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "billingops.transfer.redis_parallel"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "billingops.transfer.redis_parallel"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+        )
         self.proc.stdin.write(json.dumps({"fn": fn_path, "spec": asdict(spec)}).encode())
         self.proc.stdin.close()
         self.events = events
@@ -116,8 +134,10 @@ class _Child:
 
 def _unwrap(outcome: dict | None, child: _Child) -> dict:
     if outcome is None:
-        raise RuntimeError(f"a Redis worker process exited with code {child.proc.returncode} without a result:\n"
-                           f"{child.stderr_tail()}")
+        raise RuntimeError(
+            f"a Redis worker process exited with code {child.proc.returncode} without a result:\n"
+            f"{child.stderr_tail()}"
+        )
     if "ok" in outcome:
         return outcome["ok"]
     if "error" in outcome:

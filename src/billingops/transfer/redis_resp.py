@@ -1,8 +1,9 @@
-"""A minimal RESP client for the copy's hot path: raw socket (TLS via ssl), hand-encoded commands, hiredis replies.
+"""A minimal RESP client for the copy's hot path: raw socket (TLS via ssl), hand-encoded commands, hiredis
+replies.
 
-Why not redis-py here: its per-command overhead (command objects, response callbacks) is what separates ~14k keys/s
-from ~70k keys/s in a DUMP/RESTORE copy. This connection encodes whole pipelines as one bytes object and parses the
-replies with `hiredis.Reader`; it never decodes keys or values (bytes everywhere).
+Why not redis-py here: its per-command overhead (command objects, response callbacks) is what separates ~14k
+keys/s from ~70k keys/s in a DUMP/RESTORE copy. This connection encodes whole pipelines as one bytes object
+and parses the replies with `hiredis.Reader`; it never decodes keys or values (bytes everywhere).
 """
 
 from __future__ import annotations
@@ -47,24 +48,33 @@ def parse_url(url: str) -> ParsedUrl:
         parts = urlsplit(url)
         port = parts.port or 6379
     except ValueError as exc:
-        raise ConfigError(f"invalid Redis URL {redact_url(url)}: {exc}",
-                          hint="use redis://[:password@]host:port/db or rediss:// for TLS") from None
+        raise ConfigError(
+            f"invalid Redis URL {redact_url(url)}: {exc}",
+            hint="use redis://[:password@]host:port/db or rediss:// for TLS",
+        ) from None
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ConfigError(f"invalid Redis URL {redact_url(url)}: expected redis:// or rediss:// with a host",
-                          hint="use redis://[:password@]host:port/db or rediss:// for TLS")
+        raise ConfigError(
+            f"invalid Redis URL {redact_url(url)}: expected redis:// or rediss:// with a host",
+            hint="use redis://[:password@]host:port/db or rediss:// for TLS",
+        )
     path = parts.path.strip("/")
     if path and not path.isdigit():
-        raise ConfigError(f"invalid Redis URL {redact_url(url)}: database {path!r} is not a number",
-                          hint="the path of a Redis URL is the logical database number, e.g. /0")
+        raise ConfigError(
+            f"invalid Redis URL {redact_url(url)}: database {path!r} is not a number",
+            hint="the path of a Redis URL is the logical database number, e.g. /0",
+        )
     query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
     verify = query.get("ssl_cert_reqs", "required").lower() not in ("none", "cert_none")
     check_hostname = verify and query.get("ssl_check_hostname", "true").lower() not in ("false", "0", "no")
     return ParsedUrl(
-        host=parts.hostname, port=port,
+        host=parts.hostname,
+        port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password is not None else None,
-        db=int(path) if path else 0, tls=parts.scheme == "rediss",
-        check_hostname=check_hostname, verify=verify,
+        db=int(path) if path else 0,
+        tls=parts.scheme == "rediss",
+        check_hostname=check_hostname,
+        verify=verify,
     )
 
 
@@ -87,8 +97,9 @@ def is_error(reply: object) -> bool:
 class RespConnection:
     """One connection to one logical database. `send` raw pipelines, then `read(n)` their n replies."""
 
-    def __init__(self, url: str, *, db: int | None = None, ca_file: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, *, db: int | None = None, ca_file: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
         import hiredis  # the hot-path parser; imported here so the CLI stays light
 
         self.url = url
@@ -119,33 +130,44 @@ class RespConnection:
         except ssl.SSLError as exc:
             raise RedisUnavailable(
                 f"TLS handshake with Redis at {self.shown} failed: {exc.reason or exc}",
-                hint="pass the server's CA certificate (Memorystore: the instance's server CA) with the CA file "
-                     "option, and check that the URL uses rediss:// only for a TLS port") from None
+                hint="pass the server's CA certificate (Memorystore: the instance's server CA) with the CA "
+                "file "
+                "option, and check that the URL uses rediss:// only for a TLS port",
+            ) from None
         except OSError as exc:
             raise RedisUnavailable(
                 f"cannot connect to Redis at {self.shown}: {exc.strerror or exc}",
-                hint="check the host and port, that the instance is running, and that this machine can reach it "
-                     "(VPN, SSH tunnel or bastion for a private endpoint)") from None
+                hint="check the host and port, that the instance is running, and that this machine can reach "
+                "it "
+                "(VPN, SSH tunnel or bastion for a private endpoint)",
+            ) from None
 
     def _handshake(self) -> None:
         t = self.target
         commands = []
         if t.password is not None:
-            commands.append(encode("AUTH", t.username, t.password) if t.username else encode("AUTH", t.password))
+            commands.append(
+                encode("AUTH", t.username, t.password) if t.username else encode("AUTH", t.password)
+            )
         commands.append(encode("SELECT", self.db))
         self.send(b"".join(commands))
         replies = self.read(len(commands))
         if t.password is not None and is_error(replies[0]):
             raise RedisUnavailable(
                 f"Redis at {self.shown} rejected the credentials: {_first_line(replies[0])}",
-                hint="check the AUTH password (and ACL user) in the URL or the secret store")
+                hint="check the AUTH password (and ACL user) in the URL or the secret store",
+            )
         if is_error(replies[-1]):
             text = _first_line(replies[-1])
             if "NOAUTH" in text:
-                raise RedisUnavailable(f"Redis at {self.shown} requires a password: {text}",
-                                       hint="put the AUTH password in the URL: redis://:PASSWORD@host:port/db")
-            raise RedisUnavailable(f"Redis at {self.shown} refused SELECT {self.db}: {text}",
-                                   hint="check the database number (managed Redis in cluster mode only has db 0)")
+                raise RedisUnavailable(
+                    f"Redis at {self.shown} requires a password: {text}",
+                    hint="put the AUTH password in the URL: redis://:PASSWORD@host:port/db",
+                )
+            raise RedisUnavailable(
+                f"Redis at {self.shown} refused SELECT {self.db}: {text}",
+                hint="check the database number (managed Redis in cluster mode only has db 0)",
+            )
 
     def send(self, data: bytes) -> None:
         try:
@@ -165,8 +187,10 @@ class RespConnection:
                 except OSError as exc:
                     raise self._io_error("reading from", exc) from None
                 if not data:
-                    raise RedisUnavailable(f"Redis at {self.shown} closed the connection",
-                                           hint="check the server log (maxclients, timeout, memory limit)")
+                    raise RedisUnavailable(
+                        f"Redis at {self.shown} closed the connection",
+                        hint="check the server log (maxclients, timeout, memory limit)",
+                    )
                 feed(data)
                 continue
             append(reply)
@@ -182,17 +206,23 @@ class RespConnection:
         reply = self.call(*args)
         if is_error(reply):
             name = args[0] if isinstance(args[0], str) else bytes(args[0]).decode(errors="replace")
-            raise RedisUnavailable(f"Redis at {self.shown} failed {name.upper()}: {_first_line(reply)}",
-                                   hint="the command may be disabled or renamed on this managed instance, or "
-                                        "the ACL user lacks the permission")
+            raise RedisUnavailable(
+                f"Redis at {self.shown} failed {name.upper()}: {_first_line(reply)}",
+                hint="the command may be disabled or renamed on this managed instance, or "
+                "the ACL user lacks the permission",
+            )
         return reply
 
     def _io_error(self, verb: str, exc: OSError) -> RedisUnavailable:
         if isinstance(exc, (socket.timeout, TimeoutError)):
-            return RedisUnavailable(f"timed out {verb} Redis at {self.shown}",
-                                    hint="the server is overloaded or unreachable; retry, or use fewer --jobs")
-        return RedisUnavailable(f"connection to Redis at {self.shown} failed while {verb} it: {exc}",
-                                hint="check that the server is still running and reachable, then use --resume")
+            return RedisUnavailable(
+                f"timed out {verb} Redis at {self.shown}",
+                hint="the server is overloaded or unreachable; retry, or use fewer --jobs",
+            )
+        return RedisUnavailable(
+            f"connection to Redis at {self.shown} failed while {verb} it: {exc}",
+            hint="check that the server is still running and reachable, then use --resume",
+        )
 
     def close(self) -> None:
         try:

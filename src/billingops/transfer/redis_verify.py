@@ -1,7 +1,8 @@
-"""Verify a Redis copy: `counts` compares keys per database, `full` compares every key's DUMP payload and expiry.
+"""Verify a Redis copy: `counts` compares keys per database, `full` compares every key's DUMP payload and
+expiry.
 
-Counts that differ are explained key by key (SCAN one side, EXISTS on the other), because DBSIZE also counts keys
-that have expired but not yet been reclaimed. `full` also looks for keys that exist only on the target.
+Counts that differ are explained key by key (SCAN one side, EXISTS on the other), because DBSIZE also counts
+keys that have expired but not yet been reclaimed. `full` also looks for keys that exist only on the target.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ class DbVerifyResult:
     ok: bool
     source_keys: int
     target_keys: int
-    mismatches: list[str] = field(default_factory=list)  # key names, escaped and truncated, at most MAX_REPORTED
+    mismatches: list[str] = field(
+        default_factory=list
+    )  # key names, escaped and truncated, at most MAX_REPORTED
     mismatch_count: int = 0
     details: dict[str, str] = field(default_factory=dict)  # key name -> why it does not match
     mode: str = "full"
@@ -38,37 +41,75 @@ class DbVerifyResult:
         return asdict(self)
 
 
-def verify(source: RedisEndpoint, target: RedisEndpoint, *, dbs: list[int], mode: str, copy_started_ms: int,
-           copy_finished_ms: int, jobs: int = 1, on_progress: Callable[[dict], None] | None = None,
-           parallel_min_keys: int = PARALLEL_MIN_KEYS) -> list[DbVerifyResult]:
+def verify(
+    source: RedisEndpoint,
+    target: RedisEndpoint,
+    *,
+    dbs: list[int],
+    mode: str,
+    copy_started_ms: int,
+    copy_finished_ms: int,
+    jobs: int = 1,
+    on_progress: Callable[[dict], None] | None = None,
+    parallel_min_keys: int = PARALLEL_MIN_KEYS,
+) -> list[DbVerifyResult]:
     if mode not in MODES:
         raise UsageError(f"unknown verification mode {mode!r}", hint="use --verify counts or --verify full")
     src_inv = inspect(source)
     if mode == "counts":
         return [_verify_counts(source, target, db) for db in dbs]
-    window = max(0, copy_finished_ms - copy_started_ms) + 1000  # clocks of two hosts: allow one second of skew
+    window = (
+        max(0, copy_finished_ms - copy_started_ms) + 1000
+    )  # clocks of two hosts: allow one second of skew
     abs_expiry = not src_inv.version_tuple() or src_inv.version_tuple() >= (7, 0)
     size_check = _memory_usage_works(source)
     specs = []
     for db in dbs:
         parts = max(1, jobs) if src_inv.dbs.get(db, 0) >= parallel_min_keys else 1
-        specs += [VerifySpec(source.url, target.url, db, part, parts, source.ca_file, target.ca_file, window,
-                             size_check=size_check, abs_expiry=abs_expiry) for part in range(parts)]
+        specs += [
+            VerifySpec(
+                source.url,
+                target.url,
+                db,
+                part,
+                parts,
+                source.ca_file,
+                target.ca_file,
+                window,
+                size_check=size_check,
+                abs_expiry=abs_expiry,
+            )
+            for part in range(parts)
+        ]
     done: dict[int, list[SliceVerify]] = {db: [] for db in dbs}
     progress = _Counter(src_inv.dbs, on_progress)
     runner = redis_parallel.run_inline if jobs <= 1 or len(specs) <= 1 else None
     kwargs = {"fn_path": "billingops.transfer.redis_verify_slice:verify_slice"}
     if runner is None:
-        redis_parallel.run_pool(specs, jobs, progress.add, lambda r: done[r.db].append(r),
-                                result_path="billingops.transfer.redis_verify_slice:SliceVerify", **kwargs)
+        redis_parallel.run_pool(
+            specs,
+            jobs,
+            progress.add,
+            lambda r: done[r.db].append(r),
+            result_path="billingops.transfer.redis_verify_slice:SliceVerify",
+            **kwargs,
+        )
     else:
         runner(specs, progress.add, lambda r: done[r.db].append(r), **kwargs)
     return [_finish_full(source, target, db, done[db]) for db in dbs]
 
 
-def _finish_full(source: RedisEndpoint, target: RedisEndpoint, db: int, parts: list[SliceVerify]) -> DbVerifyResult:
-    result = DbVerifyResult(db, ok=False, source_keys=0, target_keys=0, mode="full",
-                            seconds=max((p.seconds for p in parts), default=0.0))
+def _finish_full(
+    source: RedisEndpoint, target: RedisEndpoint, db: int, parts: list[SliceVerify]
+) -> DbVerifyResult:
+    result = DbVerifyResult(
+        db,
+        ok=False,
+        source_keys=0,
+        target_keys=0,
+        mode="full",
+        seconds=max((p.seconds for p in parts), default=0.0),
+    )
     present = 0
     for p in parts:
         result.source_keys += p.source_keys
@@ -92,18 +133,23 @@ def _finish_full(source: RedisEndpoint, target: RedisEndpoint, db: int, parts: l
 
 def _verify_counts(source: RedisEndpoint, target: RedisEndpoint, db: int) -> DbVerifyResult:
     started = time.monotonic()
-    with RespConnection(source.url, db=db, ca_file=source.ca_file) as src, \
-            RespConnection(target.url, db=db, ca_file=target.ca_file) as tgt:
+    with (
+        RespConnection(source.url, db=db, ca_file=source.ca_file) as src,
+        RespConnection(target.url, db=db, ca_file=target.ca_file) as tgt,
+    ):
         source_keys, target_keys = src.check(b"DBSIZE"), tgt.check(b"DBSIZE")
-    result = DbVerifyResult(db, ok=source_keys == target_keys, source_keys=source_keys, target_keys=target_keys,
-                            mode="counts")
+    result = DbVerifyResult(
+        db, ok=source_keys == target_keys, source_keys=source_keys, target_keys=target_keys, mode="counts"
+    )
     if not result.ok:
         missing, extras = _missing_on(source, target, db), _missing_on(target, source, db)
         for key in missing:
             _add(result, key, "missing on the target")
         for key in extras:
             _add(result, key, "only on the target")
-        result.ok = not missing and not extras  # the difference was keys that had expired but were not reclaimed
+        result.ok = (
+            not missing and not extras
+        )  # the difference was keys that had expired but were not reclaimed
     result.seconds = time.monotonic() - started
     return result
 
@@ -119,14 +165,16 @@ def _add(result: DbVerifyResult, key: bytes, reason: str) -> None:
 def _missing_on(have: RedisEndpoint, other: RedisEndpoint, db: int) -> list[bytes]:
     """Keys SCAN finds on `have` that do not exist on `other` (SCAN skips expired keys)."""
     missing = []
-    with RespConnection(have.url, db=db, ca_file=have.ca_file) as a, \
-            RespConnection(other.url, db=db, ca_file=other.ca_file) as b:
+    with (
+        RespConnection(have.url, db=db, ca_file=have.ca_file) as a,
+        RespConnection(other.url, db=db, ca_file=other.ca_file) as b,
+    ):
         cursor = b"0"
         while True:
             cursor, keys = a.check(b"SCAN", cursor, b"COUNT", 1000)
             if keys:
                 b.send(b"".join(encode(b"EXISTS", k) for k in keys))
-                missing += [k for k, n in zip(keys, b.read(len(keys))) if n == 0]
+                missing += [k for k, n in zip(keys, b.read(len(keys)), strict=True) if n == 0]
             if cursor == b"0":
                 return missing
 
@@ -146,5 +194,12 @@ class _Counter:
         now = time.monotonic()
         if self.sink is not None and now - self.last >= 0.5:
             self.last = now
-            self.sink({"db": db, "keys": self.done[db], "total": max(self.totals.get(db, 0), self.done[db]),
-                       "keys_per_s": round(self.done[db] / max(now - self.started, 1e-6), 1), "phase": "verify"})
+            self.sink(
+                {
+                    "db": db,
+                    "keys": self.done[db],
+                    "total": max(self.totals.get(db, 0), self.done[db]),
+                    "keys_per_s": round(self.done[db] / max(now - self.started, 1e-6), 1),
+                    "phase": "verify",
+                }
+            )

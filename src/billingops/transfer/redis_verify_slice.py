@@ -1,26 +1,23 @@
 """Full verification of one slice of one database: DUMP + PEXPIRETIME of every source key on both servers.
 
-Payloads are compared as bytes (an exact digest, and cheaper than hashing both sides); when they differ the values
-are compared by type (redis_compare), because equal hashes/sets/sorted sets can DUMP differently. A key missing on
-the target is always a mismatch, unless it expired on the source as well.
+Payloads are compared as bytes (an exact digest, and cheaper than hashing both sides); when they differ the
+values are compared by type (redis_compare), because equal hashes/sets/sorted sets can DUMP differently. A key
+missing on the target is always a mismatch, unless it expired on the source as well.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from billingops.transfer import redis_compare
 from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, is_error
+from billingops.transfer.redis_scan import KeyScanner, dump_commands
 
 log = logging.getLogger(__name__)
 
-SCAN_COUNT = 1000
 MAX_REPORTED = 100  # mismatching key names kept per database; the count is always complete
 
 
@@ -62,16 +59,16 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
     """Compare every source key of the slice; batch i+1 is on both servers while batch i is compared here."""
     started = time.monotonic()
     out = SliceVerify(spec.db)
-    ttl_cmd = b"PEXPIRETIME" if spec.abs_expiry else b"PTTL"
-    head = (b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$" + b"%d\r\n" % len(ttl_cmd) + ttl_cmd
-            + b"\r\n$%d\r\n%s\r\n")
     connect = lambda url, ca: RespConnection(url, db=spec.db, ca_file=ca)  # noqa: E731
-    # Two pairs: one streams the pipelined DUMPs, the other answers the one-off questions (typed compare, big keys)
+    # Two pairs: one streams pipelined DUMPs, the other answers one-off questions (typed compare, big keys)
     # while replies are still in flight on the first.
-    with connect(spec.source_url, spec.source_ca) as src, connect(spec.target_url, spec.target_ca) as tgt, \
-            connect(spec.source_url, spec.source_ca) as src_side, \
-            connect(spec.target_url, spec.target_ca) as tgt_side:
-        scanner = _Scanner(connect(spec.source_url, spec.source_ca), spec)
+    with (
+        connect(spec.source_url, spec.source_ca) as src,
+        connect(spec.target_url, spec.target_ca) as tgt,
+        connect(spec.source_url, spec.source_ca) as src_side,
+        connect(spec.target_url, spec.target_ca) as tgt_side,
+    ):
+        scanner = KeyScanner(connect(spec.source_url, spec.source_ca), spec)
         scanner.start()
         pending: list[bytes] | None = None
         try:
@@ -80,12 +77,19 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
                 if item is not None:
                     keys, big = item
                     if keys:
-                        batch = b"".join([head % (len(k), k, len(k), k) for k in keys])
+                        batch = dump_commands(keys, spec.abs_expiry)
                         src.send(batch)  # both servers work on this batch while the previous one is compared
                         tgt.send(batch)
                 if pending:
-                    _compare_batch(spec, out, src_side, tgt_side, pending, src.read(2 * len(pending)),
-                                   tgt.read(2 * len(pending)))
+                    _compare_batch(
+                        spec,
+                        out,
+                        src_side,
+                        tgt_side,
+                        pending,
+                        src.read(2 * len(pending)),
+                        tgt.read(2 * len(pending)),
+                    )
                     report(spec.db, len(pending))
                 if item is None:
                     break
@@ -99,82 +103,32 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
     return out
 
 
-class _Scanner(threading.Thread):
-    """SCAN (and MEMORY USAGE to set big keys aside) on its own connection, a few batches ahead of the comparison."""
-
-    def __init__(self, conn: RespConnection, spec: VerifySpec) -> None:
-        super().__init__(name=f"redis-verify-scan-db{spec.db}", daemon=True)
-        self.conn, self.spec = conn, spec
-        self.queue: queue.Queue = queue.Queue(maxsize=4)
-        self.error: BaseException | None = None
-        self.stopping = False
-
-    def run(self) -> None:
-        spec, cursor = self.spec, b"0"
-        try:
-            while not self.stopping:
-                reply = self.conn.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
-                if is_error(reply):
-                    raise RedisUnavailable(f"SCAN failed on Redis at {self.conn.shown} db {spec.db}: {reply}",
-                                           hint="SCAN must be allowed for the source user")
-                cursor, keys = reply
-                if spec.parts > 1:
-                    keys = [k for k in keys if zlib.crc32(k) % spec.parts == spec.part]
-                if keys:
-                    big = _split_big(self.conn, spec, keys)
-                    self._put((keys, big))
-                if cursor == b"0":
-                    break
-        except BaseException as exc:  # raised again in the comparing thread by next()
-            self.error = exc
-        finally:
-            self._put(None)
-            self.conn.close()
-
-    def _put(self, item) -> None:
-        while not self.stopping:
-            try:
-                self.queue.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-
-    def next(self):
-        item = self.queue.get()
-        if item is None and self.error is not None:
-            raise self.error
-        return item
-
-    def stop(self) -> None:
-        self.stopping = True
-        self.join(timeout=10)
-
-
-def _split_big(src: RespConnection, spec: VerifySpec, keys: list[bytes]) -> list[bytes]:
-    """Remove keys too big to DUMP from `keys` and return them."""
-    if not (spec.size_check and spec.big_key_bytes > 0):
-        return []
-    src.send(b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys]))
-    sizes = src.read(len(keys))
-    limit = spec.big_key_bytes
-    big = [k for k, s in zip(keys, sizes) if isinstance(s, int) and s > limit]
-    if big:
-        keys[:] = [k for k, s in zip(keys, sizes) if not (isinstance(s, int) and s > limit)]
-    return big
-
-
-def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt: RespConnection,
-                   keys: list[bytes], src_replies: list, tgt_replies: list) -> None:
+def _compare_batch(
+    spec: VerifySpec,
+    out: SliceVerify,
+    src: RespConnection,
+    tgt: RespConnection,
+    keys: list[bytes],
+    src_replies: list,
+    tgt_replies: list,
+) -> None:
     now = int(time.time() * 1000)
     window = spec.window_ms
     relative = not spec.abs_expiry
     retry, pairs = [], []
     for i, key in enumerate(keys):
-        sp, st, tp, tt = src_replies[2 * i], src_replies[2 * i + 1], tgt_replies[2 * i], tgt_replies[2 * i + 1]
+        sp, st, tp, tt = (
+            src_replies[2 * i],
+            src_replies[2 * i + 1],
+            tgt_replies[2 * i],
+            tgt_replies[2 * i + 1],
+        )
         if is_error(sp) or is_error(tp) or is_error(st) or is_error(tt):
             failed = next(r for r in (sp, tp, st, tt) if is_error(r))
-            raise RedisUnavailable(f"reading key {describe_key(key)!r} failed during verification: {failed}",
-                                   hint="DUMP and PEXPIRETIME must be allowed on both servers for the user in the URL")
+            raise RedisUnavailable(
+                f"reading key {describe_key(key)!r} failed during verification: {failed}",
+                hint="DUMP and PEXPIRETIME must be allowed on both servers for the user in the URL",
+            )
         if sp is None:
             out.vanished += 1
             if tp is not None and (tt == -1 or (tt > 0 and not relative and tt > now + window)):
@@ -183,7 +137,9 @@ def _compare_batch(spec: VerifySpec, out: SliceVerify, src: RespConnection, tgt:
             continue
         out.source_keys += 1
         if tp is None:
-            if st > 0 and (relative or st <= now + window):  # it was about to expire: the target's copy already has
+            if st > 0 and (
+                relative or st <= now + window
+            ):  # it was about to expire: the target's copy already has
                 out.vanished += 1
                 out.source_keys -= 1
                 continue
@@ -222,5 +178,10 @@ def _compare_big(out: SliceVerify, src: RespConnection, tgt: RespConnection, key
 
 def _ttl_reason(st: int, tt: int) -> str:
     def show(ms: int) -> str:
-        return "no expiry" if ms < 0 else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+        return (
+            "no expiry"
+            if ms < 0
+            else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+        )
+
     return f"expiry differs: source {show(st)}, target {show(tt)}"
