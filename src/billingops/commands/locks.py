@@ -35,6 +35,8 @@ Use it when a deploy or plan fails with "Error acquiring the state lock". Finds 
 
 * Records every unlock and every refusal in the audit log with the full lock info.
 
+With --deploy-lock it breaks the billingops deploy lock (one deploy, rollout, migration or secret seeding per environment) of a dead run instead, under the same rules: its holder's pid is checked directly when it ran on this host.
+
 Exit codes: 0 unlocked or nothing to unlock, 2 bad input, 3 the lock store is unreachable, 4 refused.
 """
 
@@ -82,14 +84,15 @@ def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str
 
     console = session.output.out
     if not found:
-        console.print(f"No state lock held on {', '.join(names)}.")
+        console.print(f"No state lock or deploy lock held on {', '.join(names)}.")
         return
     for lock in found:
         rows = [("Lock ID", lock["lock_id"]), ("Operation", lock["operation"]), ("Who", lock["who"]),
                 ("Version", lock["version"]), ("Created", lock["created"]), ("Age", format_age(lock["age_seconds"])),
                 ("Path", lock["path"]), ("Record", lock["location"]), ("Workspace", lock["workspace"]),
                 ("Liveness", _liveness_text(lock))]
-        console.print(session.output.table(f"{lock['env']}: {lock['backend']} backend, {lock['store']} lock",
+        title = "billingops deploy lock" if lock["kind"] == "deploy" else f"terraform state lock ({lock['store']})"
+        console.print(session.output.table(f"{lock['env']}: {title}, {lock['backend']} backend",
                                            ["Field", "Value"], rows))
     for lock in found:
         if lock["malformed"]:
@@ -111,6 +114,9 @@ def unlock(
         "--older-than", metavar="DURATION",
         help="Refuse unless the lock is at least this old (e.g. 0s, 30m, 2h). Default 15m in prod, 5m elsewhere.",
     )] = None,
+    deploy_lock: Annotated[bool, typer.Option(
+        "--deploy-lock", help="Break the billingops deploy lock of a dead run instead of terraform's state lock.",
+    )] = False,
     workspace: WorkspaceOpt = None,
     backend_config: BackendConfigOpt = None,
 ) -> None:
@@ -133,15 +139,18 @@ def unlock(
                             runs_dir=session.settings.runs_dir)
     audit = _Auditor(session, target, threshold)
     out = session.output
-    with out.status(f"Reading the state lock of {env.name} ({target.describe()})"):
-        held = target.read()
+    kind = "deploy" if deploy_lock else "terraform"
+    what = "billingops deploy lock" if deploy_lock else "state lock"
+    target.stores = [s for s in target.stores if s.store.startswith("deploy-") == deploy_lock]
+    with out.status(f"Reading the {what} of {env.name} ({target.describe()})"):
+        held = [lock for lock in target.read() if lock.extra.get("kind", "terraform") == kind]
     try:
         selection = flow.select(held, lock_id, env.name)
     except Refused as err:
         audit.record("refused", None, reasons=[err.message], records=held)
         raise
     if selection is None:
-        out.say(f"Nothing to unlock: no state lock is held on {env.name} ({target.describe()}).", "ok")
+        out.say(f"Nothing to unlock: no {what} is held on {env.name} ({target.describe()}).", "ok")
         out.result({"outcome": "nothing-to-unlock", "env": env.name, "cloud": env.cloud,
                     "workspace": target.workspace}, lambda c: c.print(f"Nothing to unlock on {env.name}."))
         return
@@ -184,7 +193,8 @@ def unlock(
         audit.record("failed", again, reasons=[err.message])
         raise
     audit.record("broken", again, deleted=deleted)
-    resume = f"billingops deploy --env {env.name}" + (f" --cloud {session.cloud}" if session.cloud else "") + " --resume"
+    command = (again.records[0].extra.get("command") if deploy_lock else None) or "deploy"
+    resume = f"billingops {command} --env {env.name}" + (f" --cloud {session.cloud}" if session.cloud else "") + " --resume"
     data = {"outcome": "unlocked", "env": env.name, "cloud": env.cloud, "workspace": target.workspace,
             "lock_id": again.lock_id, "lock": again.info.as_terraform(), "deleted": deleted, "resume": resume}
 
@@ -193,7 +203,7 @@ def unlock(
             console.print(f"Deleted {location}")
         console.print(f"Unlocked {env.name}: lock {again.lock_id} held by {again.info.who} "
                       f"({again.info.operation}) is gone.")
-        console.print(f"Resume the interrupted deploy: {resume}")
+        console.print(f"Resume the interrupted {command}: {resume}")
 
     session.output.result(data, render)
 
@@ -201,7 +211,8 @@ def unlock(
 def _show_holder(session: Session, target, selection, format_age) -> None:
     info = selection.info
     out = session.output
-    out.say(f"State lock on {target.env.name} ({target.describe()}):")
+    kind = "Deploy lock" if selection.records[0].extra.get("kind") == "deploy" else "State lock"
+    out.say(f"{kind} on {target.env.name} ({target.describe()}):")
     for label, value in (("ID", selection.lock_id), ("Operation", info.operation), ("Who", info.who),
                          ("Version", info.version), ("Created", f"{info.created} (age {format_age(selection.age_seconds())})"),
                          ("Path", info.path), ("Info", info.info or "-")):

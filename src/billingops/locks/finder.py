@@ -45,17 +45,24 @@ class LockTarget:
 
 
 def resolve_target(env: EnvConfig, *, backend_overrides: list[str] | tuple[str, ...] = (),
-                   workspace: str | None = None, runs_dir: Path | None = None) -> LockTarget:
+                   workspace: str | None = None, runs_dir: Path | None = None,
+                   include_deploy_lock: bool = True) -> LockTarget:
     config = load_backend_config(env, backend_overrides)
     ws = current_workspace(env, workspace)
-    return LockTarget(env=env, config=config, workspace=ws, stores=_stores(env, config, ws),
-                      identity=state_identity(config.type, config.settings, ws, env.terraform_dir),
-                      runs_dir=runs_dir)
+    target = LockTarget(env=env, config=config, workspace=ws, stores=_stores(env, config, ws),
+                        identity=state_identity(config.type, config.settings, ws, env.terraform_dir),
+                        runs_dir=runs_dir)
+    if include_deploy_lock:
+        from billingops.locks.deploy_lock import deploy_store
+
+        target.stores.append(deploy_store(target))
+    return target
 
 
 def find_locks(env: EnvConfig, *, backend_overrides: list[str] | tuple[str, ...] = (),
                workspace: str | None = None, runs_dir: Path | None = None) -> list[HeldLock]:
-    """The locks held on `env`'s state right now ([] when none). Raises CloudError if a store is unreachable."""
+    """The locks held on `env`'s state right now ([] when none), terraform's and the billingops deploy lock
+    (HeldLock.extra["kind"] == "deploy"). Raises CloudError if a store is unreachable."""
     if runs_dir is None:
         runs_dir = _default_runs_dir()
     return resolve_target(env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir).read()

@@ -109,6 +109,8 @@ def pid_alive(pid: Any) -> bool:
 def judge(held: HeldLock, identity: tuple, runs_dir: Path, *, host: str | None = None,
           processes: list[TerraformProcess] | None = None) -> Verdict:
     host = host or socket.gethostname()
+    if held.extra.get("kind") == "deploy":
+        return _judge_deploy_lock(held, runs_dir, host)
     live: list[str] = []
     dead: list[str] = []
     notes: list[str] = []
@@ -151,14 +153,35 @@ def judge(held: HeldLock, identity: tuple, runs_dir: Path, *, host: str | None =
     return Verdict(UNKNOWN, notes + dead)
 
 
+def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
+    """A deploy lock names its holder's pid and host outright: on this host that settles it."""
+    extra = held.extra
+    label = f"billingops pid {extra.get('holder_pid')} (run {extra.get('run_id')}, {extra.get('command')})"
+    reasons: list[str] = []
+    if extra.get("holder_host") == host:
+        if pid_alive(extra.get("holder_pid")):
+            return Verdict(LIVE, [f"{label} is still running on this host"])
+        reasons.append(f"{label} on this host is gone")
+        for run in _matching_runs(held, (), runs_dir):
+            if pid_alive(run.get("pid")) and run.get("host") == host:
+                return Verdict(LIVE, [f"billingops run {run.get('run_id')} (pid {run.get('pid')}) is still running"])
+        return Verdict(DEAD, reasons)
+    where = extra.get("holder_host") or "an unknown host"
+    return Verdict(UNKNOWN, [f"{label} runs on {where}; its processes cannot be checked from here, so only the "
+                             f"age rule protects it"])
+
+
 def _matching_runs(held: HeldLock, identity: tuple, runs_dir: Path) -> list[dict[str, Any]]:
     from billingops.journal import iter_journals
 
     matches = []
-    ids = {held.lock_id, held.extra.get("json_id")} - {None, ""}
+    ids = {held.lock_id, held.extra.get("json_id"), held.extra.get("run_id")} - {None, ""}
     for journal in iter_journals(runs_dir):
         data = journal.data
         if data.get("status") != "running":
+            continue
+        if data.get("run_id") in ids:
+            matches.append(data)
             continue
         tf = data.get("terraform") or {}
         if tf.get("lock_id") and tf.get("lock_id") in ids:

@@ -89,7 +89,7 @@ class HeldLock:
     def to_dict(self) -> dict[str, Any]:
         age = self.info.age_seconds() if self.info else None
         return {
-            "env": self.env, "backend": self.backend, "store": self.store, "location": self.location,
+            "env": self.env, "kind": self.extra.get("kind", "terraform"), "backend": self.backend, "store": self.store, "location": self.location,
             "state": self.state, "workspace": self.workspace, "lock_id": self.lock_id,
             "operation": self.info.operation if self.info else None,
             "who": self.info.who if self.info else None,
