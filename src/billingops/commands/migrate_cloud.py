@@ -103,8 +103,11 @@ def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool)
     if found.source_redis:
         from billingops.transfer import redis_copy
 
+        from billingops.transfer import redis_estimate
+
         src, dst = redis_copy.inspect(found.source_redis), redis_copy.inspect(found.target_redis)
-        doc["redis"] = {"source": src.to_dict(), "target": dst.to_dict(), "target_keys": dst.total_keys}
+        doc["redis"] = {"source": src.to_dict(), "target": dst.to_dict(), "target_keys": dst.total_keys,
+                        "estimate": redis_estimate.estimate(found.source_redis, src, verify=base["verify"])}
     doc["would_do"] = plan.what_would_be_done(doc.get("postgres"), doc.get("redis"), replace)
     session.audit().record(COMMAND, phase="dry-run", **{k: base[k] for k in ("source", "target", "env")})
     session.output.result(doc, lambda _console: plan.render_dry_run(session.output, doc))
@@ -195,7 +198,8 @@ def _consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, f
     if pg is not None and pg.target_objects:
         busy.append(f"the target database {found.target_pg.shown} holds {', '.join(pg.target_objects[:5])}")
     if redis is not None and redis.target.total_keys:
-        busy.append(f"the target Redis {found.target_redis.shown} holds {redis.target.total_keys} keys")
+        keys = redis.target.total_keys
+        busy.append(f"the target Redis {found.target_redis.shown} holds {keys} key{'s' if keys != 1 else ''}")
     if not busy:
         return
     if not replace:
@@ -211,6 +215,22 @@ def _consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, f
 
         with found.target_pg.connect() as conn:
             postgres_schema.wipe_target(conn)
+    if redis is not None and redis.target.total_keys:
+        _flush_redis(found.target_redis, [db for db, keys in redis.target.dbs.items() if keys])
+        redis.target.dbs = {}
+
+
+def _flush_redis(endpoint: Any, dbs: list[int]) -> None:
+    """Empty the target's databases (confirmed --replace-target): keys the source lacks would fail verification."""
+    from billingops.errors import ExternalError
+    from billingops.transfer.redis_resp import RespConnection, is_error
+
+    for db in dbs:
+        with RespConnection(endpoint.url, db=db, ca_file=endpoint.ca_file, timeout=120.0) as conn:
+            reply = conn.call(b"FLUSHDB")
+        if is_error(reply):
+            raise ExternalError(f"Could not empty db {db} of the target Redis {endpoint.shown}: {reply}.",
+                                hint="Empty it by hand (FLUSHDB must be allowed for this user), then rerun.")
 
 
 def _redis(found: Any, checked: Any, state: dict, journal: Any, reporter: Any, *, jobs: int, verify: str,
@@ -233,5 +253,6 @@ def _redis(found: Any, checked: Any, state: dict, journal: Any, reporter: Any, *
     finished_ms = int(time.time() * 1000)
     reporter.phase("redis_verify", f"redis: verifying ({verify})")
     checks = redis_verify.verify(found.source_redis, found.target_redis, dbs=dbs, mode=verify,
-                                 copy_started_ms=state["copy_started_ms"], copy_finished_ms=finished_ms)
+                                 copy_started_ms=state["copy_started_ms"], copy_finished_ms=finished_ms, jobs=jobs,
+                                 on_progress=lambda update: reporter.redis({**update, "phase": "verify"}))
     return {"copied": [r.to_dict() for r in results], "verification": [c.to_dict() for c in checks]}

@@ -82,6 +82,10 @@ def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
     if redis:
         out.print(output.table("Redis keys per db", ["db", "source keys", "target keys"],
                                [(db, n, redis["target"]["dbs"].get(db, 0)) for db, n in redis["source"]["dbs"].items()]))
+        est = redis.get("estimate") or {}
+        if est.get("keys"):
+            out.print(f"estimated Redis duration: ~{est['seconds']:.0f} s (sampled {est['read_keys_per_s']:,.0f} "
+                      f"keys/s)")
     out.print("[bold]would do:[/]")
     for step in doc["would_do"]:
         out.print(f"  - {step}", markup=False)

@@ -104,7 +104,7 @@ class Reporter:
     def redis(self, update: dict) -> None:
         """The Redis copier's {"db", "keys", "total", "keys_per_s"} events."""
         self.event("redis_progress", **update)
-        name = f"redis db {update.get('db')}"
+        name = f"redis db {update.get('db')}" + (" verify" if update.get("phase") == "verify" else "")
         if self._progress is not None:
             if name not in self._tasks:
                 self._tasks[name] = self._progress.add_task(name, total=max(1, update.get("total") or 1), count="")
