@@ -327,3 +327,21 @@ def test_estimate_samples_the_source_read_only(source_redis):
     assert result["keys"] == 3000 and 0 < result["sampled_keys"] <= 3000
     assert result["read_keys_per_s"] > 0 and result["seconds"] >= result["copy_seconds"] > 0
     assert src_r.info("persistence")["rdb_changes_since_last_save"] == changes  # nothing written
+
+
+def test_large_values_are_cut_into_bounded_batches(source_redis, target_redis, monkeypatch):
+    from billingops.transfer import redis_scan
+
+    monkeypatch.setattr(redis_scan, "BATCH_BYTES", 1024 * 1024)
+    sent: list[int] = []
+    real = redis_worker.dump_commands
+    monkeypatch.setattr(redis_worker, "dump_commands", lambda ks, a: sent.append(len(ks)) or real(ks, a))
+    src_r = _client(source_redis.url())
+    src_r.mset({f"blob{i}": bytes([i]) * 200_000 for i in range(40)})
+    src, dst = _endpoints(source_redis, target_redis)
+
+    (result,), _ = _copy(src, dst, big_key_bytes=300_000)
+
+    assert result.keys_copied == 40 and result.big_keys == 0
+    assert len(sent) >= 8 and max(sent) <= 5  # ~200 KB each: at most five per 1 MB batch
+    assert _client(target_redis.url()).get("blob39") == bytes([39]) * 200_000

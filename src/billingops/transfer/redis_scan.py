@@ -20,6 +20,7 @@ from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, is_
 log = logging.getLogger(__name__)
 
 SCAN_COUNT = 1000
+BATCH_BYTES = 16 * 1024 * 1024  # per DUMP pipeline, by MEMORY USAGE; a few batches are in flight at once
 _AHEAD = 4  # batches the scanner may run ahead: bounds memory
 
 
@@ -47,20 +48,34 @@ def scan_batches(conn: RespConnection, spec: SliceLike):
             crc, parts, part = zlib.crc32, spec.parts, spec.part
             keys = [k for k in keys if crc(k) % parts == part]
         if keys:
-            yield _split_big(conn, spec, keys)
+            yield from _split_big(conn, spec, keys)
         if cursor == b"0":
             return
 
 
-def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]):
+    """Set keys over the bound aside and cut the rest into batches of at most BATCH_BYTES (memory, not count,
+    is what a page of 1000 large values would blow)."""
     if not (spec.size_check and spec.big_key_bytes > 0):
-        return keys, []
+        yield keys, []
+        return
     conn.send(b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys]))
     sizes, limit = conn.read(len(keys)), spec.big_key_bytes
-    if not any(isinstance(s, int) and s > limit for s in sizes):
-        return keys, []
-    small = [k for k, s in zip(keys, sizes, strict=True) if not (isinstance(s, int) and s > limit)]
-    return small, [k for k, s in zip(keys, sizes, strict=True) if isinstance(s, int) and s > limit]
+    sizes = [s if isinstance(s, int) else 0 for s in sizes]  # nil: the key is gone; DUMP will say so
+    if sum(sizes) <= BATCH_BYTES:
+        yield keys, []
+        return
+    big = [k for k, s in zip(keys, sizes, strict=True) if s > limit]
+    batch, batch_bytes = [], 0
+    for key, size in zip(keys, sizes, strict=True):
+        if size > limit:
+            continue
+        if batch and batch_bytes + size > BATCH_BYTES:
+            yield batch, []
+            batch, batch_bytes = [], 0
+        batch.append(key)
+        batch_bytes += size
+    yield batch, big
 
 
 def dump_commands(keys: list[bytes], abs_expiry: bool) -> bytes:
