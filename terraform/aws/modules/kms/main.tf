@@ -22,7 +22,7 @@ locals {
     alarms = {
       Sid       = "AllowAlarmPublishing"
       Effect    = "Allow"
-      Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "rds.amazonaws.com"] }
+      Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"] }
       Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
       Resource  = "*"
     }

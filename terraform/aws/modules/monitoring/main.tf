@@ -13,25 +13,37 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
-# EventBridge publishes the info notifications (deployments, service actions) to the topic.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+# Replaces the default topic policy: the account keeps managing and using the topic, and the AWS services that
+# raise the seed's alerts and notifications (CloudWatch alarms, EventBridge, RDS events) may publish to it.
 data "aws_iam_policy_document" "topic" {
   statement {
-    sid       = "AllowEventBridge"
-    actions   = ["sns:Publish"]
+    sid = "AccountOwner"
+    actions = [
+      "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
+      "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish",
+    ]
     resources = [aws_sns_topic.alarms.arn]
     principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
     }
   }
 
   statement {
-    sid       = "AllowCloudWatchAlarms"
+    sid       = "AllowAlertSources"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.alarms.arn]
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
