@@ -16,8 +16,10 @@ from billingops.errors import UsageError
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-                   r"(?::[0-9]+)?")
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]+)?"
+)
 
 _FORMS = "a tag (v1.2.3), REPOSITORY:TAG, or REPOSITORY@sha256:<64 hex digits>"
 
@@ -36,7 +38,9 @@ class ImageRef:
     @property
     def host(self) -> str:
         first = self.repository.split("/", 1)[0]
-        return first if ("." in first or ":" in first or first == "localhost") and "/" in self.repository else ""
+        return (
+            first if ("." in first or ":" in first or first == "localhost") and "/" in self.repository else ""
+        )
 
     @property
     def path(self) -> str:
@@ -57,8 +61,11 @@ def parse_image(value: str, default_repository: str | None) -> ImageRef:
     if "@" in text:
         repository, _, digest = text.partition("@")
         if not _DIGEST.fullmatch(digest):
-            raise UsageError(f"--image {value!r} has a malformed digest {digest!r}: a digest is sha256: followed "
-                             "by 64 lowercase hex digits.", hint=f"Pass {_FORMS}.")
+            raise UsageError(
+                f"--image {value!r} has a malformed digest {digest!r}: a digest is sha256: followed "
+                "by 64 lowercase hex digits.",
+                hint=f"Pass {_FORMS}.",
+            )
         return ImageRef(_check_repository(repository, value), digest=digest)
     slash = text.rfind("/")
     colon = text.rfind(":")
@@ -72,9 +79,11 @@ def parse_image(value: str, default_repository: str | None) -> ImageRef:
                               f"Accepted: {_FORMS}.")
     _check_tag(text, value)
     if not default_repository:
-        raise UsageError(f"--image {value!r} is a bare tag, but no image repository is known for this environment.",
-                         hint="Pass the full REPOSITORY:TAG, or set image_repository in billingops.toml (or "
-                              "BILLINGOPS_IMAGE_REPOSITORY).")
+        raise UsageError(
+            f"--image {value!r} is a bare tag, but no image repository is known for this environment.",
+            hint="Pass the full REPOSITORY:TAG, or set image_repository in billingops.toml (or "
+            "BILLINGOPS_IMAGE_REPOSITORY).",
+        )
     return ImageRef(_check_repository(default_repository, default_repository), tag=text)
 
 
@@ -83,16 +92,24 @@ def _check_tag(tag: str, value: str) -> None:
         raise UsageError(
             f"--image {value!r}: {tag!r} is not a valid image tag (letters, digits, '_', '.', '-'; at most 128 "
             "characters; not starting with '.' or '-').",
-            hint=f"Pass {_FORMS}.")
+            hint=f"Pass {_FORMS}.",
+        )
 
 
 def _check_repository(repository: str, value: str) -> str:
     parts = repository.split("/")
-    host = parts[0] if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost") else ""
+    host = (
+        parts[0] if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost") else ""
+    )
     path = parts[1:] if host else parts
-    if (host and not _HOST.fullmatch(host)) or not path or not all(_PATH_COMPONENT.fullmatch(p) for p in path):
+    if (
+        (host and not _HOST.fullmatch(host))
+        or not path
+        or not all(_PATH_COMPONENT.fullmatch(p) for p in path)
+    ):
         raise UsageError(
             f"--image {value!r}: {repository!r} is not a valid repository (lowercase path components separated "
             "by '/', optionally after a registry host).",
-            hint=f"Pass {_FORMS}.")
+            hint=f"Pass {_FORMS}.",
+        )
     return repository

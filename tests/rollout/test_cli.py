@@ -72,7 +72,8 @@ artifactregistry = "{run_fake.url}"
     return {"BILLINGOPS_CONFIG": str(path)}
 
 
-GCP = ("--env", "dev", "--service", SERVICE, "--poll-interval", "0.05", "--health-timeout", "2")
+# --no-lock: the deploy lock lives next to the terraform state (a GCS bucket), which these tests do not have.
+GCP = ("--env", "dev", "--service", SERVICE, "--poll-interval", "0.05", "--health-timeout", "2", "--no-lock")
 
 
 def test_gcp_rollout_then_rollback_end_to_end(run_cli, run_fake, app, gcp_config, tmp_path):

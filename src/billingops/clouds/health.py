@@ -53,7 +53,9 @@ class HealthChecker:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     sleep: Callable[[float], None] = time.sleep
 
-    def check(self, base_url: str, *, on_attempt: Callable[[HealthResult], None] | None = None) -> HealthResult:
+    def check(
+        self, base_url: str, *, on_attempt: Callable[[HealthResult], None] | None = None
+    ) -> HealthResult:
         url = health_url(base_url, self.path)
         ends = time.monotonic() + self.deadline
         attempts = 0
@@ -71,7 +73,8 @@ class HealthChecker:
 
 
 def _get(url: str, timeout: float) -> tuple[int | None, float | None, str]:
-    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "billingops-health-check"})
+    headers = {"User-Agent": "billingops-health-check"}
+    request = urllib.request.Request(url, method="GET", headers=headers)  # noqa: S310  # http(s): see health_url
     began = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # http(s) only, see health_url

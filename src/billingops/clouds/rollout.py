@@ -71,8 +71,16 @@ class Rollout(Protocol):
 
     def health_base_url(self) -> str | None: ...
 
-    def deploy(self, image: str, *, health: HealthChecker | None, waiting: Waiting,
-               canary: Sequence[int] = (100,), wait: bool = True, progress: Progress = print) -> RolloutOutcome: ...
+    def deploy(
+        self,
+        image: str,
+        *,
+        health: HealthChecker | None,
+        waiting: Waiting,
+        canary: Sequence[int] = (100,),
+        wait: bool = True,
+        progress: Progress = print,
+    ) -> RolloutOutcome: ...
 
     def rollback(self, *, to: str | None, waiting: Waiting, progress: Progress = print) -> RolloutOutcome: ...
 

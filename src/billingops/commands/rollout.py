@@ -40,6 +40,8 @@ ServiceOpt = Annotated[str | None, typer.Option("--service", help="ECS / Cloud R
                                                 "output service_name).")]
 ContainerOpt = Annotated[str | None, typer.Option("--container", help="Container that runs the app image (AWS; "
                                                   "default: terraform output container_name).")]
+NoLockOpt = Annotated[bool, typer.Option("--no-lock", help="Do not take the environment's deploy lock (only when "
+                                         "you know nothing else deploys it).")]
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Base URL for the health check (default: terraform "
                                             "output load_balancer_url / service_url).")]
 
@@ -77,6 +79,7 @@ def rollout(
     url: UrlOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the image and show what would change; "
                                           "change nothing.")] = False,
+    no_lock: NoLockOpt = False,
 ) -> None:
     """Roll out an image: checked in the registry first, health-gated, rolled back when the gate fails."""
     from billingops.clouds.health import HealthChecker
@@ -91,7 +94,7 @@ def rollout(
         raise Refused("The rollout to prod was not confirmed: nothing was changed.", hint="Answer y, or pass --yes.")
     health = HealthChecker(env.health_path, deadline=health_timeout, interval=min(3.0, poll_interval))
     report = perform_rollout(session, env, outputs, image, waiting=Waiting(timeout, poll_interval), health=health,
-                             canary=steps, health_url=url, dry_run=dry_run)
+                             canary=steps, health_url=url, dry_run=dry_run, take_lock=not no_lock)
     session.output.result(report, lambda console: _render(session.output, console, report))
 
 
@@ -107,6 +110,7 @@ def rollback(
     service: ServiceOpt = None,
     container: ContainerOpt = None,
     url: UrlOpt = None,
+    no_lock: NoLockOpt = False,
 ) -> None:
     """Go back to the previous task definition / revision (or --to one), then verify the health endpoint."""
     from billingops.clouds.health import HealthChecker
@@ -122,7 +126,7 @@ def rollback(
     audit.record("rollback.start", env=env.name, cloud=env.cloud, service=adapter.service, to=to or "previous")
     report = RolloutReport(env.name, env.cloud, "", "")
     try:
-        with deploy_lock(env, "rollback"):
+        with deploy_lock(env, "rollback") if not no_lock else contextlib.nullcontext():
             report.outcome = adapter.rollback(to=to, waiting=Waiting(timeout, poll_interval),
                                               progress=session.output.say)
             report.image = report.outcome.image

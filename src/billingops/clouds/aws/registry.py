@@ -14,7 +14,9 @@ from billingops.imageref import ImageRef
 
 log = logging.getLogger(__name__)
 
-_ECR_HOST = re.compile(r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
+_ECR_HOST = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?"
+)
 
 
 class EcrRegistry:
@@ -33,7 +35,7 @@ class EcrRegistry:
                 f"The image {image} is not in an Amazon ECR registry, so billingops cannot check that it exists "
                 "before deploying it.",
                 hint="Push the image to the environment's ECR repository and pass its tag (or "
-                     "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG).",
+                "ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG).",
             )
         image_id = {"imageDigest": image.digest} if image.digest else {"imageTag": image.tag}
         from botocore.exceptions import ClientError
@@ -60,7 +62,7 @@ def _raise_missing(exc: Any, image: ImageRef, account: str) -> None:
         raise UsageError(
             f"The image {image} does not exist in ECR repository {image.path!r}: nothing was changed.",
             hint=f"Check the tag (`aws ecr describe-images --repository-name {image.path}` lists them), push the "
-                 "image, then retry.",
+            "image, then retry.",
         ) from None
     if code == "RepositoryNotFoundException":
         raise UsageError(

@@ -34,7 +34,9 @@ class EcsRollout:
         self.sleep = sleep
 
     @classmethod
-    def from_env(cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None) -> EcsRollout:
+    def from_env(
+        cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None
+    ) -> EcsRollout:
         cluster = output_value(outputs, "ecs_cluster_name", what="the ECS cluster", flag="--cluster")
         service = output_value(outputs, "service_name", what="the ECS service", flag="--service")
         return cls(aws_client("ecs", env.region), cluster=cluster, service=service,
@@ -63,7 +65,10 @@ class EcsRollout:
             try:
                 reply = self.ecs.describe_task_definition(taskDefinition=ref, include=["TAGS"])
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("ClientException", "InvalidParameterException"):
+                if exc.response.get("Error", {}).get("Code") in (
+                    "ClientException",
+                    "InvalidParameterException",
+                ):
                     raise UsageError(f"The task definition {ref!r} does not exist: {exc}.",
                                      hint="Pass --to FAMILY:REVISION naming a registered revision.") from None
                 raise
@@ -74,8 +79,16 @@ class EcsRollout:
         return Revision(_short(td["taskDefinitionArn"]), image_of(td, self.container))
 
     # -- changing ------------------------------------------------------------------------------------
-    def deploy(self, image: str, *, health: HealthChecker | None, waiting: Waiting, canary: Sequence[int] = (100,),
-               wait: bool = True, progress: Progress = print) -> RolloutOutcome:
+    def deploy(
+        self,
+        image: str,
+        *,
+        health: HealthChecker | None,
+        waiting: Waiting,
+        canary: Sequence[int] = (100,),
+        wait: bool = True,
+        progress: Progress = print,
+    ) -> RolloutOutcome:
         if list(canary) != [100]:
             raise UsageError("--canary steps are a Cloud Run feature; ECS rolls tasks over with its own "
                              "minimum/maximum healthy percent.", hint="Drop --canary for AWS environments.")
@@ -92,8 +105,9 @@ class EcsRollout:
             new_arn = self.ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"]
         progress(f"registered task definition {_short(new_arn)} (image {image}; previous {_short(previous)})")
         self._point_service_at(new_arn)
-        outcome = RolloutOutcome("aws", self.service, "rollout", "updated-not-waited", image, _short(previous),
-                                 _short(new_arn))
+        outcome = RolloutOutcome(
+            "aws", self.service, "rollout", "updated-not-waited", image, _short(previous), _short(new_arn)
+        )
         if not wait:
             outcome.notes.append("the deployment was not waited for")
             return outcome
@@ -121,8 +135,10 @@ class EcsRollout:
         target = self.task_definition(_qualify(to, current["family"])) if to else self._previous_of(current)
         target_arn = target["taskDefinitionArn"]
         if target_arn == current_arn:
-            raise UsageError(f"The service {self.service} already runs {_short(target_arn)}: nothing to roll back to.",
-                             hint="Pass --to FAMILY:REVISION naming another revision.")
+            raise UsageError(
+                f"The service {self.service} already runs {_short(target_arn)}: nothing to roll back to.",
+                hint="Pass --to FAMILY:REVISION naming another revision.",
+            )
         self._point_service_at(target_arn)
         progress(f"service {self.service} now points at {_short(target_arn)} (was {_short(current_arn)})")
         outcome = RolloutOutcome("aws", self.service, "rollback", "updated-not-waited",
@@ -150,7 +166,8 @@ class EcsRollout:
                         f"ECS replaced the deployment of {_short(arn)}: the PRIMARY deployment runs "
                         f"{_short(primary.get('taskDefinition', '?'))} (the deployment circuit breaker rolled back, "
                         "or someone else deployed).",
-                        hint="Check the stopped tasks' reasons (`aws ecs describe-tasks`) and the service events.")
+                        hint="Check the stopped tasks' reasons (`aws ecs describe-tasks`) and the service events.",
+                    )
                 state = primary.get("rolloutState")
                 if state == "FAILED":
                     raise StepFailed(f"The ECS deployment of {_short(arn)} FAILED: "
@@ -177,20 +194,26 @@ class EcsRollout:
         older = sorted((a for a in arns if _family(a) == current["family"] and _rev(a) < current["revision"]),
                        key=_rev, reverse=True)
         if not older:
-            raise UsageError(f"There is no active revision of {current['family']} older than "
-                             f"{current['revision']} to roll back to.",
-                             hint="Pass --to FAMILY:REVISION, or roll forward with `billingops rollout --image`.")
+            raise UsageError(
+                f"There is no active revision of {current['family']} older than "
+                f"{current['revision']} to roll back to.",
+                hint="Pass --to FAMILY:REVISION, or roll forward with `billingops rollout --image`.",
+            )
         return self.task_definition(older[0])
 
-    def _roll_back_after(self, failure: StepFailed, previous: str, waiting: Waiting, progress: Progress) -> None:
+    def _roll_back_after(
+        self, failure: StepFailed, previous: str, waiting: Waiting, progress: Progress
+    ) -> None:
         progress(f"rolling back to {_short(previous)}: {failure.message}")
         self._point_service_at(previous)
         try:
             self.wait_for(previous, waiting, progress)
             state = f"The service was rolled back to {_short(previous)} and that deployment completed."
         except StepFailed as again:
-            state = (f"The service was pointed back at {_short(previous)}, but that deployment did not settle "
-                     f"either: {again.message}")
+            state = (
+                f"The service was pointed back at {_short(previous)}, but that deployment did not settle "
+                f"either: {again.message}"
+            )
         raise StepFailed(f"{failure.message} {state}",
                          hint=failure.hint or "Fix the image and roll out again.") from None
 
@@ -200,15 +223,19 @@ def _report_attempt(progress: Progress) -> Callable[[Any], None]:
 
 
 def _progress_line(d: Mapping[str, Any]) -> str:
-    return (f"deployment {_short(d.get('taskDefinition', '?'))}: {d.get('rolloutState', 'rollout state unknown')} "
-            f"running {d.get('runningCount', 0)}/{d.get('desiredCount', 0)}, pending {d.get('pendingCount', 0)}, "
-            f"failed {d.get('failedTasks', 0)}")
+    return (
+        f"deployment {_short(d.get('taskDefinition', '?'))}: {d.get('rolloutState', 'rollout state unknown')} "
+        f"running {d.get('runningCount', 0)}/{d.get('desiredCount', 0)}, pending {d.get('pendingCount', 0)}, "
+        f"failed {d.get('failedTasks', 0)}"
+    )
 
 
 def _settled(service: Mapping[str, Any], primary: Mapping[str, Any]) -> bool:
     # Without rolloutState (no circuit breaker on old services) ECS's own waiter rule applies: one deployment left
     # and every desired task running.
-    return len(service.get("deployments", [])) == 1 and primary.get("runningCount") == primary.get("desiredCount")
+    return len(service.get("deployments", [])) == 1 and primary.get("runningCount") == primary.get(
+        "desiredCount"
+    )
 
 
 def _short(arn: str) -> str:
@@ -229,11 +256,22 @@ def _qualify(to: str, family: str) -> str:
 
 
 # Fields ECS sets on a registered revision that register_task_definition rejects or ignores.
-_READ_ONLY = {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
-              "registeredBy", "deregisteredAt", "deleteRequestedAt"}
+_READ_ONLY = {
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "deleteRequestedAt",
+}
 
 
-def with_image(td: Mapping[str, Any], image: str, container: str | None, service_model: Any) -> dict[str, Any]:
+def with_image(
+    td: Mapping[str, Any], image: str, container: str | None, service_model: Any
+) -> dict[str, Any]:
     """register_task_definition arguments: every field the API accepts, copied, with only the image changed.
 
     The accepted fields come from botocore's model of the operation, so a field AWS adds later is copied too
@@ -257,14 +295,18 @@ def _container_index(containers: Sequence[Mapping[str, Any]], name: str | None) 
     names = [c.get("name") for c in containers]
     if name:
         if name not in names:
-            raise UsageError(f"The task definition has no container named {name!r} (it has: {', '.join(map(str, names))}).",
-                             hint="Pass --container with one of them (or fix the terraform output container_name).")
+            raise UsageError(
+                f"The task definition has no container named {name!r} (it has: {', '.join(map(str, names))}).",
+                hint="Pass --container with one of them (or fix the terraform output container_name).",
+            )
         return names.index(name)
     if len(containers) == 1:
         return 0
     essential = [i for i, c in enumerate(containers) if c.get("essential", True)]
     if len(essential) == 1:
         return essential[0]
-    raise UsageError(f"The task definition has several containers ({', '.join(map(str, names))}) and billingops "
-                     "cannot tell which one runs the application image.",
-                     hint="Pass --container NAME (or set the terraform output container_name).")
+    raise UsageError(
+        f"The task definition has several containers ({', '.join(map(str, names))}) and billingops "
+        "cannot tell which one runs the application image.",
+        hint="Pass --container NAME (or set the terraform output container_name).",
+    )

@@ -29,7 +29,9 @@ _AR_HOST = re.compile(r"(?P<location>[a-z0-9-]+)-docker\.pkg\.dev")
 
 
 class ArtifactRegistry:
-    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, token: Any = None, timeout: float = GCP_TIMEOUT) -> None:
+    def __init__(
+        self, endpoint: str = DEFAULT_ENDPOINT, token: Any = None, timeout: float = GCP_TIMEOUT
+    ) -> None:
         """`token`: a callable returning an OAuth access token, or None for an anonymous loopback emulator."""
         self.endpoint = endpoint.rstrip("/")
         self.token = token
@@ -40,8 +42,10 @@ class ArtifactRegistry:
         endpoint = env.gcp_endpoints.get("artifactregistry") or DEFAULT_ENDPOINT
         if endpoint.startswith("http://"):
             if not is_loopback_url(endpoint):
-                raise ConfigError(f"The artifactregistry endpoint {endpoint} uses plain http on a non-loopback host.",
-                                  hint="Use https, or an http endpoint on 127.0.0.1 (emulators and tunnels only).")
+                raise ConfigError(
+                    f"The artifactregistry endpoint {endpoint} uses plain http on a non-loopback host.",
+                    hint="Use https, or an http endpoint on 127.0.0.1 (emulators and tunnels only).",
+                )
             return cls(endpoint, None)
         return cls(endpoint, _default_token)
 
@@ -55,8 +59,10 @@ class ArtifactRegistry:
                 hint="Push the image to the environment's Artifact Registry repository and pass its tag.",
             )
         project, repository, package = parts[0], parts[1], "/".join(parts[2:])
-        base = (f"{self.endpoint}/v1/projects/{project}/locations/{match['location']}/repositories/{repository}"
-                f"/packages/{urllib.parse.quote(package, safe='')}")
+        base = (
+            f"{self.endpoint}/v1/projects/{project}/locations/{match['location']}/repositories/{repository}"
+            f"/packages/{urllib.parse.quote(package, safe='')}"
+        )
         if image.digest:
             self._get(f"{base}/versions/{image.digest}", image)
             return image.digest
@@ -67,21 +73,26 @@ class ArtifactRegistry:
         headers = {"Accept": "application/json"}
         if self.token is not None:
             headers["Authorization"] = f"Bearer {self.token()}"
-        request = urllib.request.Request(url, headers=headers)
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310  # https, or http on loopback only
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # https or loopback
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                raise UsageError(f"The image {image} does not exist in Artifact Registry: nothing was changed.",
-                                 hint="Check the tag (`gcloud artifacts docker tags list` lists them), push the image, "
-                                      "then retry.") from None
-            raise CloudError(f"Looking up {image} in Artifact Registry failed: HTTP {exc.code} {exc.reason}.",
-                             hint="Check the permissions (artifactregistry.reader) and the repository, then retry."
-                             ) from None
+                raise UsageError(
+                    f"The image {image} does not exist in Artifact Registry: nothing was changed.",
+                    hint="Check the tag (`gcloud artifacts docker tags list` lists them), push the image, "
+                    "then retry.",
+                ) from None
+            raise CloudError(
+                f"Looking up {image} in Artifact Registry failed: HTTP {exc.code} {exc.reason}.",
+                hint="Check the permissions (artifactregistry.reader) and the repository, then retry.",
+            ) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise CloudError(f"Looking up {image} in Artifact Registry failed: {exc}.",
-                             hint="Check network access to the Artifact Registry endpoint and retry.") from None
+            raise CloudError(
+                f"Looking up {image} in Artifact Registry failed: {exc}.",
+                hint="Check network access to the Artifact Registry endpoint and retry.",
+            ) from None
 
 
 def _default_token() -> str:
@@ -93,7 +104,8 @@ def _default_token() -> str:
         credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
         credentials.refresh(Request())
     except auth_exc.GoogleAuthError as exc:
-        raise CloudError(f"Getting Google Cloud credentials failed: {exc}.",
-                         hint="Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS."
-                         ) from None
+        raise CloudError(
+            f"Getting Google Cloud credentials failed: {exc}.",
+            hint="Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.",
+        ) from None
     return credentials.token

@@ -51,6 +51,8 @@ def _sandbox(ctx: StepContext, image: str | None) -> str:
     ctx.save()
     if outcome.status == "unchanged":
         return f"ran against moto: image {report.image} found in ECR; the service already runs it ({outcome.current})"
-    return (f"ran against moto: image {report.image} found in ECR, task definition {outcome.current} registered "
-            f"(was {outcome.previous}), service {outcome.service} updated; skipped in sandbox: waiting for the "
-            "deployment (moto does not emulate ECS deployment progress) and the health gate")
+    return (
+        f"ran against moto: image {report.image} found in ECR, task definition {outcome.current} registered "
+        f"(was {outcome.previous}), service {outcome.service} updated; skipped in sandbox: waiting for the "
+        "deployment (moto does not emulate ECS deployment progress) and the health gate"
+    )

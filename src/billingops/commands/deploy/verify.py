@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from typing import TYPE_CHECKING
 
 from billingops.checklist import StepContext
@@ -22,9 +21,11 @@ def run(ctx: StepContext) -> str:
     name = "load_balancer_url" if ctx.env.cloud == "aws" else "service_url"
     base = ctx.outputs().get(name)
     if not base:
-        raise ConfigError(f"The terraform output {name!r} is missing, so the health endpoint cannot be reached.",
-                          hint="Check that the apply step completed (`billingops deploy --only apply`), then "
-                               "`billingops deploy --only verify`.")
+        raise ConfigError(
+            f"The terraform output {name!r} is missing, so the health endpoint cannot be reached.",
+            hint="Check that the apply step completed (`billingops deploy --only apply`), then "
+            "`billingops deploy --only verify`.",
+        )
     _, health = step_settings(ctx.env)
     result = health.check(str(base), on_attempt=lambda r: _report(ctx, r))
     ctx.data["verify"] = {"url": result.url, "status": result.status, "latency_ms": result.latency_ms,
