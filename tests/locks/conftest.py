@@ -45,21 +45,37 @@ class Project:
     holders: list[subprocess.Popen] = field(default_factory=list)
 
     def terraform(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        proc = subprocess.run(["terraform", *args, "-no-color"], cwd=self.tf_dir, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            ["terraform", *args, "-no-color"],
+            cwd=self.tf_dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def init(self) -> None:
-        self.terraform("init", "-input=false", "-backend-config", str(self.tf_dir / "envs" / "dev.backend.hcl"))
+        self.terraform(
+            "init", "-input=false", "-backend-config", str(self.tf_dir / "envs" / "dev.backend.hcl")
+        )
 
     def start_apply(self, lock_exists: Callable[[], bool], timeout: float = 60) -> subprocess.Popen:
         """A real `terraform apply` in its own process group, returned once its lock is visible."""
         log = open(self.root / f"apply-{len(self.holders)}.log", "w")
-        proc = subprocess.Popen(["terraform", "apply", "-auto-approve", "-input=false", "-no-color"],
-                                cwd=self.tf_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["terraform", "apply", "-auto-approve", "-input=false", "-no-color"],
+            cwd=self.tf_dir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.holders.append(proc)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -95,12 +111,27 @@ def write_project(root: Path, backend: str, backend_hcl: str, *, cloud: str = "a
     return tf_dir, root / "billingops.toml"
 
 
-def s3_backend_hcl(moto_url: str, *, bucket: str, table: str | None, lockfile: bool, key: str = "dev/terraform.tfstate",
-                   extra: str = "") -> str:
-    lines = [f'bucket = "{bucket}"', f'key = "{key}"', 'region = "us-east-1"',
-             f'endpoints = {{ s3 = "{moto_url}", dynamodb = "{moto_url}" }}', "use_path_style = true",
-             "skip_credentials_validation = true", "skip_requesting_account_id = true",
-             "skip_metadata_api_check = true", 'access_key = "testing"', 'secret_key = "testing"']
+def s3_backend_hcl(
+    moto_url: str,
+    *,
+    bucket: str,
+    table: str | None,
+    lockfile: bool,
+    key: str = "dev/terraform.tfstate",
+    extra: str = "",
+) -> str:
+    lines = [
+        f'bucket = "{bucket}"',
+        f'key = "{key}"',
+        'region = "us-east-1"',
+        f'endpoints = {{ s3 = "{moto_url}", dynamodb = "{moto_url}" }}',
+        "use_path_style = true",
+        "skip_credentials_validation = true",
+        "skip_requesting_account_id = true",
+        "skip_metadata_api_check = true",
+        'access_key = "testing"',
+        'secret_key = "testing"',
+    ]
     if table:
         lines.append(f'dynamodb_table = "{table}"')
     if lockfile:
@@ -110,8 +141,12 @@ def s3_backend_hcl(moto_url: str, *, bucket: str, table: str | None, lockfile: b
 
 @pytest.fixture
 def tf_base_env(tf_cli_config) -> dict[str, str]:
-    return {**os.environ, "TF_CLI_CONFIG_FILE": str(tf_cli_config), "TF_IN_AUTOMATION": "1",
-            "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0.5"}
+    return {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(tf_cli_config),
+        "TF_IN_AUTOMATION": "1",
+        "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0.5",
+    }
 
 
 @pytest.fixture
@@ -119,14 +154,21 @@ def aws_state(moto):
     """An S3 bucket and a DynamoDB lock table on the test's fresh moto server."""
     import boto3
 
-    kwargs = dict(endpoint_url=moto.url, region_name="us-east-1", aws_access_key_id="testing",
-                  aws_secret_access_key="testing")
+    kwargs = dict(
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3 = boto3.client("s3", **kwargs)
     dynamodb = boto3.client("dynamodb", **kwargs)
     s3.create_bucket(Bucket="billing-tfstate")
-    dynamodb.create_table(TableName="tf-locks", KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.create_table(
+        TableName="tf-locks",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     return {"url": moto.url, "s3": s3, "dynamodb": dynamodb, "bucket": "billing-tfstate", "table": "tf-locks"}
 
 
@@ -137,8 +179,11 @@ def gcs_state(fake_gcs, monkeypatch):
     from google.cloud import storage
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
-    client = storage.Client(project="billingops-test", credentials=AnonymousCredentials(),
-                            client_options={"api_endpoint": fake_gcs.url})
+    client = storage.Client(
+        project="billingops-test",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": fake_gcs.url},
+    )
     name = f"tfstate-{uuid.uuid4().hex[:10]}"
     client.create_bucket(name)
     return {"url": fake_gcs.url, "client": client, "bucket": client.bucket(name), "name": name}
@@ -148,13 +193,23 @@ def gcs_state(fake_gcs, monkeypatch):
 def make_project(tmp_path, tf_base_env):
     projects: list[Project] = []
 
-    def make(backend: str, backend_hcl: str, *, cloud: str = "aws", env: dict[str, str] | None = None) -> Project:
+    def make(
+        backend: str, backend_hcl: str, *, cloud: str = "aws", env: dict[str, str] | None = None
+    ) -> Project:
         root = tmp_path / f"project{len(projects)}"
         root.mkdir()
         tf_dir, _ = write_project(root, backend, backend_hcl, cloud=cloud)
-        project = Project(root, tf_dir, {**tf_base_env, **os.environ, **(env or {}),
-                                         "TF_CLI_CONFIG_FILE": tf_base_env["TF_CLI_CONFIG_FILE"],
-                                         "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0.5"})
+        project = Project(
+            root,
+            tf_dir,
+            {
+                **tf_base_env,
+                **os.environ,
+                **(env or {}),
+                "TF_CLI_CONFIG_FILE": tf_base_env["TF_CLI_CONFIG_FILE"],
+                "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0.5",
+            },
+        )
         projects.append(project)
         return project
 
@@ -172,14 +227,20 @@ def audit_records(project: Project) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def start_unlock_in_recheck(project: Project, recheck_seconds: float = 4) -> tuple[subprocess.Popen, list[str]]:
-    """`billingops unlock --yes --older-than 0s`, returned once it has read the lock and is waiting to re-read."""
+def start_unlock_in_recheck(
+    project: Project, recheck_seconds: float = 4
+) -> tuple[subprocess.Popen, list[str]]:
+    """`billingops unlock --yes --older-than 0s`, returned once it has read the lock and waits to re-read."""
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "billingops", "unlock", "--env", "dev", "--yes", "--older-than",
-                             "0s"], cwd=project.root, env={**project.env,
-                                                             "BILLINGOPS_UNLOCK_RECHECK_SECONDS": str(recheck_seconds)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "billingops", "unlock", "--env", "dev", "--yes", "--older-than", "0s"],
+        cwd=project.root,
+        env={**project.env, "BILLINGOPS_UNLOCK_RECHECK_SECONDS": str(recheck_seconds)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen: list[str] = []
     for line in proc.stderr:
         seen.append(line)

@@ -1,4 +1,4 @@
-"""The billingops deploy lock: real concurrent processes race for it on moto, fake-gcs-server and a local file."""
+"""The billingops deploy lock: real concurrent processes race for it on moto, fake-gcs-server, a file."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,8 @@ from billingops.config import load_settings
 from billingops.errors import Refused
 from billingops.locks.deploy_lock import acquire
 
-root, run_id, start_at, hold, wait = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+root, run_id = sys.argv[1], sys.argv[2]
+start_at, hold, wait = (float(v) for v in sys.argv[3:6])
 env = load_settings(cwd=Path(root)).env("dev")
 while time.time() < start_at:
     time.sleep(0.001)
@@ -40,9 +40,17 @@ except Refused as err:
 
 def _racers(project, count=RACERS, hold=2.0, wait=0.0, start_in=6.0):
     start_at = time.time() + start_in
-    return [subprocess.Popen([sys.executable, "-c", RACER, str(project.root), f"run-{i}", str(start_at), str(hold),
-                              str(wait)], cwd=project.root, env=project.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for i in range(count)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(project.root), f"run-{i}", str(start_at), str(hold), str(wait)],
+            cwd=project.root,
+            env=project.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
 
 
 def _results(procs):
@@ -51,22 +59,37 @@ def _results(procs):
 
 def _projects(make_project, kind, aws_state=None, gcs_state=None):
     if kind == "dynamodb":
-        return make_project('  backend "s3" {}', s3_backend_hcl(aws_state["url"], bucket=aws_state["bucket"],
-                                                                  table=aws_state["table"], lockfile=False))
+        return make_project(
+            '  backend "s3" {}',
+            s3_backend_hcl(
+                aws_state["url"], bucket=aws_state["bucket"], table=aws_state["table"], lockfile=False
+            ),
+        )
     if kind == "s3":
-        return make_project('  backend "s3" {}', s3_backend_hcl(aws_state["url"], bucket=aws_state["bucket"],
-                                                                  table=None, lockfile=True))
+        return make_project(
+            '  backend "s3" {}',
+            s3_backend_hcl(aws_state["url"], bucket=aws_state["bucket"], table=None, lockfile=True),
+        )
     if kind == "gcs":
-        return make_project('  backend "gcs" {}', f'bucket = "{gcs_state["name"]}"\nprefix = "billing/dev"\n',
-                            cloud="gcp", env={"STORAGE_EMULATOR_HOST": gcs_state["url"]})
+        return make_project(
+            '  backend "gcs" {}',
+            f'bucket = "{gcs_state["name"]}"\nprefix = "billing/dev"\n',
+            cloud="gcp",
+            env={"STORAGE_EMULATOR_HOST": gcs_state["url"]},
+        )
     return make_project("", "")
 
 
 @pytest.fixture(params=["dynamodb", "s3", "gcs", "local"])
 def deploy_project(request, make_project):
     kind = request.param
-    state = {"aws_state": request.getfixturevalue("aws_state")} if kind in ("dynamodb", "s3") else \
-        {"gcs_state": request.getfixturevalue("gcs_state")} if kind == "gcs" else {}
+    state = (
+        {"aws_state": request.getfixturevalue("aws_state")}
+        if kind in ("dynamodb", "s3")
+        else {"gcs_state": request.getfixturevalue("gcs_state")}
+        if kind == "gcs"
+        else {}
+    )
     return kind, _projects(make_project, kind, **state)
 
 
@@ -94,10 +117,14 @@ def test_dead_runners_deploy_lock_is_listed_refused_while_live_and_broken_once_d
     holder = _racers(project, count=1, hold=300, start_in=0)[0]
     assert holder.stdout.readline().strip() == "WON"
     (lock,) = json.loads(run_cli("locks", "--env", "dev", "--json", **project.cli_args()).stdout)["locks"]
-    assert lock["kind"] == "deploy" and lock["lock_id"] == "run-0" and lock["operation"] == "billingops deploy"
+    assert (
+        lock["kind"] == "deploy" and lock["lock_id"] == "run-0" and lock["operation"] == "billingops deploy"
+    )
     assert lock["liveness"]["status"] == "live"
 
-    live = run_cli("unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args())
+    live = run_cli(
+        "unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args()
+    )
     assert live.returncode == 4 and f"billingops pid {holder.pid}" in live.stderr
     state_only = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", **project.cli_args())
     assert state_only.returncode == 0 and "Nothing to unlock" in state_only.stdout, "state unlock ignores it"
@@ -107,7 +134,9 @@ def test_dead_runners_deploy_lock_is_listed_refused_while_live_and_broken_once_d
     blocked = _results(_racers(project, count=1, hold=0, start_in=0))[0]
     assert blocked[0] == 4 and "unlock --env dev --deploy-lock" in blocked[1]
 
-    result = run_cli("unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args())
+    result = run_cli(
+        "unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args()
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(run_cli("locks", "--env", "dev", "--json", **project.cli_args()).stdout)["locks"] == []
     assert _results(_racers(project, count=1, hold=0, start_in=0))[0][0] == 0

@@ -18,8 +18,12 @@ def _lock_blob(gcs, workspace="default"):
 
 
 def _project(make_project, gcs):
-    project = make_project('  backend "gcs" {}', f'bucket = "{gcs["name"]}"\nprefix = "{PREFIX}"\n', cloud="gcp",
-                           env={"STORAGE_EMULATOR_HOST": gcs["url"], "GOOGLE_OAUTH_ACCESS_TOKEN": "fake-token"})
+    project = make_project(
+        '  backend "gcs" {}',
+        f'bucket = "{gcs["name"]}"\nprefix = "{PREFIX}"\n',
+        cloud="gcp",
+        env={"STORAGE_EMULATOR_HOST": gcs["url"], "GOOGLE_OAUTH_ACCESS_TOKEN": "fake-token"},
+    )
     project.init()
     return project
 
@@ -39,8 +43,9 @@ def test_dead_apply_lock_is_listed_broken_and_terraform_works_again(make_project
     blocked = project.terraform("plan", "-input=false", "-lock-timeout=0s", check=False)
     assert blocked.returncode != 0 and generation in blocked.stderr
 
-    result = run_cli("unlock", "--env", "dev", "--lock-id", generation, "--yes", "--older-than", "0s",
-                     **project.cli_args())
+    result = run_cli(
+        "unlock", "--env", "dev", "--lock-id", generation, "--yes", "--older-than", "0s", **project.cli_args()
+    )
     assert result.returncode == 0, result.stderr
     assert "billingops deploy --env dev --resume" in result.stdout
     assert _lock_blob(gcs_state) is None
@@ -80,15 +85,26 @@ def test_conditional_delete_keeps_a_lock_taken_after_the_read(gcs_state):
     from billingops.locks.gcs import GcsLockStore
     from billingops.locks.model import LockChanged
 
-    info = {"ID": "x", "Operation": "OperationTypeApply", "Who": "a@b", "Version": "1.11.4",
-            "Created": "2020-01-01T00:00:00Z", "Path": "p", "Info": ""}
+    info = {
+        "ID": "x",
+        "Operation": "OperationTypeApply",
+        "Who": "a@b",
+        "Version": "1.11.4",
+        "Created": "2020-01-01T00:00:00Z",
+        "Path": "p",
+        "Info": "",
+    }
     name = f"{PREFIX}/default.tflock"
     gcs_state["bucket"].blob(name).upload_from_string(json.dumps(info), if_generation_match=0)
-    store = GcsLockStore("dev", BackendConfig("gcs", {"bucket": gcs_state["name"], "prefix": PREFIX}), "default", None)
+    store = GcsLockStore(
+        "dev", BackendConfig("gcs", {"bucket": gcs_state["name"], "prefix": PREFIX}), "default", None
+    )
     held = store.read()
     assert held.lock_id == str(_lock_blob(gcs_state).generation) and held.info.who == "a@b"
     _lock_blob(gcs_state).delete()
-    gcs_state["bucket"].blob(name).upload_from_string(json.dumps(info | {"Who": "new@holder"}), if_generation_match=0)
+    gcs_state["bucket"].blob(name).upload_from_string(
+        json.dumps(info | {"Who": "new@holder"}), if_generation_match=0
+    )
     with pytest.raises(LockChanged):
         store.delete(held)
     assert b"new@holder" in _lock_blob(gcs_state).download_as_bytes()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from tests.locks.conftest import audit_records, start_unlock_in_recheck, s3_backend_hcl
+from tests.locks.conftest import audit_records, s3_backend_hcl, start_unlock_in_recheck
 
 pytestmark = pytest.mark.slow
 
@@ -16,8 +15,11 @@ MODES = {"dynamodb": ("tf-locks", False), "lockfile": (None, True), "both": ("tf
 
 
 def _lock_item(aws, state=f"billing-tfstate/{KEY}"):
-    return aws["dynamodb"].get_item(TableName="tf-locks", Key={"LockID": {"S": state}},
-                                    ConsistentRead=True).get("Item")
+    return (
+        aws["dynamodb"]
+        .get_item(TableName="tf-locks", Key={"LockID": {"S": state}}, ConsistentRead=True)
+        .get("Item")
+    )
 
 
 def _lockfile(aws, key=f"{KEY}.tflock"):
@@ -39,8 +41,10 @@ def _held(aws, mode, state_key=KEY):
 
 def _project(make_project, aws, mode, extra=""):
     table, lockfile = MODES[mode]
-    project = make_project('  backend "s3" {}', s3_backend_hcl(aws["url"], bucket=aws["bucket"], table=table,
-                                                               lockfile=lockfile, extra=extra))
+    project = make_project(
+        '  backend "s3" {}',
+        s3_backend_hcl(aws["url"], bucket=aws["bucket"], table=table, lockfile=lockfile, extra=extra),
+    )
     project.init()
     # a first, quick apply writes the state and (with DynamoDB) its "-md5" digest item
     project.terraform("apply", "-auto-approve", "-input=false", "-var", "sleep=0")
@@ -57,20 +61,30 @@ def test_dead_apply_lock_is_listed_broken_and_terraform_works_again(make_project
     listed = run_cli("locks", "--env", "dev", "--json", **project.cli_args())
     assert listed.returncode == 0, listed.stderr
     locks = json.loads(listed.stdout)["locks"]
-    assert {lock["store"] for lock in locks} == {"dynamodb": {"dynamodb"}, "lockfile": {"s3-lockfile"},
-                                                 "both": {"dynamodb", "s3-lockfile"}}[mode]
+    assert {lock["store"] for lock in locks} == {
+        "dynamodb": {"dynamodb"},
+        "lockfile": {"s3-lockfile"},
+        "both": {"dynamodb", "s3-lockfile"},
+    }[mode]
     assert len({lock["lock_id"] for lock in locks}) == 1
-    assert all(lock["operation"] == "OperationTypeApply" and lock["liveness"]["status"] == "dead" for lock in locks)
+    assert all(
+        lock["operation"] == "OperationTypeApply" and lock["liveness"]["status"] == "dead" for lock in locks
+    )
 
     blocked = project.terraform("plan", "-input=false", "-lock-timeout=0s", check=False)
     assert blocked.returncode != 0 and "Error acquiring the state lock" in blocked.stderr
 
     result = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", **project.cli_args())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "Resume the interrupted deploy: billingops deploy --env dev --resume"
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == "Resume the interrupted deploy: billingops deploy --env dev --resume"
+    )
     assert not _lock_item(aws_state) and _lockfile(aws_state) is None
     if digest_before is not None:
-        assert _lock_item(aws_state, f"billing-tfstate/{KEY}-md5") == digest_before, "the -md5 item was touched"
+        assert _lock_item(aws_state, f"billing-tfstate/{KEY}-md5") == digest_before, (
+            "the -md5 item was touched"
+        )
     project.terraform("plan", "-input=false", "-lock-timeout=0s")
 
     outcomes = [r["outcome"] for r in audit_records(project) if r["event"] == "unlock"]
@@ -162,13 +176,28 @@ def test_malformed_item_is_reported_and_not_deleted(make_project, aws_state, run
 def test_unreachable_endpoint_exits_3(make_project, aws_state, run_cli):
     project = _project(make_project, aws_state, "both")
     dead = "http://127.0.0.1:9"
-    result = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", "--backend-config",
-                     f'endpoints={{ s3 = "{dead}", dynamodb = "{dead}" }}', **project.cli_args())
+    result = run_cli(
+        "unlock",
+        "--env",
+        "dev",
+        "--yes",
+        "--older-than",
+        "0s",
+        "--backend-config",
+        f'endpoints={{ s3 = "{dead}", dynamodb = "{dead}" }}',
+        **project.cli_args(),
+    )
     assert result.returncode == 3, result.stderr
     assert "DynamoDB" in result.stderr and "endpoint" in result.stderr.lower()
     assert "Traceback" not in result.stderr
-    listed = run_cli("locks", "--env", "dev", "--backend-config", f'endpoints={{ s3 = "{dead}", dynamodb = "{dead}" }}',
-                     **project.cli_args())
+    listed = run_cli(
+        "locks",
+        "--env",
+        "dev",
+        "--backend-config",
+        f'endpoints={{ s3 = "{dead}", dynamodb = "{dead}" }}',
+        **project.cli_args(),
+    )
     assert listed.returncode == 3
 
 
@@ -177,7 +206,10 @@ def test_lock_retaken_during_recheck_is_not_deleted(make_project, aws_state):
     project.kill(project.start_apply(lambda: _held(aws_state, "dynamodb")))
     unlock, seen = start_unlock_in_recheck(project)
     fresh = dict(_lock_item(aws_state))
-    info = json.loads(fresh["Info"]["S"]) | {"ID": "11111111-2222-3333-4444-555555555555", "Who": "ci@runner-7"}
+    info = json.loads(fresh["Info"]["S"]) | {
+        "ID": "11111111-2222-3333-4444-555555555555",
+        "Who": "ci@runner-7",
+    }
     fresh["Info"] = {"S": json.dumps(info)}
     aws_state["dynamodb"].put_item(TableName="tf-locks", Item=fresh)
     out, err = unlock.communicate(timeout=60)
@@ -193,21 +225,41 @@ def test_conditional_delete_keeps_a_lock_taken_after_the_read(make_project, aws_
     from billingops.locks.s3_dynamodb import DynamoDBLockStore
     from billingops.locks.s3_lockfile import S3LockfileStore
 
-    config = BackendConfig("s3", {"bucket": "billing-tfstate", "key": KEY, "dynamodb_table": "tf-locks",
-                                  "endpoints": {"s3": aws_state["url"], "dynamodb": aws_state["url"]},
-                                  "use_path_style": True})
-    info = {"ID": "a", "Operation": "OperationTypeApply", "Who": "x@y", "Version": "1.11.4",
-            "Created": "2020-01-01T00:00:00Z", "Path": "p", "Info": ""}
-    aws_state["dynamodb"].put_item(TableName="tf-locks", Item={"LockID": {"S": f"billing-tfstate/{KEY}"},
-                                                               "Info": {"S": json.dumps(info)}})
+    config = BackendConfig(
+        "s3",
+        {
+            "bucket": "billing-tfstate",
+            "key": KEY,
+            "dynamodb_table": "tf-locks",
+            "endpoints": {"s3": aws_state["url"], "dynamodb": aws_state["url"]},
+            "use_path_style": True,
+        },
+    )
+    info = {
+        "ID": "a",
+        "Operation": "OperationTypeApply",
+        "Who": "x@y",
+        "Version": "1.11.4",
+        "Created": "2020-01-01T00:00:00Z",
+        "Path": "p",
+        "Info": "",
+    }
+    aws_state["dynamodb"].put_item(
+        TableName="tf-locks",
+        Item={"LockID": {"S": f"billing-tfstate/{KEY}"}, "Info": {"S": json.dumps(info)}},
+    )
     aws_state["s3"].put_object(Bucket="billing-tfstate", Key=f"{KEY}.tflock", Body=json.dumps(info).encode())
-    stores = [DynamoDBLockStore("dev", config, "default", "us-east-1"), S3LockfileStore("dev", config, "default", "us-east-1")]
+    stores = [
+        DynamoDBLockStore("dev", config, "default", "us-east-1"),
+        S3LockfileStore("dev", config, "default", "us-east-1"),
+    ]
     held = [store.read() for store in stores]
     retaken = json.dumps(info | {"ID": "b"})
-    aws_state["dynamodb"].put_item(TableName="tf-locks", Item={"LockID": {"S": f"billing-tfstate/{KEY}"},
-                                                               "Info": {"S": retaken}})
+    aws_state["dynamodb"].put_item(
+        TableName="tf-locks", Item={"LockID": {"S": f"billing-tfstate/{KEY}"}, "Info": {"S": retaken}}
+    )
     aws_state["s3"].put_object(Bucket="billing-tfstate", Key=f"{KEY}.tflock", Body=retaken.encode())
-    for store, lock in zip(stores, held):
+    for store, lock in zip(stores, held, strict=True):
         with pytest.raises(LockChanged):
             store.delete(lock)
     assert json.loads(_lock_item(aws_state)["Info"]["S"])["ID"] == "b"
@@ -217,11 +269,21 @@ def test_conditional_delete_keeps_a_lock_taken_after_the_read(make_project, aws_
 def test_wrong_lock_id_is_refused(make_project, aws_state, run_cli):
     project = _project(make_project, aws_state, "dynamodb")
     project.kill(project.start_apply(lambda: _held(aws_state, "dynamodb")))
-    result = run_cli("unlock", "--env", "dev", "--lock-id", "not-the-id", "--yes", "--older-than", "0s",
-                     **project.cli_args())
+    result = run_cli(
+        "unlock",
+        "--env",
+        "dev",
+        "--lock-id",
+        "not-the-id",
+        "--yes",
+        "--older-than",
+        "0s",
+        **project.cli_args(),
+    )
     assert result.returncode == 4 and "not not-the-id" in result.stderr
     lock_id = json.loads(_lock_item(aws_state)["Info"]["S"])["ID"]
-    result = run_cli("unlock", "--env", "dev", "--lock-id", lock_id, "--yes", "--older-than", "0s",
-                     **project.cli_args())
+    result = run_cli(
+        "unlock", "--env", "dev", "--lock-id", lock_id, "--yes", "--older-than", "0s", **project.cli_args()
+    )
     assert result.returncode == 0, result.stderr
     assert _lock_item(aws_state) is None

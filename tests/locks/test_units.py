@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,15 +19,20 @@ from billingops.locks.model import format_age, parse_created, parse_duration
 from tests.locks.conftest import write_project
 
 
-def _env(tmp_path: Path, backend: str = '  backend "s3" {\n    bucket = "from-block"\n    encrypt = true\n  }',
-         hcl: str = 'key = "dev/terraform.tfstate"\nbucket = "from-file"\n'):
+def _env(
+    tmp_path: Path,
+    backend: str = '  backend "s3" {\n    bucket = "from-block"\n    encrypt = true\n  }',
+    hcl: str = 'key = "dev/terraform.tfstate"\nbucket = "from-file"\n',
+):
     write_project(tmp_path, backend, hcl)
     return load_settings(tmp_path / "billingops.toml").env("dev")
 
 
 def test_backend_config_merges_block_file_and_overrides_in_terraform_order(tmp_path):
     env = _env(tmp_path)
-    config = load_backend_config(env, ["bucket=from-flag", 'endpoints={ s3 = "http://127.0.0.1:1" }', "use_lockfile=true"])
+    config = load_backend_config(
+        env, ["bucket=from-flag", 'endpoints={ s3 = "http://127.0.0.1:1" }', "use_lockfile=true"]
+    )
     assert config.type == "s3"
     assert config.settings["bucket"] == "from-flag"
     assert config.settings["key"] == "dev/terraform.tfstate"
@@ -66,7 +71,9 @@ def test_workspace_from_flag_env_and_terraform_marker(tmp_path, monkeypatch):
     assert current_workspace(env, "explicit") == "explicit"
 
 
-@pytest.mark.parametrize("text,seconds", [("0s", 0), ("90", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800)])
+@pytest.mark.parametrize(
+    "text,seconds", [("0s", 0), ("90", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800)]
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -78,16 +85,23 @@ def test_parse_duration_rejects_garbage(text):
 
 
 def test_terraform_created_timestamps_with_nanoseconds():
-    assert parse_created("2026-11-25T13:00:50.629756131Z") == datetime(2026, 11, 25, 13, 0, 50, 629756,
-                                                                       tzinfo=timezone.utc)
+    assert parse_created("2026-11-25T13:00:50.629756131Z") == datetime(
+        2026, 11, 25, 13, 0, 50, 629756, tzinfo=UTC
+    )
     assert parse_created("garbage") is None
     assert format_age(3725) == "1h02m" and format_age(None) == "unknown"
 
 
 def _local_lock(project_dir: Path, age: timedelta, who: str | None = None) -> dict:
-    info = {"ID": "4c1b2a5e-0000-0000-0000-000000000001", "Operation": "OperationTypeApply",
-            "Who": who or f"oncall@{socket.gethostname()}", "Version": "1.11.4",
-            "Created": (datetime.now(timezone.utc) - age).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "Path": "", "Info": ""}
+    info = {
+        "ID": "4c1b2a5e-0000-0000-0000-000000000001",
+        "Operation": "OperationTypeApply",
+        "Who": who or f"oncall@{socket.gethostname()}",
+        "Version": "1.11.4",
+        "Created": (datetime.now(UTC) - age).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "Path": "",
+        "Info": "",
+    }
     (project_dir / "tf" / ".terraform.tfstate.lock.info").write_text(json.dumps(info))
     return info
 
@@ -95,10 +109,25 @@ def _local_lock(project_dir: Path, age: timedelta, who: str | None = None) -> di
 def _journal(root: Path, pid: int, lock_id: str, status: str = "running") -> None:
     runs = root / ".billingops" / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    (runs / "20260101T000000Z-abcdef.json").write_text(json.dumps({
-        "run_id": "20260101T000000Z-abcdef", "command": "deploy", "env": "dev", "cloud": "aws", "status": status,
-        "pid": pid, "host": socket.gethostname(), "terraform": {"pid": None, "operation": "apply",
-                                                               "workdir": str(root / "tf"), "lock_id": lock_id}}))
+    (runs / "20260101T000000Z-abcdef.json").write_text(
+        json.dumps(
+            {
+                "run_id": "20260101T000000Z-abcdef",
+                "command": "deploy",
+                "env": "dev",
+                "cloud": "aws",
+                "status": status,
+                "pid": pid,
+                "host": socket.gethostname(),
+                "terraform": {
+                    "pid": None,
+                    "operation": "apply",
+                    "workdir": str(root / "tf"),
+                    "lock_id": lock_id,
+                },
+            }
+        )
+    )
 
 
 def _dead_pid() -> int:
@@ -124,8 +153,16 @@ def test_dead_billingops_run_is_recognised_and_its_lock_broken(tmp_path, run_cli
     listed = json.loads(run_cli("locks", "--env", "dev", "--json", cwd=tmp_path).stdout)["locks"][0]
     assert listed["liveness"]["status"] == "dead"
     assert any("died" in reason for reason in listed["liveness"]["reasons"])
-    result = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "1h",
-                     env={"BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0"}, cwd=tmp_path)
+    result = run_cli(
+        "unlock",
+        "--env",
+        "dev",
+        "--yes",
+        "--older-than",
+        "1h",
+        env={"BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0"},
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "tf" / ".terraform.tfstate.lock.info").exists()
 
@@ -156,19 +193,29 @@ def test_prod_asks_for_the_env_name_and_no_tty_names_the_flags(tmp_path, run_cli
 def test_bad_duration_is_a_usage_error(tmp_path, run_cli):
     write_project(tmp_path, "", "")
     result = run_cli("unlock", "--env", "dev", "--older-than", "soon", "--yes", cwd=tmp_path)
-    assert result.returncode == 2 and "is not a duration" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "is not a duration" in result.stderr and "Traceback" not in result.stderr
+    )
 
 
 def test_unlock_help_documents_the_safety_rules(run_cli):
     text = run_cli("unlock", "--help").stdout
-    for phrase in ("--older-than", "15m in prod", "BILLINGOPS_UNLOCK_RECHECK_SECONDS", "audit log", "--yes",
-                   "exit 4"):
+    for phrase in (
+        "--older-than",
+        "15m in prod",
+        "BILLINGOPS_UNLOCK_RECHECK_SECONDS",
+        "audit log",
+        "--yes",
+        "exit 4",
+    ):
         assert phrase in text, phrase
 
 
 def test_locks_modules_stay_out_of_cli_import():
-    code = ("import sys, billingops.cli; heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('boto3', 'botocore', 'google', 'hcl2')]; print(heavy)")
+    code = (
+        "import sys, billingops.cli; heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'google', 'hcl2')]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -181,8 +228,16 @@ def _unlock_on_a_tty(root: Path, answer: str, *extra: str) -> subprocess.Complet
     env = {**os.environ, "CI": "false", "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0"}
     os.write(master, (answer + "\n").encode())
     try:
-        return subprocess.run([sys.executable, "-m", "billingops", "unlock", "--env", "dev", *extra], cwd=root,
-                              env=env, stdin=slave, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "billingops", "unlock", "--env", "dev", *extra],
+            cwd=root,
+            env=env,
+            stdin=slave,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         os.close(slave)
         os.close(master)
@@ -198,6 +253,8 @@ def test_interactive_confirmation_needs_the_exact_lock_id(tmp_path):
     right = _unlock_on_a_tty(tmp_path, info["ID"])
     assert right.returncode == 0, right.stderr
     assert not (tmp_path / "tf" / ".terraform.tfstate.lock.info").exists()
-    outcomes = [json.loads(line)["outcome"] for line in
-                (tmp_path / ".billingops" / "audit.jsonl").read_text().splitlines()]
+    outcomes = [
+        json.loads(line)["outcome"]
+        for line in (tmp_path / ".billingops" / "audit.jsonl").read_text().splitlines()
+    ]
     assert outcomes == ["refused", "breaking", "broken"]

@@ -1,1 +1,1 @@
-"""Terraform state locks: find them on every backend we use, judge whether their holder is alive, break them."""
+"""Terraform state locks: find them on every backend, judge whether their holder is alive, break them."""

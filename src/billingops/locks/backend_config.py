@@ -37,8 +37,10 @@ class BackendConfig:
 def load_backend_config(env: EnvConfig, overrides: list[str] | tuple[str, ...] = ()) -> BackendConfig:
     tf_dir = env.terraform_dir
     if not tf_dir.is_dir():
-        raise ConfigError(f"The terraform directory {tf_dir} of environment {env.name} does not exist.",
-                          hint="Fix terraform_dir in billingops.toml (or BILLINGOPS_TERRAFORM_DIR).")
+        raise ConfigError(
+            f"The terraform directory {tf_dir} of environment {env.name} does not exist.",
+            hint="Fix terraform_dir in billingops.toml (or BILLINGOPS_TERRAFORM_DIR).",
+        )
     kind, settings, sources = _backend_block(tf_dir)
     backend_file = env.backend_config_path
     if backend_file.is_file():
@@ -46,27 +48,38 @@ def load_backend_config(env: EnvConfig, overrides: list[str] | tuple[str, ...] =
         sources.append(str(backend_file))
     for item in overrides:
         settings.update(_parse_override(item, tf_dir))
-        sources.append(f"--backend-config {item.split('=', 1)[0]}=..." if "=" in item else f"--backend-config {item}")
+        sources.append(
+            f"--backend-config {item.split('=', 1)[0]}=..." if "=" in item else f"--backend-config {item}"
+        )
     if kind not in SUPPORTED:
         raise ConfigError(
-            f"{tf_dir} uses the {kind!r} terraform backend; billingops finds locks on {', '.join(SUPPORTED)}.",
+            f"{tf_dir} uses the {kind!r} terraform backend; "
+            f"billingops finds locks on {', '.join(SUPPORTED)}.",
             hint="Use `terraform force-unlock` for this backend, or move the state to S3 or GCS.",
         )
     return BackendConfig(kind, settings, tuple(sources))
 
 
 def current_workspace(env: EnvConfig, explicit: str | None = None) -> str:
-    """--workspace, else TF_WORKSPACE, else the one `terraform workspace select` recorded, else default."""
+    """--workspace, else TF_WORKSPACE, else the one `terraform workspace select` recorded (in billingops's own
+    terraform data dir first, then the module's), else default."""
     if explicit:
         return explicit
     if os.environ.get("TF_WORKSPACE"):
         return os.environ["TF_WORKSPACE"]
     data_dir = Path(os.environ.get("TF_DATA_DIR") or ".terraform")
-    marker = (data_dir if data_dir.is_absolute() else env.terraform_dir / data_dir) / "environment"
-    try:
-        return marker.read_text(encoding="utf-8").strip() or DEFAULT_WORKSPACE
-    except OSError:
-        return DEFAULT_WORKSPACE
+    candidates = [data_dir if data_dir.is_absolute() else env.terraform_dir / data_dir]
+    state_dir = getattr(env, "state_dir", None)
+    if state_dir is not None:
+        candidates.insert(0, Path(state_dir) / "terraform" / f"{env.cloud}-{env.name}")
+    for folder in candidates:
+        try:
+            name = (folder / "environment").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if name:
+            return name
+    return DEFAULT_WORKSPACE
 
 
 def _backend_block(tf_dir: Path) -> tuple[str, dict[str, Any], list[str]]:
@@ -86,12 +99,17 @@ def _load_hcl_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check the file exists and is readable.") from None
+        raise ConfigError(
+            f"Cannot read {path}: {exc.strerror}.", hint="Check the file exists and is readable."
+        ) from None
     try:
-        return unquote(hcl2.loads(text))
+        data: dict[str, Any] = unquote(hcl2.loads(text))
+        return data
     except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
-        raise ConfigError(f"{path} is not valid HCL: {str(exc).splitlines()[0] if str(exc) else exc}.",
-                          hint="Fix the syntax (`terraform fmt` shows where), then retry.") from None
+        raise ConfigError(
+            f"{path} is not valid HCL: {str(exc).splitlines()[0] if str(exc) else exc}.",
+            hint="Fix the syntax (`terraform fmt` shows where), then retry.",
+        ) from None
 
 
 def _parse_override(item: str, tf_dir: Path) -> dict[str, Any]:
@@ -99,15 +117,19 @@ def _parse_override(item: str, tf_dir: Path) -> dict[str, Any]:
         path = Path(item).expanduser()
         path = path if path.is_absolute() else Path.cwd() / path
         if not path.is_file():
-            raise ConfigError(f"--backend-config {item!r} is neither KEY=VALUE nor an existing file.",
-                              hint="Pass --backend-config key=value (for example key=dev/terraform.tfstate) "
-                                   "or the path of a backend config file.")
+            raise ConfigError(
+                f"--backend-config {item!r} is neither KEY=VALUE nor an existing file.",
+                hint="Pass --backend-config key=value (for example key=dev/terraform.tfstate) "
+                "or the path of a backend config file.",
+            )
         return _load_hcl_file(path)
     key, _, value = item.partition("=")
     key = key.strip()
     if not key or not key.replace("_", "").isalnum():
-        raise ConfigError(f"--backend-config {item!r} has no valid key before '='.",
-                          hint="Pass --backend-config key=value, for example bucket=my-state-bucket.")
+        raise ConfigError(
+            f"--backend-config {item!r} has no valid key before '='.",
+            hint="Pass --backend-config key=value, for example bucket=my-state-bucket.",
+        )
     return {key: _override_value(key, value.strip())}
 
 

@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,22 +57,49 @@ def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str
     from billingops import __version__
     from billingops.audit import who
 
-    details = {"run_id": run_id, "command": command, "pid": os.getpid(), "host": socket.gethostname(),
-               "env": env.name, "cloud": env.cloud}
-    return json.dumps({
-        "ID": run_id, "Operation": f"billingops {command}", "Who": who(), "Version": f"billingops {__version__}",
-        "Created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "Path": location,
-        "Info": json.dumps(details, sort_keys=True), **{k.title().replace("_", ""): v for k, v in details.items()},
-    }, sort_keys=True)
+    details = {
+        "run_id": run_id,
+        "command": command,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "env": env.name,
+        "cloud": env.cloud,
+    }
+    return json.dumps(
+        {
+            "ID": run_id,
+            "Operation": f"billingops {command}",
+            "Who": who(),
+            "Version": f"billingops {__version__}",
+            "Created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "Path": location,
+            "Info": json.dumps(details, sort_keys=True),
+            **{k.title().replace("_", ""): v for k, v in details.items()},
+        },
+        sort_keys=True,
+    )
 
 
 @contextlib.contextmanager
-def acquire(env: EnvConfig, run_id: str, command: str, wait: float = 0, *,
-            backend_overrides: list[str] | tuple[str, ...] = (), workspace: str | None = None,
-            poll_seconds: float = 2.0, runs_dir: Path | None = None) -> Iterator[DeployLock]:
+def acquire(
+    env: EnvConfig,
+    run_id: str,
+    command: str,
+    wait: float = 0,
+    *,
+    backend_overrides: list[str] | tuple[str, ...] = (),
+    workspace: str | None = None,
+    poll_seconds: float = 2.0,
+    runs_dir: Path | None = None,
+) -> Iterator[DeployLock]:
     """Hold the environment's deploy lock for the duration of the block; released (conditionally) on exit."""
-    target = resolve_target(env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir,
-                            include_deploy_lock=False)
+    target = resolve_target(
+        env,
+        backend_overrides=backend_overrides,
+        workspace=workspace,
+        runs_dir=runs_dir,
+        include_deploy_lock=False,
+    )
     store = deploy_store(target)
     body = record_body(env, run_id, command, store.location)
     deadline = time.monotonic() + max(0.0, wait)
@@ -85,13 +112,17 @@ def acquire(env: EnvConfig, run_id: str, command: str, wait: float = 0, *,
         if remaining <= 0:
             raise _held_by(env, holder, wait)
         if not announced:
-            log.warning("deploy lock on %s is held by %s; waiting up to %.0fs", env.name, _describe(holder), wait)
+            log.warning(
+                "deploy lock on %s is held by %s; waiting up to %.0fs", env.name, _describe(holder), wait
+            )
             announced = True
         time.sleep(min(poll_seconds, remaining))
     mine = store.read()
     if mine is None or mine.lock_id != run_id:
-        raise Refused(f"The deploy lock on {env.name} was taken and then lost at once ({store.location}).",
-                      hint=f"Someone broke it; run `billingops locks --env {env.name}` before retrying.")
+        raise Refused(
+            f"The deploy lock on {env.name} was taken and then lost at once ({store.location}).",
+            hint=f"Someone broke it; run `billingops locks --env {env.name}` before retrying.",
+        )
     log.info("took the deploy lock %s for run %s", store.location, run_id)
     try:
         yield DeployLock(env.name, run_id, store.location, mine)
@@ -99,16 +130,20 @@ def acquire(env: EnvConfig, run_id: str, command: str, wait: float = 0, *,
         try:
             store.delete(mine)
         except LockChanged as exc:
-            log.warning("the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc)
+            log.warning(
+                "the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc
+            )
 
 
 def _describe(holder: HeldLock) -> str:
     info, extra = holder.info, holder.extra
     if info is None:
         return f"an unreadable record at {holder.location} ({holder.malformed})"
-    return (f"{info.who} (run {extra.get('run_id') or info.id}, {extra.get('command') or info.operation}, "
-            f"pid {extra.get('holder_pid')} on {extra.get('holder_host')}, since {info.created}, "
-            f"age {format_age(info.age_seconds())})")
+    return (
+        f"{info.who} (run {extra.get('run_id') or info.id}, {extra.get('command') or info.operation}, "
+        f"pid {extra.get('holder_pid')} on {extra.get('holder_host')}, since {info.created}, "
+        f"age {format_age(info.age_seconds())})"
+    )
 
 
 def _held_by(env: EnvConfig, holder: HeldLock, wait: float) -> Refused:
@@ -116,8 +151,9 @@ def _held_by(env: EnvConfig, holder: HeldLock, wait: float) -> Refused:
     return Refused(
         f"The billingops deploy lock on {env.name} is held by {_describe(holder)}{waited}; only one deploy, "
         f"rollout, migration or secret seeding runs per environment at a time.",
-        hint=f"Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check with "
-             f"`billingops locks --env {env.name}` and break it with `billingops unlock --env {env.name} "
-             f"--deploy-lock`.",
+        hint="Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check "
+        "with "
+        f"`billingops locks --env {env.name}` and break it with `billingops unlock --env {env.name} "
+        f"--deploy-lock`.",
         details={"deploy_lock": holder.to_dict()},
     )

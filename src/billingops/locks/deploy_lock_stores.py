@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, aws_errors, gcp_errors
 from billingops.locks.gcs import GcsLockStore, _retry
@@ -34,15 +35,19 @@ def _mark(held: HeldLock | None) -> HeldLock | None:
             details = json.loads(held.info.info or "{}")
         except ValueError:
             details = {}
-        held.extra.update(holder_pid=details.get("pid"), holder_host=details.get("host"),
-                          run_id=details.get("run_id"), command=details.get("command"))
+        held.extra.update(
+            holder_pid=details.get("pid"),
+            holder_host=details.get("host"),
+            run_id=details.get("run_id"),
+            command=details.get("command"),
+        )
     return held
 
 
 class DynamoDBDeployStore(DynamoDBLockStore):
     store = "deploy-dynamodb"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.state = self.state + SUFFIX  # "<bucket>/<key>-billingops-deploy": never terraform's items
 
@@ -53,8 +58,11 @@ class DynamoDBDeployStore(DynamoDBLockStore):
         from botocore.exceptions import ClientError
 
         try:
-            self._client.put_item(TableName=self.table, Item={"LockID": {"S": self.state}, "Info": {"S": body}},
-                                  ConditionExpression="attribute_not_exists(LockID)")
+            self._client.put_item(
+                TableName=self.table,
+                Item={"LockID": {"S": self.state}, "Info": {"S": body}},
+                ConditionExpression="attribute_not_exists(LockID)",
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
@@ -66,7 +74,7 @@ class DynamoDBDeployStore(DynamoDBLockStore):
 class S3DeployStore(S3LockfileStore):
     store = "deploy-s3"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.key = f"{self.state_key}.billingops-deploy.lock"
 
@@ -79,7 +87,11 @@ class S3DeployStore(S3LockfileStore):
         try:
             self._client.put_object(Bucket=self.bucket, Key=self.key, Body=body.encode(), IfNoneMatch="*")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            if exc.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "412",
+                "ConditionalRequestConflict",
+            ):
                 return False
             with aws_errors(f"Taking the deploy lock {self.location}"):
                 raise
@@ -89,7 +101,7 @@ class S3DeployStore(S3LockfileStore):
 class GcsDeployStore(GcsLockStore):
     store = "deploy-gcs"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         prefix = self.object_name.rpartition("/")[0]
         self.object_name = f"{prefix}/billingops-deploy.lock" if prefix else "billingops-deploy.lock"
@@ -109,8 +121,13 @@ class GcsDeployStore(GcsLockStore):
         try:
             with gcp_errors(f"Taking the deploy lock {self.location}"):
                 try:
-                    blob.upload_from_string(body, content_type="application/json", if_generation_match=0,
-                                            timeout=GCP_TIMEOUT, retry=_retry())
+                    blob.upload_from_string(
+                        body,
+                        content_type="application/json",
+                        if_generation_match=0,
+                        timeout=GCP_TIMEOUT,
+                        retry=_retry(),
+                    )
                 except gexc.PreconditionFailed:
                     return False
         except Exception as exc:  # noqa: BLE001  # some transports wrap the 412 in their own error
@@ -123,7 +140,7 @@ class GcsDeployStore(GcsLockStore):
 class LocalDeployStore(LocalLockStore):
     store = "deploy-file"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.info_file = self.state_file.with_name(".billingops-deploy.lock")
 

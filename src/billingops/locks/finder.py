@@ -9,7 +9,7 @@ from typing import Any
 
 from billingops.config import EnvConfig
 from billingops.locks.backend_config import BackendConfig, current_workspace, load_backend_config
-from billingops.locks.liveness import judge, state_identity, terraform_processes
+from billingops.locks.liveness import StateId, judge, state_identity, terraform_processes
 from billingops.locks.model import HeldLock
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class LockTarget:
     config: BackendConfig
     workspace: str
     stores: list[Any]
-    identity: tuple
+    identity: StateId
     runs_dir: Path | None
 
     def read(self) -> list[HeldLock]:
@@ -32,8 +32,9 @@ class LockTarget:
         if held:
             processes = terraform_processes()
             for lock in held:
-                lock.liveness = judge(lock, self.identity, self.runs_dir or Path("/nonexistent"),
-                                      processes=processes)
+                lock.liveness = judge(
+                    lock, self.identity, self.runs_dir or Path("/nonexistent"), processes=processes
+                )
         return held
 
     def store_for(self, lock: HeldLock) -> Any:
@@ -44,14 +45,24 @@ class LockTarget:
         return f"{self.config.type} backend, workspace {self.workspace} ({locations})"
 
 
-def resolve_target(env: EnvConfig, *, backend_overrides: list[str] | tuple[str, ...] = (),
-                   workspace: str | None = None, runs_dir: Path | None = None,
-                   include_deploy_lock: bool = True) -> LockTarget:
+def resolve_target(
+    env: EnvConfig,
+    *,
+    backend_overrides: list[str] | tuple[str, ...] = (),
+    workspace: str | None = None,
+    runs_dir: Path | None = None,
+    include_deploy_lock: bool = True,
+) -> LockTarget:
     config = load_backend_config(env, backend_overrides)
     ws = current_workspace(env, workspace)
-    target = LockTarget(env=env, config=config, workspace=ws, stores=_stores(env, config, ws),
-                        identity=state_identity(config.type, config.settings, ws, env.terraform_dir),
-                        runs_dir=runs_dir)
+    target = LockTarget(
+        env=env,
+        config=config,
+        workspace=ws,
+        stores=_stores(env, config, ws),
+        identity=state_identity(config.type, config.settings, ws, env.terraform_dir),
+        runs_dir=runs_dir,
+    )
     if include_deploy_lock:
         from billingops.locks.deploy_lock import deploy_store
 
@@ -59,13 +70,20 @@ def resolve_target(env: EnvConfig, *, backend_overrides: list[str] | tuple[str, 
     return target
 
 
-def find_locks(env: EnvConfig, *, backend_overrides: list[str] | tuple[str, ...] = (),
-               workspace: str | None = None, runs_dir: Path | None = None) -> list[HeldLock]:
+def find_locks(
+    env: EnvConfig,
+    *,
+    backend_overrides: list[str] | tuple[str, ...] = (),
+    workspace: str | None = None,
+    runs_dir: Path | None = None,
+) -> list[HeldLock]:
     """The locks held on `env`'s state right now ([] when none), terraform's and the billingops deploy lock
     (HeldLock.extra["kind"] == "deploy"). Raises CloudError if a store is unreachable."""
     if runs_dir is None:
         runs_dir = _default_runs_dir()
-    return resolve_target(env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir).read()
+    return resolve_target(
+        env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir
+    ).read()
 
 
 def _stores(env: EnvConfig, config: BackendConfig, workspace: str) -> list[Any]:
@@ -79,8 +97,11 @@ def _stores(env: EnvConfig, config: BackendConfig, workspace: str) -> list[Any]:
         if config.get("use_lockfile") is True:
             stores.append(S3LockfileStore(env.name, config, workspace, env.region))
         if not stores:
-            log.warning("the S3 backend of %s has neither dynamodb_table nor use_lockfile: terraform does not "
-                        "lock this state", env.name)
+            log.warning(
+                "the S3 backend of %s has neither dynamodb_table nor use_lockfile: terraform does not "
+                "lock this state",
+                env.name,
+            )
         return stores
     if config.type == "gcs":
         from billingops.locks.gcs import GcsLockStore

@@ -26,8 +26,11 @@ RETRY_SECONDS = 15.0
 def _retry() -> Any:
     from google.cloud.storage.retry import DEFAULT_RETRY
 
-    return DEFAULT_RETRY.with_timeout(RETRY_SECONDS) if hasattr(DEFAULT_RETRY, "with_timeout") \
+    return (
+        DEFAULT_RETRY.with_timeout(RETRY_SECONDS)
+        if hasattr(DEFAULT_RETRY, "with_timeout")
         else DEFAULT_RETRY.with_deadline(RETRY_SECONDS)
+    )
 
 
 def storage_client(config: BackendConfig, project: str | None) -> Any:
@@ -40,11 +43,11 @@ def storage_client(config: BackendConfig, project: str | None) -> Any:
         url = emulator if emulator.startswith(("http://", "https://")) else f"http://{emulator}"
         from google.auth.credentials import AnonymousCredentials
 
-        kwargs.update(client_options={"api_endpoint": url}, credentials=AnonymousCredentials())
+        kwargs.update(client_options={"api_endpoint": url}, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]  # google-auth is untyped
     elif config.get("access_token"):
         from google.oauth2.credentials import Credentials
 
-        kwargs["credentials"] = Credentials(token=str(config.get("access_token")))
+        kwargs["credentials"] = Credentials(token=str(config.get("access_token")))  # type: ignore[no-untyped-call]  # google-auth is untyped
     elif config.get("credentials"):
         kwargs["credentials"] = _service_account(str(config.get("credentials")))
     with gcp_errors("Creating the Cloud Storage client for the state bucket"):
@@ -59,24 +62,28 @@ def _service_account(value: str) -> Any:
     scopes = ["https://www.googleapis.com/auth/devstorage.read_write"]
     try:
         if value.lstrip().startswith("{"):
-            return service_account.Credentials.from_service_account_info(json.loads(value), scopes=scopes)
-        return service_account.Credentials.from_service_account_file(os.path.expanduser(value), scopes=scopes)
+            return service_account.Credentials.from_service_account_info(json.loads(value), scopes=scopes)  # type: ignore[no-untyped-call]  # untyped
+        return service_account.Credentials.from_service_account_file(os.path.expanduser(value), scopes=scopes)  # type: ignore[no-untyped-call]  # untyped
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"The GCS backend's credentials setting cannot be used: {exc}.",
-                          hint="Point it at a service-account key file, or drop it to use application-default "
-                               "credentials.") from None
+        raise ConfigError(
+            f"The GCS backend's credentials setting cannot be used: {exc}.",
+            hint="Point it at a service-account key file, or drop it to use application-default credentials.",
+        ) from None
 
 
 class GcsLockStore:
     store = "gcs"
 
-    def __init__(self, env_name: str, config: BackendConfig, workspace: str, project: str | None,
-                 client: Any = None) -> None:
+    def __init__(
+        self, env_name: str, config: BackendConfig, workspace: str, project: str | None, client: Any = None
+    ) -> None:
         self.env_name = env_name
         self.bucket_name = str(config.get("bucket") or "")
         if not self.bucket_name:
-            raise ConfigError(f"The GCS backend configuration has no bucket ({', '.join(config.sources) or 'no source'}).",
-                              hint="Set bucket in envs/<env>.backend.hcl or pass --backend-config bucket=NAME.")
+            raise ConfigError(
+                f"The GCS backend configuration has no bucket ({', '.join(config.sources) or 'no source'}).",
+                hint="Set bucket in envs/<env>.backend.hcl or pass --backend-config bucket=NAME.",
+            )
         prefix = str(config.get("prefix", "")).strip("/")
         self.state = f"{prefix}/{workspace}.tfstate" if prefix else f"{workspace}.tfstate"
         self.object_name = f"{prefix}/{workspace}.tflock" if prefix else f"{workspace}.tflock"
@@ -88,10 +95,13 @@ class GcsLockStore:
         return f"gs://{self.bucket_name}/{self.object_name}"
 
     def _blob(self) -> Any:
-        with gcp_errors(f"Reading the lock object {self.location}",
-                        hint="Check STORAGE_EMULATOR_HOST or your credentials, and the bucket name, then retry."):
-            return self._client.bucket(self.bucket_name).get_blob(self.object_name, timeout=GCP_TIMEOUT,
-                                                                  retry=_retry())
+        with gcp_errors(
+            f"Reading the lock object {self.location}",
+            hint="Check STORAGE_EMULATOR_HOST or your credentials, and the bucket name, then retry.",
+        ):
+            return self._client.bucket(self.bucket_name).get_blob(
+                self.object_name, timeout=GCP_TIMEOUT, retry=_retry()
+            )
 
     def read(self) -> HeldLock | None:
         from google.api_core import exceptions as gexc
@@ -103,16 +113,25 @@ class GcsLockStore:
             generation = str(blob.generation)
             try:
                 with gcp_errors(f"Downloading the lock object {self.location}"):
-                    body = blob.download_as_bytes(if_generation_match=blob.generation, timeout=GCP_TIMEOUT,
-                                                  retry=_retry())
+                    body = blob.download_as_bytes(
+                        if_generation_match=blob.generation, timeout=GCP_TIMEOUT, retry=_retry()
+                    )
             except Exception as exc:  # noqa: BLE001  # NotFound/PreconditionFailed arrive wrapped or bare
                 cause = exc.__cause__ or exc.__context__ or exc
                 if isinstance(cause, gexc.NotFound | gexc.PreconditionFailed):
                     continue
                 raise
-            held = HeldLock(env=self.env_name, backend="gcs", store=self.store, location=self.location,
-                            state=f"{self.bucket_name}/{self.state}", workspace=self.workspace,
-                            lock_id=generation, info=None, token=generation)
+            held = HeldLock(
+                env=self.env_name,
+                backend="gcs",
+                store=self.store,
+                location=self.location,
+                state=f"{self.bucket_name}/{self.state}",
+                workspace=self.workspace,
+                lock_id=generation,
+                info=None,
+                token=generation,
+            )
             try:
                 # terraform names the generation as the lock id, not the ID inside the JSON
                 info = LockInfo.from_json(body)
@@ -121,8 +140,10 @@ class GcsLockStore:
             except MalformedLock as exc:
                 held.malformed = f"the object is {exc}"
             return held
-        raise CloudError(f"The lock object {self.location} changed three times while being read.",
-                         hint="Terraform is taking and releasing it right now: a holder is live. Retry later.")
+        raise CloudError(
+            f"The lock object {self.location} changed three times while being read.",
+            hint="Terraform is taking and releasing it right now: a holder is live. Retry later.",
+        )
 
     def delete(self, held: HeldLock) -> None:
         from google.api_core import exceptions as gexc

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 LIVE, DEAD, UNKNOWN = "live", "dead", "unknown"
 
+# state_identity(): ("s3", bucket, key, workspace), ("gcs", bucket, prefix, workspace) or ("local", path)
+StateId = tuple[Any, ...]
+
 
 @dataclass
 class Verdict:
@@ -36,17 +39,17 @@ class Verdict:
 class TerraformProcess:
     pid: int
     cwd: str
-    state: tuple | None  # state_identity() of the backend its working directory is initialised for
+    state: StateId | None  # state_identity() of the backend its working directory is initialised for
 
 
-def state_identity(kind: str, settings: dict[str, Any], workspace: str, base_dir: Path) -> tuple:
+def state_identity(kind: str, settings: dict[str, Any], workspace: str, base_dir: Path) -> StateId:
     """A comparable name for one workspace's state, whatever wrote the settings (HCL, .terraform, journal)."""
     if kind == "s3":
         return ("s3", settings.get("bucket"), settings.get("key"), workspace)
     if kind == "gcs":
         return ("gcs", settings.get("bucket"), str(settings.get("prefix") or "").strip("/"), workspace)
-    from billingops.locks.local import state_path
     from billingops.locks.backend_config import BackendConfig
+    from billingops.locks.local import state_path
 
     return ("local", str(state_path(BackendConfig("local", dict(settings)), base_dir, workspace).resolve()))
 
@@ -59,23 +62,30 @@ def terraform_processes(proc: Path = Path("/proc")) -> list[TerraformProcess]:
             continue
         try:
             comm = (entry / "comm").read_text().strip()
-            if comm != "terraform" and not (comm.startswith("terraform") and not comm.startswith("terraform-")):
+            if comm != "terraform" and not (
+                comm.startswith("terraform") and not comm.startswith("terraform-")
+            ):
                 continue
             cwd = Path(os.readlink(entry / "cwd"))
-            environ = dict(item.split("=", 1) for item in (entry / "environ").read_bytes().decode(
-                errors="replace").split("\0") if "=" in item)
+            environ = dict(
+                item.split("=", 1)
+                for item in (entry / "environ").read_bytes().decode(errors="replace").split("\0")
+                if "=" in item
+            )
         except (OSError, ValueError):
             continue  # exited meanwhile, or not ours to inspect
         found.append(TerraformProcess(int(entry.name), str(cwd), _initialised_state(cwd, environ)))
     return found
 
 
-def _initialised_state(cwd: Path, environ: dict[str, str]) -> tuple | None:
+def _initialised_state(cwd: Path, environ: dict[str, str]) -> StateId | None:
     data_dir = Path(environ.get("TF_DATA_DIR") or ".terraform")
     data_dir = data_dir if data_dir.is_absolute() else cwd / data_dir
     workspace = environ.get("TF_WORKSPACE") or _read(data_dir / "environment") or DEFAULT_WORKSPACE
     try:
-        backend = json.loads((data_dir / "terraform.tfstate").read_text(encoding="utf-8")).get("backend") or {}
+        backend = (
+            json.loads((data_dir / "terraform.tfstate").read_text(encoding="utf-8")).get("backend") or {}
+        )
     except (OSError, ValueError):
         backend = {}
     kind = backend.get("type") or "local"
@@ -106,8 +116,14 @@ def pid_alive(pid: Any) -> bool:
     return not (stat and stat.rpartition(")")[2].split()[:1] == ["Z"])  # a zombie has exited
 
 
-def judge(held: HeldLock, identity: tuple, runs_dir: Path, *, host: str | None = None,
-          processes: list[TerraformProcess] | None = None) -> Verdict:
+def judge(
+    held: HeldLock,
+    identity: StateId,
+    runs_dir: Path,
+    *,
+    host: str | None = None,
+    processes: list[TerraformProcess] | None = None,
+) -> Verdict:
     host = host or socket.gethostname()
     if held.extra.get("kind") == "deploy":
         return _judge_deploy_lock(held, runs_dir, host)
@@ -130,15 +146,19 @@ def judge(held: HeldLock, identity: tuple, runs_dir: Path, *, host: str | None =
         if not users:
             dead.append(f"the holder ran on this host ({host}) and no terraform process here uses this state")
     elif holder_host:
-        notes.append(f"the holder ran on another host ({holder_host}); its processes cannot be checked from "
-                     f"here, so only the age rule protects it")
+        notes.append(
+            f"the holder ran on another host ({holder_host}); its processes cannot be checked from "
+            f"here, so only the age rule protects it"
+        )
     else:
         notes.append("the lock does not say which host holds it")
 
     for run in _matching_runs(held, identity, runs_dir):
         data, pid = run, run.get("pid")
         tf_pid = (data.get("terraform") or {}).get("pid")
-        label = f"billingops run {data.get('run_id')} ({data.get('command')}, pid {pid} on {data.get('host')})"
+        label = (
+            f"billingops run {data.get('run_id')} ({data.get('command')}, pid {pid} on {data.get('host')})"
+        )
         if data.get("host") != host:
             notes.append(f"{label} says it is running on another host")
         elif pid_alive(pid) or pid_alive(tf_pid):
@@ -164,14 +184,21 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
         reasons.append(f"{label} on this host is gone")
         for run in _matching_runs(held, (), runs_dir):
             if pid_alive(run.get("pid")) and run.get("host") == host:
-                return Verdict(LIVE, [f"billingops run {run.get('run_id')} (pid {run.get('pid')}) is still running"])
+                return Verdict(
+                    LIVE, [f"billingops run {run.get('run_id')} (pid {run.get('pid')}) is still running"]
+                )
         return Verdict(DEAD, reasons)
     where = extra.get("holder_host") or "an unknown host"
-    return Verdict(UNKNOWN, [f"{label} runs on {where}; its processes cannot be checked from here, so only the "
-                             f"age rule protects it"])
+    return Verdict(
+        UNKNOWN,
+        [
+            f"{label} runs on {where}; its processes cannot be checked from here, so only the "
+            f"age rule protects it"
+        ],
+    )
 
 
-def _matching_runs(held: HeldLock, identity: tuple, runs_dir: Path) -> list[dict[str, Any]]:
+def _matching_runs(held: HeldLock, identity: StateId, runs_dir: Path) -> list[dict[str, Any]]:
     from billingops.journal import iter_journals
 
     matches = []
@@ -190,15 +217,18 @@ def _matching_runs(held: HeldLock, identity: tuple, runs_dir: Path) -> list[dict
         backend = tf.get("backend") or {}
         if backend and _journal_identity(backend, tf) == identity:
             matches.append(data)
-        elif tf.get("data_dir") and tf.get("workdir") and _initialised_state(
-                Path(tf["workdir"]), {"TF_DATA_DIR": str(tf["data_dir"])}) == identity:
+        elif (
+            tf.get("data_dir")
+            and tf.get("workdir")
+            and _initialised_state(Path(tf["workdir"]), {"TF_DATA_DIR": str(tf["data_dir"])}) == identity
+        ):
             matches.append(data)  # the run's terraform data dir is initialised for this very state
         elif not backend and data.get("env") == held.env and tf:
             matches.append(data)  # a run of this env driving terraform, before its data dir says which state
     return matches
 
 
-def _journal_identity(backend: dict[str, Any], tf: dict[str, Any]) -> tuple | None:
+def _journal_identity(backend: dict[str, Any], tf: dict[str, Any]) -> StateId | None:
     kind = backend.get("type") or "local"
     settings = backend.get("config") or backend.get("settings") or backend
     workspace = tf.get("workspace") or DEFAULT_WORKSPACE

@@ -48,10 +48,21 @@ class LocalLockStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StepFailed(f"Cannot read the lock file {self.info_file}: {exc.strerror}.",
-                             hint="Check the file's permissions.") from None
-        held = HeldLock(env=self.env_name, backend="local", store=self.store, location=self.location,
-                        state=str(self.state_file), workspace=self.workspace, lock_id="", info=None, token=raw)
+            raise StepFailed(
+                f"Cannot read the lock file {self.info_file}: {exc.strerror}.",
+                hint="Check the file's permissions.",
+            ) from None
+        held = HeldLock(
+            env=self.env_name,
+            backend="local",
+            store=self.store,
+            location=self.location,
+            state=str(self.state_file),
+            workspace=self.workspace,
+            lock_id="",
+            info=None,
+            token=raw,
+        )
         try:
             held.info = LockInfo.from_json(raw)
             held.lock_id = held.info.id

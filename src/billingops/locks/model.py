@@ -1,11 +1,11 @@
-"""What a held lock looks like, whatever backend holds it, and the durations the safety rules are written in."""
+"""A held lock, whatever backend holds it, and the durations the safety rules are written in."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from billingops.errors import UsageError
@@ -40,16 +40,29 @@ class LockInfo:
             raise MalformedLock(f"not JSON ({exc})") from None
         if not isinstance(data, dict) or not data.get("ID") or not isinstance(data.get("ID"), str):
             raise MalformedLock("JSON without the lock ID terraform writes")
-        return cls(id=data["ID"], operation=str(data.get("Operation") or ""), who=str(data.get("Who") or ""),
-                   version=str(data.get("Version") or ""), created=str(data.get("Created") or ""),
-                   path=str(data.get("Path") or ""), info=str(data.get("Info") or ""))
+        return cls(
+            id=data["ID"],
+            operation=str(data.get("Operation") or ""),
+            who=str(data.get("Who") or ""),
+            version=str(data.get("Version") or ""),
+            created=str(data.get("Created") or ""),
+            path=str(data.get("Path") or ""),
+            info=str(data.get("Info") or ""),
+        )
 
     def with_id(self, lock_id: str) -> LockInfo:
         return LockInfo(lock_id, self.operation, self.who, self.version, self.created, self.path, self.info)
 
     def as_terraform(self) -> dict[str, str]:
-        return {"ID": self.id, "Operation": self.operation, "Who": self.who, "Version": self.version,
-                "Created": self.created, "Path": self.path, "Info": self.info}
+        return {
+            "ID": self.id,
+            "Operation": self.operation,
+            "Who": self.who,
+            "Version": self.version,
+            "Created": self.created,
+            "Path": self.path,
+            "Info": self.info,
+        }
 
     @property
     def host(self) -> str:
@@ -63,7 +76,7 @@ class LockInfo:
         created = self.created_at
         if created is None:
             return None
-        return ((now or datetime.now(timezone.utc)) - created).total_seconds()
+        return ((now or datetime.now(UTC)) - created).total_seconds()
 
 
 @dataclass
@@ -89,8 +102,14 @@ class HeldLock:
     def to_dict(self) -> dict[str, Any]:
         age = self.info.age_seconds() if self.info else None
         return {
-            "env": self.env, "kind": self.extra.get("kind", "terraform"), "backend": self.backend, "store": self.store, "location": self.location,
-            "state": self.state, "workspace": self.workspace, "lock_id": self.lock_id,
+            "env": self.env,
+            "kind": self.extra.get("kind", "terraform"),
+            "backend": self.backend,
+            "store": self.store,
+            "location": self.location,
+            "state": self.state,
+            "workspace": self.workspace,
+            "lock_id": self.lock_id,
             "operation": self.info.operation if self.info else None,
             "who": self.info.who if self.info else None,
             "version": self.info.version if self.info else None,
@@ -116,7 +135,7 @@ def parse_created(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -130,8 +149,10 @@ def parse_duration(text: str, *, option: str = "--older-than") -> float:
         return float(value)
     if value and _DURATION.sub("", value) == "":
         return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(value))
-    raise UsageError(f"{option} {text!r} is not a duration.",
-                     hint=f"Use forms like 0s, 90s, 15m, 1h30m or 2d (for example {option} 30m).")
+    raise UsageError(
+        f"{option} {text!r} is not a duration.",
+        hint=f"Use forms like 0s, 90s, 15m, 1h30m or 2d (for example {option} 30m).",
+    )
 
 
 def format_age(seconds: float | None) -> str:

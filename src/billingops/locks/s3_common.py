@@ -14,13 +14,15 @@ def bucket_and_key(config: BackendConfig) -> tuple[str, str]:
     bucket, key = config.get("bucket"), config.get("key")
     if not bucket or not key:
         missing = " and ".join(k for k, v in (("bucket", bucket), ("key", key)) if not v)
-        raise ConfigError(f"The S3 backend configuration has no {missing} ({', '.join(config.sources) or 'no source'}).",
-                          hint="Set it in envs/<env>.backend.hcl or pass --backend-config key=value.")
+        raise ConfigError(
+            f"The S3 backend configuration has no {missing} ({', '.join(config.sources) or 'no source'}).",
+            hint="Set it in envs/<env>.backend.hcl or pass --backend-config key=value.",
+        )
     return str(bucket), str(key)
 
 
 def state_key(config: BackendConfig, workspace: str) -> str:
-    """Terraform keeps non-default workspaces under `<workspace_key_prefix>/<workspace>/<key>` (env: by default)."""
+    """Non-default workspaces live under `<workspace_key_prefix>/<workspace>/<key>` (prefix env: default)."""
     _, key = bucket_and_key(config)
     if workspace == DEFAULT_WORKSPACE:
         return key
@@ -47,8 +49,13 @@ def client(config: BackendConfig, service: str, default_region: str) -> Any:
     options: dict[str, Any] = {}
     if config.get("use_path_style") or config.get("force_path_style"):
         options["s3"] = {"addressing_style": "path"}
-    botocfg = Config(region_name=region, connect_timeout=AWS_CONNECT_TIMEOUT, read_timeout=AWS_READ_TIMEOUT,
-                     retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"}, **options)
+    botocfg = Config(
+        region_name=region,
+        connect_timeout=AWS_CONNECT_TIMEOUT,
+        read_timeout=AWS_READ_TIMEOUT,
+        retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+        **options,
+    )
     session_args: dict[str, Any] = {}
     if config.get("profile"):
         session_args["profile_name"] = str(config.get("profile"))
@@ -62,6 +69,8 @@ def client(config: BackendConfig, service: str, default_region: str) -> Any:
     try:
         session = boto3.session.Session(**session_args)
     except Exception as exc:  # noqa: BLE001  # botocore raises ProfileNotFound and friends for a bad profile
-        raise ConfigError(f"Cannot build an AWS session for the state backend: {exc}.",
-                          hint="Check the backend's profile setting and ~/.aws/config.") from None
+        raise ConfigError(
+            f"Cannot build an AWS session for the state backend: {exc}.",
+            hint="Check the backend's profile setting and ~/.aws/config.",
+        ) from None
     return session.client(service, config=botocfg, endpoint_url=endpoint(config, service))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from billingops.clouds.base import aws_errors
 from billingops.locks import s3_common
@@ -17,7 +18,9 @@ _MISSING = ("NoSuchKey", "404", "NotFound")
 class S3LockfileStore:
     store = "s3-lockfile"
 
-    def __init__(self, env_name: str, config: BackendConfig, workspace: str, region: str, client=None) -> None:
+    def __init__(
+        self, env_name: str, config: BackendConfig, workspace: str, region: str, client: Any = None
+    ) -> None:
         self.env_name = env_name
         self.bucket, _ = s3_common.bucket_and_key(config)
         self.state_key = s3_common.state_key(config, workspace)
@@ -32,9 +35,11 @@ class S3LockfileStore:
     def read(self) -> HeldLock | None:
         from botocore.exceptions import ClientError
 
-        with aws_errors(f"Reading the lock file {self.location}",
-                        hint="Check the endpoint (AWS_ENDPOINT_URL_S3 / the backend's endpoints), the bucket "
-                             "and your credentials, then retry."):
+        with aws_errors(
+            f"Reading the lock file {self.location}",
+            hint="Check the endpoint (AWS_ENDPOINT_URL_S3 / the backend's endpoints), the bucket "
+            "and your credentials, then retry.",
+        ):
             try:
                 response = self._client.get_object(Bucket=self.bucket, Key=self.key)
             except ClientError as exc:
@@ -42,9 +47,17 @@ class S3LockfileStore:
                     return None
                 raise
             body = response["Body"].read()
-        held = HeldLock(env=self.env_name, backend="s3", store=self.store, location=self.location,
-                        state=f"{self.bucket}/{self.state_key}", workspace=self.workspace, lock_id="", info=None,
-                        token=str(response.get("ETag", "")))
+        held = HeldLock(
+            env=self.env_name,
+            backend="s3",
+            store=self.store,
+            location=self.location,
+            state=f"{self.bucket}/{self.state_key}",
+            workspace=self.workspace,
+            lock_id="",
+            info=None,
+            token=str(response.get("ETag", "")),
+        )
         try:
             held.info = LockInfo.from_json(body)
             held.lock_id = held.info.id

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from billingops.errors import ConfigError, Refused, StepFailed, UsageError
 from billingops.locks.finder import LockTarget
 from billingops.locks.liveness import LIVE
-from billingops.locks.model import HeldLock, LockChanged, format_age
+from billingops.locks.model import HeldLock, LockChanged, LockInfo, format_age
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ def recheck_seconds() -> float:
     except ValueError:
         value = -1.0
     if value < 0:
-        raise ConfigError(f"{RECHECK_ENV}={raw!r} is not a number of seconds.", hint=f"Set it to e.g. 5, or unset it.")
+        raise ConfigError(
+            f"{RECHECK_ENV}={raw!r} is not a number of seconds.", hint="Set it to e.g. 5, or unset it."
+        )
     return value
 
 
@@ -47,11 +49,14 @@ class Selection:
     records: list[HeldLock]
 
     @property
-    def info(self):
-        return self.records[0].info
+    def info(self) -> LockInfo:
+        info = self.records[0].info
+        if info is None:  # select() refuses malformed records, so a Selection always has its info
+            raise ValueError("a selected lock record has no lock info")
+        return info
 
     def age_seconds(self) -> float | None:
-        return self.info.age_seconds() if self.info else None
+        return self.info.age_seconds()
 
 
 def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selection | None:
@@ -62,10 +67,11 @@ def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selectio
     if malformed:
         lock = malformed[0]
         raise Refused(
-            f"The lock record {lock.location} exists but {lock.malformed}, so billingops cannot tell who holds "
+            f"The lock record {lock.location} exists but {lock.malformed}, so billingops cannot tell who "
+            "holds "
             f"it or whether it is safe to delete; nothing was deleted.",
             hint="Inspect the record by hand; if no terraform is running against this state, delete that one "
-                 "record with the cloud CLI (never the '-md5' digest item) and note it in the incident channel.",
+            "record with the cloud CLI (never the '-md5' digest item) and note it in the incident channel.",
             details={"locks": [lock.to_dict() for lock in held]},
         )
     ids: dict[str, list[HeldLock]] = {}
@@ -76,9 +82,11 @@ def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selectio
         if not chosen:
             now = ", ".join(sorted(ids))
             raise Refused(
-                f"The lock on {env_name} now has id {now}, not {lock_id}: the lock you looked at was released "
+                f"The lock on {env_name} now has id {now}, not {lock_id}: the lock you looked at was "
+                "released "
                 f"and someone took a new one.",
-                hint=f"Run `billingops locks --env {env_name}` to see the current holder before doing anything.",
+                hint=f"Run `billingops locks --env {env_name}` to see the current holder before doing "
+                "anything.",
                 details={"locks": [lock.to_dict() for lock in held]},
             )
         return Selection(chosen[0].lock_id, chosen)
@@ -98,8 +106,9 @@ def refusals(selection: Selection, older_than: float, older_than_flag: str) -> l
     if age is None:
         reasons.append(f"its creation time {selection.info.created!r} cannot be read, so its age is unknown")
     elif age < older_than:
-        reasons.append(f"it is only {format_age(age)} old, younger than {older_than_flag} "
-                       f"{format_age(older_than)}")
+        reasons.append(
+            f"it is only {format_age(age)} old, younger than {older_than_flag} {format_age(older_than)}"
+        )
     for record in selection.records:
         verdict = record.liveness
         if verdict is not None and verdict.status == LIVE:
@@ -108,7 +117,7 @@ def refusals(selection: Selection, older_than: float, older_than_flag: str) -> l
 
 
 def recheck(target: LockTarget, selection: Selection, wait: float) -> Selection | None:
-    """Read again after `wait` seconds; the same records -> fresh Selection, all gone -> None, else Refused."""
+    """Read again after `wait` seconds: same records -> fresh Selection, all gone -> None, else Refused."""
     if wait > 0:
         log.info("waiting %.1fs before reading the lock again", wait)
         time.sleep(wait)
@@ -136,10 +145,13 @@ def delete(target: LockTarget, selection: Selection) -> list[str]:
             target.store_for(record).delete(record)
         except LockChanged as exc:
             if not deleted:
-                raise Refused(f"Nothing was deleted: {exc}; a fresh lock is never removed.",
-                              hint=f"Run `billingops locks --env {target.env.name}` to see the current holder.") from None
+                raise Refused(
+                    f"Nothing was deleted: {exc}; a fresh lock is never removed.",
+                    hint=f"Run `billingops locks --env {target.env.name}` to see the current holder.",
+                ) from None
             raise StepFailed(
-                f"Deleted {', '.join(deleted)} but not {record.location}: {exc}. The state is now locked only "
+                f"Deleted {', '.join(deleted)} but not {record.location}: {exc}. The state is now locked "
+                "only "
                 f"there, by whoever re-took it.",
                 hint=f"Run `billingops locks --env {target.env.name}` and check that holder before retrying.",
             ) from None
