@@ -107,14 +107,18 @@ def test_status_gcp_service_database_and_cache(sql_fake):
 
 
 def test_status_gcp_through_the_cli(run_cli, gcp_config, sql_fake):
-    sql_fake.route("GET", r"/v2/projects/billingops-test/locations/us-central1/services/billing-staging",
-                   lambda fake, request: (200, RUN_SERVICE))
+    from tests.support import gcp_fake_run
+
+    gcp_fake_run.install(sql_fake)  # the rollout work's Cloud Run fake, on the same server as Cloud SQL
+    gcp_fake_run.seed_service(sql_fake, "billingops-test", "us-central1", "billing-staging",
+                              image="us-central1-docker.pkg.dev/p/billing/app:v3", revision="billing-staging-00003-xyz")
     result = run_cli("status", "--env", "staging", "--config", str(gcp_config), "--service", "billing-staging",
                      "--db-instance", "billing-staging-postgres", "--cache-id", "billing-staging-redis", "--json")
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["cloud"] == "gcp"
-    assert status["service"]["data"]["healthy"] is True
+    service = status["service"]["data"]
+    assert "billing-staging-00003-xyz 100%" in service["serving"] and "app:v3" in service["serving"]
     assert status["database"]["data"]["high_availability"] is True
     assert status["database"]["data"]["used_gb"] == 40.0
     assert status["cache"]["unknown"]  # Memorystore needs real Google credentials: reported, not invented
