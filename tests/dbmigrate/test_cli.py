@@ -17,7 +17,9 @@ def _project(tmp_path, migrations: dict[str, str]):
     folder = tmp_path / "migrations"
     for name, sql in migrations.items():
         write(folder, name, sql)
-    (tmp_path / "billingops.toml").write_text('[environments.dev]\ncloud = "aws"\nmigrations_dir = "migrations"\n')
+    (tmp_path / "tf").mkdir(exist_ok=True)  # no remote backend: the deploy lock is a local file there
+    (tmp_path / "billingops.toml").write_text('[environments.dev]\ncloud = "aws"\nmigrations_dir = "migrations"\n'
+                                              'terraform_dir = "tf"\n')
     return tmp_path
 
 
@@ -57,7 +59,9 @@ def test_two_concurrent_runners_never_interleave(tmp_path, db_url):
         "0002_next.sql": "CREATE TABLE next_one (id int);\nSELECT pg_sleep(0.5);\n",
     })
     env = {**__import__("os").environ, "BILLINGOPS_DATABASE_URL": db_url}
-    argv = [sys.executable, "-m", "billingops", "db", "migrate", "--env", "dev", "--json"]
+    # --no-lock: the deploy lock would turn the second runner away at once; this test is about the
+    # database's own advisory lock, which also guards runners that do not share a deploy lock.
+    argv = [sys.executable, "-m", "billingops", "db", "migrate", "--env", "dev", "--json", "--no-lock"]
     procs = [subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     results = [p.communicate(timeout=120) for p in procs]
@@ -107,3 +111,26 @@ def test_database_url_from_the_secret_store(run_cli, tmp_path, db_url, moto):
     empty = aws_client("secretsmanager", "us-east-1").create_secret(Name="billing-dev/EMPTY")["ARN"]
     missing = run_cli("db", "status", "--env", "dev", "--secret-id", f"DATABASE_URL={empty}", cwd=project)
     assert missing.returncode == 2 and "has no version yet" in missing.stderr
+
+
+def test_deploy_lock_held_elsewhere_is_refused(run_cli, tmp_path, db_url):
+    from billingops.config import load_settings
+    from billingops.locks import deploy_lock
+
+    project = _project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);"})
+    env = load_settings(cwd=project).env("dev")
+    with deploy_lock.acquire(env, "other-run-1", "deploy"):
+        held = run_cli("db", "migrate", "--env", "dev", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project)
+        seed = run_cli("secrets", "seed", "--env", "dev", *[f"--secret-id={n}=x" for n in
+                       ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")],
+                       cwd=project)
+        dry = run_cli("db", "migrate", "--env", "dev", "--dry-run", env={"BILLINGOPS_DATABASE_URL": db_url},
+                      cwd=project)
+    assert held.returncode == 4, held.stderr
+    assert "other-run-1" in held.stderr or "deploy" in held.stderr
+    assert dry.returncode == 0, dry.stderr  # a dry run changes nothing and takes no lock
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT to_regclass('a')").fetchone()[0] is None
+    after = run_cli("db", "migrate", "--env", "dev", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project)
+    assert after.returncode == 0, after.stderr
+    assert seed.returncode == 4, seed.stderr  # refused before any secret store is called

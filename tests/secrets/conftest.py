@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -12,18 +13,30 @@ from tests.support.gcp_fake import GcpFake
 SEEDED = ("SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")
 TERRAFORM = ("DATABASE_URL", "REDIS_URL")
 PROJECT = "billing-test"
+# An empty terraform folder: no remote backend, so the deploy lock is the local one (a file in that folder).
+TF_DIR = 'terraform_dir = "tf"'
 
 
 @pytest.fixture
-def aws_ids(moto) -> dict[str, str]:
+def aws(moto_server, monkeypatch):
+    """The session's moto server without a reset (a reset makes moto reload its backends: seconds per test);
+    tests stay apart by using unique secret names."""
+    for key, value in moto_server.env().items():
+        monkeypatch.setenv(key, value)
+    return moto_server
+
+
+@pytest.fixture
+def aws_ids(aws) -> dict[str, str]:
     """The five default secrets created empty in moto (the terraform secrets get a value), name -> ARN."""
     from billingops.clouds.base import aws_client
 
     client = aws_client("secretsmanager", "us-east-1")
+    prefix = f"billing-dev-{uuid.uuid4().hex[:8]}"
     ids = {}
     for name in SEEDED + TERRAFORM:
         kwargs = {"SecretString": f"postgresql://app:tf-{name.lower()}-pw@db:5432/billing"} if name in TERRAFORM else {}
-        ids[name] = client.create_secret(Name=f"billing-dev/{name}", **kwargs)["ARN"]
+        ids[name] = client.create_secret(Name=f"{prefix}/{name}", **kwargs)["ARN"]
     return ids
 
 
@@ -55,14 +68,16 @@ def gcp_ids(gcp_fake) -> dict[str, str]:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """A project folder with a billingops.toml for dev on AWS and GCP (GCP pointed at nothing yet)."""
-    (tmp_path / "billingops.toml").write_text('[environments.dev]\ncloud = "aws"\n', encoding="utf-8")
+    """A project folder with a billingops.toml for dev on AWS."""
+    (tmp_path / "tf").mkdir(exist_ok=True)
+    (tmp_path / "billingops.toml").write_text(f'[environments.dev]\ncloud = "aws"\n{TF_DIR}\n', encoding="utf-8")
     return tmp_path
 
 
 def write_gcp_config(folder: Path, fake_url: str) -> None:
+    (folder / "tf").mkdir(exist_ok=True)
     (folder / "billingops.toml").write_text(
-        f'[environments.dev]\ncloud = "gcp"\n[environments.dev.gcp]\nproject = "{PROJECT}"\n'
+        f'[environments.dev]\ncloud = "gcp"\n{TF_DIR}\n[environments.dev.gcp]\nproject = "{PROJECT}"\n'
         f'[environments.dev.gcp.endpoints]\nsecretmanager = "{fake_url}"\n', encoding="utf-8")
 
 

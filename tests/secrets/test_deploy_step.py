@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -56,7 +57,7 @@ def test_step_fails_without_inputs_outside_the_sandbox(project, aws_ids):
 def test_step_fails_when_terraform_secret_has_no_version(project, aws_ids, monkeypatch):
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_API_KEY", "sk_x_value")
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_WEBHOOK_SECRET", "whsec_x_value")
-    empty = aws_client("secretsmanager", "us-east-1").create_secret(Name="billing-dev/empty-redis")["ARN"]
+    empty = aws_client("secretsmanager", "us-east-1").create_secret(Name=f"empty-redis-{uuid.uuid4().hex[:8]}")["ARN"]
     with pytest.raises(StepFailed, match="REDIS_URL have no version after apply"):
         seed_secrets.run(make_ctx(project, {"secret_ids": {**aws_ids, "REDIS_URL": empty}}))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from billingops.clouds.aws.secrets import AwsSecretStore
@@ -14,7 +16,7 @@ from billingops.secrets.sources import Provided
 
 
 @pytest.fixture
-def store(moto) -> AwsSecretStore:
+def store(aws) -> AwsSecretStore:
     return AwsSecretStore(aws_client("secretsmanager", "us-east-1"))
 
 
@@ -89,13 +91,14 @@ def test_missing_required_input_writes_nothing(store, specs, aws_ids):
 
 
 def test_sandbox_placeholders_and_create_missing(store, specs, aws_ids):
-    ids = {**aws_ids, "STRIPE_API_KEY": "billing-dev/created-by-sandbox"}
+    created = f"billing-dev/created-by-sandbox-{uuid.uuid4().hex[:8]}"
+    ids = {**aws_ids, "STRIPE_API_KEY": created}
     plan = seeding.build_plan(store, specs, ids, {}, placeholders=True, create_missing=True)
     seeding.apply_plan(store, plan)
     by_name = {a.name: a for a in plan.actions}
     assert by_name["STRIPE_API_KEY"].create_secret and by_name["STRIPE_API_KEY"].origin == "sandbox placeholder"
     assert by_name["STRIPE_WEBHOOK_SECRET"].origin == "sandbox placeholder"
-    assert store.latest("billing-dev/created-by-sandbox") is not None
+    assert store.latest(created) is not None
 
 
 def test_inventory_and_check(store, specs, aws_ids):
