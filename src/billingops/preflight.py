@@ -151,21 +151,26 @@ def check_dns(env: EnvConfig) -> Check:
     return Check("dns/certificate", OK, f"{domain} with {cert}")
 
 
-def check_state_lock(env: EnvConfig, sandbox: Any = None) -> Check:
+def check_state_lock(env: EnvConfig, sandbox: Any = None, own_run_id: str | None = None) -> Check:
+    """No terraform state lock and no other run's billingops deploy lock may be held."""
     if sandbox is not None:
         return Check("state lock", OK, "sandbox state (checked by terraform itself)")
     try:
         from billingops.locks.finder import find_locks
 
-        held = find_locks(env)
+        held = [lock for lock in find_locks(env, runs_dir=env.state_dir / "runs")
+                if not (own_run_id and lock.lock_id == own_run_id)]
     except BillingOpsError as err:
         return Check("state lock", WARN, f"could not check: {err.message}", err.hint)
     if not held:
-        return Check("state lock", OK, "no state lock held")
+        return Check("state lock", OK, "no state lock or deploy lock held")
     lock = held[0]
-    who = getattr(getattr(lock, "info", lock), "who", "?")
-    return Check("state lock", FAIL, f"state lock held by {who}",
-                 f"Check the holder, then `billingops unlock --env {env.name}`.")
+    kind = "billingops deploy lock" if lock.extra.get("kind") == "deploy" else "terraform state lock"
+    who = lock.info.who if lock.info else "an unreadable record"
+    flag = " --deploy-lock" if kind.startswith("billingops") else ""
+    return Check("state lock", FAIL, f"{kind} held by {who} ({lock.location})",
+                 f"Check the holder (`billingops locks --env {env.name}`), then "
+                 f"`billingops unlock --env {env.name}{flag}` if it is gone.")
 
 
 def check_image(env: EnvConfig, image: str | None, outputs: Callable[[], dict[str, Any]]) -> Check:
@@ -216,9 +221,9 @@ def check_secret_inputs(env: EnvConfig, sandbox: Any = None) -> Check:
 
 
 def run_checks(env: EnvConfig, settings: Any, *, image: str | None = None, sandbox: Any = None,
-               outputs: Callable[[], dict[str, Any]] | None = None) -> list[Check]:
+               outputs: Callable[[], dict[str, Any]] | None = None, own_run_id: str | None = None) -> list[Check]:
     checks = [check_terraform(), check_tfvars(env), check_backend(env, sandbox), check_credentials(env),
-              check_dns(env), check_state_lock(env, sandbox), check_secret_inputs(env, sandbox)]
+              check_dns(env), check_state_lock(env, sandbox, own_run_id), check_secret_inputs(env, sandbox)]
     if image and outputs is not None:
         checks.append(check_image(env, image, outputs))
     if sandbox is None:

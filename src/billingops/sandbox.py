@@ -118,8 +118,7 @@ class SandboxInfo:
                         ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup"))
         (workdir / "billingops_sandbox_override.tf").write_text(
             render_aws_provider_override(self.moto_url, self.region), encoding="utf-8")
-        backend = self.root / f"{env.name}.backend.hcl"
-        backend.write_text(self.backend_hcl(env.name), encoding="utf-8")
+        backend = self.backend_file(env.name)
         var_files = [workdir / "envs" / f"{env.name}.tfvars"]
         if (workdir / "envs" / "sandbox.tfvars").is_file():
             var_files.append(workdir / "envs" / "sandbox.tfvars")
@@ -131,6 +130,11 @@ class SandboxInfo:
         return Terraform(workdir, data_dir=self.root / f"tfdata-{env.name}", var_files=var_files,
                          backend_config=[str(backend)], extra_env=extra_env, env_name=env.name, journal=journal,
                          output=output, lock_timeout=lock_timeout)
+
+    def backend_file(self, env_name: str) -> Path:
+        path = self.root / f"{env_name}.backend.hcl"
+        path.write_text(self.backend_hcl(env_name), encoding="utf-8")
+        return path
 
     def backend_hcl(self, env_name: str) -> str:
         url = json.dumps(self.moto_url)

@@ -125,3 +125,26 @@ def test_sigint_is_forwarded_once_to_terraform_and_the_step_is_interrupted(tmp_p
     except ProcessLookupError:
         alive = False
     assert not alive
+
+
+def test_a_second_deploy_is_refused_while_the_first_holds_the_deploy_lock(tmp_path, tf_env, run_cli):
+    project = make_project(tmp_path / "p", tfvars='environment = "dev"\nsleep_seconds = 30\n')
+    first = subprocess.Popen([sys.executable, "-m", "billingops", "deploy", "--env", "dev", "--yes"], cwd=project,
+                             env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = journals(project) if (project / ".billingops" / "runs").exists() else []
+            if runs and (runs[-1].get("terraform") or {}).get("operation") == "apply":
+                break
+            time.sleep(0.2)
+        second = run_cli("deploy", "--env", "dev", "--yes", cwd=project)
+        assert second.returncode == 4, second.stderr
+        assert "deploy lock" in second.stderr and "held by" in second.stderr
+        assert "--lock-wait" in second.stderr
+        locks = run_cli("locks", "--env", "dev", "--json", cwd=project)
+        assert "deploy" in locks.stdout
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=60)
+    assert len(journals(project)) == 1  # the refused run started nothing

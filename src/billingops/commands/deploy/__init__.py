@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -40,6 +42,9 @@ def deploy(
     = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Rehearse against an emulated AWS (moto) on this "
                                                             "machine.")] = False,
+    lock_wait: Annotated[str | None, typer.Option("--lock-wait", help="Wait this long for another run's "
+                                                                      "billingops deploy lock (e.g. 5m).")]
+    = None,
 ) -> None:
     """Run the deployment checklist as named steps, with a journal (--resume) and an audit record.
 
@@ -47,11 +52,10 @@ def deploy(
     shows the plan; in prod, destroying or replacing a stateful resource needs the environment name typed
     (or --yes --allow-destroy). Ctrl-C is forwarded once to terraform so it releases its state lock.
     """
-    from billingops.checklist import StepContext, run_checklist, select_steps
+    from billingops.checklist import select_steps
     from billingops.commands.deploy.steps import STEPS
 
     env = session.env()
-    output = session.output
     selected = select_steps(STEPS, start=from_step, only=only)
     if dry_run and (resume or from_step or only):
         raise UsageError("--dry-run cannot be combined with --resume, --from or --only.",
@@ -62,7 +66,19 @@ def deploy(
     if sandbox_info is not None and image is None:
         image = sandbox_info.image_tag
     runs_dir = session.settings.runs_dir
-    journal = _open_journal(session, env, runs_dir, resume=resume, from_step=from_step or only)
+    with _deploy_lock(session, env, sandbox_info, resume=resume, dry_run=dry_run, lock_wait=lock_wait) as run_id:
+        journal = _open_journal(session, env, runs_dir, resume=resume, from_step=from_step or only, run_id=run_id)
+        _run(session, env, journal, selected, image=image, dry_run=dry_run, allow_destroy=allow_destroy,
+             lock_timeout=lock_timeout, sandbox_info=sandbox_info, resume=resume)
+
+
+def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image: str | None, dry_run: bool,
+         allow_destroy: bool, lock_timeout: str | None, sandbox_info: Any, resume: bool) -> None:
+    from billingops.checklist import StepContext, run_checklist
+    from billingops.commands.deploy.steps import STEPS
+
+    output = session.output
+    sandbox = sandbox_info is not None
     journal.data["dry_run"] = dry_run
     if image:
         journal.data.setdefault("data", {})["image"] = image
@@ -103,15 +119,43 @@ def deploy(
         raise typer.Exit(EXIT_INTERRUPTED if outcome == "interrupted" else err.exit_code)
 
 
-def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, from_step: str | None) -> Any:
+@contextlib.contextmanager
+def _deploy_lock(session: Session, env: Any, sandbox_info: Any, *, resume: bool, dry_run: bool,
+                 lock_wait: str | None) -> Iterator[str]:
+    """Hold the environment's billingops deploy lock for the whole run; yields the run id it is held for."""
+    from billingops.audit import new_run_id
+
+    run_id = _resumable(session, env).run_id if resume else new_run_id()
+    if dry_run:
+        yield run_id  # a dry run changes nothing: it needs no lock and must not block a real deploy
+        return
+    from billingops.locks.deploy_lock import acquire
+    from billingops.locks.model import parse_duration
+
+    wait = parse_duration(lock_wait, option="--lock-wait") if lock_wait else 0.0
+    overrides = [str(sandbox_info.backend_file(env.name))] if sandbox_info is not None else []
+    with acquire(env, run_id, "deploy", wait=wait, backend_overrides=overrides,
+                 runs_dir=session.settings.runs_dir):
+        yield run_id
+
+
+def _resumable(session: Session, env: Any) -> Any:
+    from billingops.journal import Journal
+
+    journal = Journal.latest(session.settings.runs_dir, command="deploy", env=env.name, cloud=env.cloud)
+    if journal is None or journal.status == "ok":
+        raise UsageError(f"There is no failed or interrupted deploy of {env.name} ({env.cloud}) to resume.",
+                         hint=f"Start a new one: billingops deploy --env {env.name}.")
+    return journal
+
+
+def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, from_step: str | None,
+                  run_id: str) -> Any:
     from billingops.journal import Journal
 
     argv = session.argv
     if resume:
-        journal = Journal.latest(runs_dir, command="deploy", env=env.name, cloud=env.cloud)
-        if journal is None or journal.status == "ok":
-            raise UsageError(f"There is no failed or interrupted deploy of {env.name} ({env.cloud}) to resume.",
-                             hint=f"Start a new one: billingops deploy --env {env.name}.")
+        journal = _resumable(session, env)
         apply_entry = journal.step("apply")
         if apply_entry and apply_entry.get("outcome") in ("failed", "interrupted", "running"):
             journal.data["redo"] = dict.fromkeys(_REPLAN_AFTER_APPLY, True)
@@ -121,7 +165,7 @@ def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, fr
             journal.data["redo"] = dict.fromkeys(STEP_NAMES[STEP_NAMES.index(from_step):], True)
         journal.reopen()
         return journal
-    journal = Journal.create(runs_dir, command="deploy", env=env.name, cloud=env.cloud, argv=argv)
+    journal = Journal.create(runs_dir, command="deploy", env=env.name, cloud=env.cloud, argv=argv, run_id=run_id)
     if from_step:
         # --from/--only outside --resume still need what earlier steps produced (the saved plan).
         for earlier in _journals_before(runs_dir, journal.run_id, env):

@@ -19,7 +19,7 @@ def preflight(ctx: StepContext) -> str:
     from billingops.preflight import run_checks
 
     checks = run_checks(ctx.env, ctx.session.settings, image=None if ctx.sandbox else ctx.image,
-                        sandbox=ctx.sandbox, outputs=ctx.outputs)
+                        sandbox=ctx.sandbox, outputs=ctx.outputs, own_run_id=ctx.journal.run_id)
     for check in checks:
         if check.status != "ok":
             ctx.output.say(f"preflight {check.status}: {check.name}: {check.detail}",
