@@ -132,8 +132,8 @@ def rollback(
             report.image = report.outcome.image
             report.verify = verify_health(adapter, HealthChecker(env.health_path, deadline=health_timeout,
                                                                  interval=min(3.0, poll_interval)), session.output)
-    except BillingOpsError as exc:
-        audit.record("rollback.end", env=env.name, cloud=env.cloud, outcome="failed", error=exc.message)
+    except (BillingOpsError, KeyboardInterrupt) as exc:
+        audit.record("rollback.end", env=env.name, cloud=env.cloud, outcome=_outcome_of(exc), error=_text(exc))
         raise
     audit.record("rollback.end", env=env.name, cloud=env.cloud, outcome="ok", previous=report.outcome.previous,
                  current=report.outcome.current)
@@ -171,9 +171,9 @@ def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, An
                                             progress=session.output.say)
             if verify and health is not None:
                 report.verify = verify_health(adapter, health, session.output)
-    except BillingOpsError as exc:
-        audit.record("rollout.end", env=env.name, cloud=env.cloud, image=str(ref), outcome="failed",
-                     error=exc.message)
+    except (BillingOpsError, KeyboardInterrupt) as exc:
+        audit.record("rollout.end", env=env.name, cloud=env.cloud, image=str(ref), outcome=_outcome_of(exc),
+                     error=_text(exc))
         raise
     audit.record("rollout.end", env=env.name, cloud=env.cloud, image=str(ref), outcome="ok",
                  previous=report.outcome.previous, current=report.outcome.current, status=report.outcome.status)
@@ -235,6 +235,15 @@ def _seconds(name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} is not a positive number of seconds.", hint=f"Fix or unset {name}.")
     return value
+
+
+def _outcome_of(exc: BaseException) -> str:
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+
+
+def _text(exc: BaseException) -> str:
+    # Ctrl-C in the middle of a rollout leaves the service where ECS / Cloud Run got to: say so in the audit.
+    return exc.message if isinstance(exc, BillingOpsError) else "interrupted (Ctrl-C) during the rollout"
 
 
 def parse_canary(text: str | None) -> list[int]:
