@@ -66,12 +66,17 @@ def parse_plan(plan_json: dict[str, Any], env: str, cloud: str) -> DriftReport:
             action, diffs = "create", []
         else:
             action = "update"
-            diffs = [AttributeChange(path, _show(exp, path, sensitive), _show(act, path, sensitive))
-                     for path, exp, act in _diff(before, after)]
+            diffs = [
+                AttributeChange(path, _show(exp, path, sensitive), _show(act, path, sensitive))
+                for path, exp, act in _diff(before, after)
+            ]
             if not diffs:
                 continue
-        report.drifted.append(ResourceDrift(address=item.get("address", "?"), type=item.get("type", "?"),
-                                            action=action, changes=diffs))
+        report.drifted.append(
+            ResourceDrift(
+                address=item.get("address", "?"), type=item.get("type", "?"), action=action, changes=diffs
+            )
+        )
     return report
 
 
@@ -79,7 +84,9 @@ def _diff(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]
     if isinstance(before, dict) and isinstance(after, dict):
         out: list[tuple[str, Any, Any]] = []
         for key in sorted(set(before) | set(after)):
-            out += _diff(before.get(key, _MISSING), after.get(key, _MISSING), f"{path}.{key}" if path else key)
+            out += _diff(
+                before.get(key, _MISSING), after.get(key, _MISSING), f"{path}.{key}" if path else key
+            )
         return out
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         out = []
@@ -104,7 +111,10 @@ def _merge(a: Any, b: Any) -> Any:
         return {k: _merge(a.get(k), b.get(k)) for k in set(a) | set(b)}
     if isinstance(a, list) or isinstance(b, list):
         a, b = a if isinstance(a, list) else [], b if isinstance(b, list) else []
-        return [_merge(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(max(len(a), len(b)))]
+        return [
+            _merge(a[i] if i < len(a) else None, b[i] if i < len(b) else None)
+            for i in range(max(len(a), len(b)))
+        ]
     return False
 
 
@@ -159,8 +169,12 @@ def _record_path(settings: Settings, env: str, cloud: str) -> Path:
 def record_check(settings: Settings, report: DriftReport) -> Path:
     path = _record_path(settings, report.env, report.cloud)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"env": report.env, "cloud": report.cloud, "checked_at": report.checked_at,
-            "drifted": [d.address for d in report.drifted]}
+    body = {
+        "env": report.env,
+        "cloud": report.cloud,
+        "checked_at": report.checked_at,
+        "drifted": [d.address for d in report.drifted],
+    }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(body, fh)

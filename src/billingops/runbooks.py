@@ -51,7 +51,7 @@ class Command:
     cloud: str | None = None  # None: both clouds
 
     def argv(self, env: str, cloud: str, variables: dict[str, str] | None = None) -> list[str]:
-        """The arguments after `billingops`, with $ENV/$CLOUD/<VAR> filled in; UsageError if one is missing."""
+        """The arguments after `billingops`, $ENV/$CLOUD/<VAR> filled in; UsageError if one is missing."""
         text = self.line.replace("$ENV", env).replace("${ENV}", env)
         text = text.replace("$CLOUD", cloud).replace("${CLOUD}", cloud)
         values = variables or {}
@@ -59,13 +59,17 @@ class Command:
         if missing:
             raise UsageError(
                 f"The runbook command `{self.line}` needs a value for {', '.join(sorted(set(missing)))}.",
-                hint="Pass " + " ".join(f"--var {m}=VALUE" for m in sorted(set(missing))) + " to runbook run.",
+                hint="Pass "
+                + " ".join(f"--var {m}=VALUE" for m in sorted(set(missing)))
+                + " to runbook run.",
             )
         text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
         words = shlex.split(text)
         if not words or words[0] != "billingops":
-            raise ConfigError(f"The runbook command `{self.line}` does not start with `billingops`.",
-                              hint="Fix the runbook: only billingops commands go in ```billingops blocks.")
+            raise ConfigError(
+                f"The runbook command `{self.line}` does not start with `billingops`.",
+                hint="Fix the runbook: only billingops commands go in ```billingops blocks.",
+            )
         return words[1:]
 
     def placeholders(self) -> list[str]:
@@ -115,8 +119,10 @@ def runbooks_dir() -> Path:
 def load_all(folder: Path | None = None) -> list[Runbook]:
     folder = folder or runbooks_dir()
     if not folder.is_dir():
-        raise ConfigError(f"The runbooks folder {folder} does not exist.",
-                          hint="Reinstall billingops; the runbooks ship inside the package.")
+        raise ConfigError(
+            f"The runbooks folder {folder} does not exist.",
+            hint="Reinstall billingops; the runbooks ship inside the package.",
+        )
     books = [parse(path) for path in sorted(folder.glob("*.md")) if path.name.lower() != "readme.md"]
     return books
 
@@ -145,32 +151,52 @@ def parse(path: Path) -> Runbook:
     for heading, section in sections.items():
         match = _STEP.match("## " + heading)
         if match:
-            steps.append(Step(int(match.group(1)), match.group(2).strip(), _strip_code(section),
-                              tuple(_commands(section))))
+            steps.append(
+                Step(
+                    int(match.group(1)),
+                    match.group(2).strip(),
+                    _strip_code(section),
+                    tuple(_commands(section)),
+                )
+            )
     name = meta.get("name") or path.stem
     if name != path.stem:
-        raise ConfigError(f"Runbook {path} declares name {name!r} but the file is {path.stem}.md.",
-                          hint="Make the front matter's name match the file name.")
+        raise ConfigError(
+            f"Runbook {path} declares name {name!r} but the file is {path.stem}.md.",
+            hint="Make the front matter's name match the file name.",
+        )
     alerts = tuple(a.strip() for a in meta.get("alerts", "").split(";") if a.strip())
-    return Runbook(name=name, title=meta.get("title", name), alerts=alerts, severity=meta.get("severity", ""),
-                   path=path, body=body, sections=sections, steps=tuple(sorted(steps, key=lambda s: s.number)))
+    return Runbook(
+        name=name,
+        title=meta.get("title", name),
+        alerts=alerts,
+        severity=meta.get("severity", ""),
+        path=path,
+        body=body,
+        sections=sections,
+        steps=tuple(sorted(steps, key=lambda s: s.number)),
+    )
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, str], str]:
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
-        raise ConfigError(f"Runbook {path} has no front matter (a `---` block with name, title, alerts).",
-                          hint="Start the file with ---, `name: ...`, `title: ...`, `alerts: ...`, ---.")
+        raise ConfigError(
+            f"Runbook {path} has no front matter (a `---` block with name, title, alerts).",
+            hint="Start the file with ---, `name: ...`, `title: ...`, `alerts: ...`, ---.",
+        )
     meta: dict[str, str] = {}
     for index, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
-            return meta, "\n".join(lines[index + 1:]).lstrip("\n")
+            return meta, "\n".join(lines[index + 1 :]).lstrip("\n")
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            raise ConfigError(f"Runbook {path} line {index + 1}: {line!r} is not `key: value`.",
-                              hint="Fix the front matter.")
+            raise ConfigError(
+                f"Runbook {path} line {index + 1}: {line!r} is not `key: value`.",
+                hint="Fix the front matter.",
+            )
         meta[key.strip().lower()] = value.strip()
     raise ConfigError(f"Runbook {path}: the front matter is not closed by a `---` line.", hint="Add it.")
 

@@ -1,6 +1,6 @@
-"""Cloud SQL Admin v1beta4 on GcpFake: instances get/list/clone/delete, getLatestRecoveryTime, backupRuns list,
-operations get. The real wire format: camelCase JSON, int64 as strings, Operations with status PENDING → RUNNING →
-DONE (one step per poll, so tests see progress), errors as {"error": {...}}.
+"""Cloud SQL Admin v1beta4 on GcpFake: instances get/list/clone/delete, getLatestRecoveryTime,
+backupRuns list, operations get. The real wire format: camelCase JSON, int64 as strings, Operations with
+status PENDING → RUNNING → DONE (one step per poll, so tests see progress), errors as {"error": {...}}.
 
     fake = GcpFake.start(); install(fake); add_instance(fake, "proj", "billing-staging-postgres")
 """
@@ -29,19 +29,41 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def add_instance(fake: GcpFake, project: str, name: str, *, state: str = "RUNNABLE", regional: bool = True,
-                 pitr: bool = True, disk_gb: int = 100, used_bytes: int = 40 * 1024 ** 3,
-                 ip: str = "10.0.0.5", backups: int = 3, window_days: int = 7) -> dict[str, Any]:
+def add_instance(
+    fake: GcpFake,
+    project: str,
+    name: str,
+    *,
+    state: str = "RUNNABLE",
+    regional: bool = True,
+    pitr: bool = True,
+    disk_gb: int = 100,
+    used_bytes: int = 40 * 1024**3,
+    ip: str = "10.0.0.5",
+    backups: int = 3,
+    window_days: int = 7,
+) -> dict[str, Any]:
     instance = {
-        "kind": "sql#instance", "name": name, "project": project, "region": "us-central1",
-        "state": state, "databaseVersion": "POSTGRES_15", "connectionName": f"{project}:us-central1:{name}",
-        "currentDiskSize": str(used_bytes), "ipAddresses": [{"type": "PRIVATE", "ipAddress": ip}],
+        "kind": "sql#instance",
+        "name": name,
+        "project": project,
+        "region": "us-central1",
+        "state": state,
+        "databaseVersion": "POSTGRES_15",
+        "connectionName": f"{project}:us-central1:{name}",
+        "currentDiskSize": str(used_bytes),
+        "ipAddresses": [{"type": "PRIVATE", "ipAddress": ip}],
         "settings": {
-            "tier": "db-custom-2-7680", "availabilityType": "REGIONAL" if regional else "ZONAL",
-            "dataDiskSizeGb": str(disk_gb), "deletionProtectionEnabled": False,
-            "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": pitr,
-                                    "transactionLogRetentionDays": window_days,
-                                    "backupRetentionSettings": {"retainedBackups": 30, "retentionUnit": "COUNT"}},
+            "tier": "db-custom-2-7680",
+            "availabilityType": "REGIONAL" if regional else "ZONAL",
+            "dataDiskSizeGb": str(disk_gb),
+            "deletionProtectionEnabled": False,
+            "backupConfiguration": {
+                "enabled": True,
+                "pointInTimeRecoveryEnabled": pitr,
+                "transactionLogRetentionDays": window_days,
+                "backupRetentionSettings": {"retainedBackups": 30, "retentionUnit": "COUNT"},
+            },
         },
     }
     sql = _state(fake)
@@ -49,24 +71,41 @@ def add_instance(fake: GcpFake, project: str, name: str, *, state: str = "RUNNAB
     now = _now()
     sql["windows"][(project, name)] = (now - timedelta(days=window_days), now - timedelta(minutes=2))
     sql["backup_runs"][(project, name)] = [
-        {"kind": "sql#backupRun", "id": str(1700000000000 + i), "status": "SUCCESSFUL", "type": "AUTOMATED",
-         "instance": name, "startTime": _fmt(now - timedelta(days=i + 1)),
-         "endTime": _fmt(now - timedelta(days=i + 1) + timedelta(minutes=4)),
-         "enqueuedTime": _fmt(now - timedelta(days=i + 1))}
+        {
+            "kind": "sql#backupRun",
+            "id": str(1700000000000 + i),
+            "status": "SUCCESSFUL",
+            "type": "AUTOMATED",
+            "instance": name,
+            "startTime": _fmt(now - timedelta(days=i + 1)),
+            "endTime": _fmt(now - timedelta(days=i + 1) + timedelta(minutes=4)),
+            "enqueuedTime": _fmt(now - timedelta(days=i + 1)),
+        }
         for i in range(backups)
     ]
     return instance
 
 
 def _state(fake: GcpFake) -> dict[str, Any]:
-    return fake.state.setdefault("sqladmin", {"instances": {}, "windows": {}, "backup_runs": {}, "operations": {}})
+    return fake.state.setdefault(
+        "sqladmin", {"instances": {}, "windows": {}, "backup_runs": {}, "operations": {}}
+    )
 
 
-def _operation(fake: GcpFake, project: str, instance: str, kind: str, *, on_done=None, steps: int = 2) -> dict:
+def _operation(
+    fake: GcpFake, project: str, instance: str, kind: str, *, on_done=None, steps: int = 2
+) -> dict:
     name = f"op-{next(_ids)}"
-    op = {"kind": "sql#operation", "name": name, "status": "PENDING", "operationType": kind,
-          "targetId": instance, "targetProject": project, "insertTime": _fmt(_now()),
-          "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/operations/{name}"}
+    op = {
+        "kind": "sql#operation",
+        "name": name,
+        "status": "PENDING",
+        "operationType": kind,
+        "targetId": instance,
+        "targetProject": project,
+        "insertTime": _fmt(_now()),
+        "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{project}/operations/{name}",
+    }
     _state(fake)["operations"][(project, name)] = {"op": op, "remaining": steps, "on_done": on_done}
     return op
 
@@ -87,8 +126,11 @@ def _recovery_time(fake, request, project, instance):
     if (project, instance) not in _state(fake)["instances"]:
         return error(404, f"The Cloud SQL instance does not exist: {instance}", "NOT_FOUND")
     earliest, latest = _state(fake)["windows"][(project, instance)]
-    return 200, {"kind": "sql#getLatestRecoveryTime", "latestRecoveryTime": _fmt(latest),
-                 "earliestRecoveryTime": _fmt(earliest)}
+    return 200, {
+        "kind": "sql#getLatestRecoveryTime",
+        "latestRecoveryTime": _fmt(latest),
+        "earliestRecoveryTime": _fmt(earliest),
+    }
 
 
 def _backup_runs(fake, request, project, instance):
@@ -113,9 +155,13 @@ def _clone(fake, request, project, instance):
         wanted = _parse(context["pointInTime"])
         if not earliest <= wanted <= latest:
             return error(400, "The point in time is outside the retention window.", "INVALID_ARGUMENT")
-    clone = {**source, "name": target, "state": "PENDING_CREATE",
-             "connectionName": f"{project}:us-central1:{target}",
-             "ipAddresses": [{"type": "PRIVATE", "ipAddress": "10.0.0.99"}]}
+    clone = {
+        **source,
+        "name": target,
+        "state": "PENDING_CREATE",
+        "connectionName": f"{project}:us-central1:{target}",
+        "ipAddresses": [{"type": "PRIVATE", "ipAddress": "10.0.0.99"}],
+    }
     sql["instances"][(project, target)] = clone
     sql["windows"][(project, target)] = (_now(), _now())
     sql["backup_runs"][(project, target)] = []

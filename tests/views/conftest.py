@@ -25,8 +25,16 @@ class AwsPlatform:
     image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing-staging:v1.2.3"
 
     def flags(self) -> list[str]:
-        return ["--cluster", self.cluster, "--service", self.service, "--db-instance", self.db_instance,
-                "--cache-id", self.cache_id]
+        return [
+            "--cluster",
+            self.cluster,
+            "--service",
+            self.service,
+            "--db-instance",
+            self.db_instance,
+            "--cache-id",
+            self.cache_id,
+        ]
 
 
 def client(service: str):
@@ -38,23 +46,42 @@ def aws_platform(moto) -> AwsPlatform:
     platform = AwsPlatform()
     ec2 = client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone="us-east-1a")["Subnet"][
+        "SubnetId"
+    ]
     group = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
     client("rds").create_db_instance(
-        DBInstanceIdentifier=platform.db_instance, Engine="postgres", EngineVersion="15.4",
-        DBInstanceClass="db.t3.medium", AllocatedStorage=50, MasterUsername="billing_admin",
-        MasterUserPassword="not-a-real-password-1", BackupRetentionPeriod=7, MultiAZ=False)
+        DBInstanceIdentifier=platform.db_instance,
+        Engine="postgres",
+        EngineVersion="15.4",
+        DBInstanceClass="db.t3.medium",
+        AllocatedStorage=50,
+        MasterUsername="billing_admin",
+        MasterUserPassword="not-a-real-password-1",
+        BackupRetentionPeriod=7,
+        MultiAZ=False,
+    )
     ecs = client("ecs")
     ecs.create_cluster(clusterName=platform.cluster)
     task = ecs.register_task_definition(
-        family="billing-staging", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512",
-        memory="1024", containerDefinitions=[{"name": "app", "image": platform.image, "essential": True}])
+        family="billing-staging",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="512",
+        memory="1024",
+        containerDefinitions=[{"name": "app", "image": platform.image, "essential": True}],
+    )
     ecs.create_service(
-        cluster=platform.cluster, serviceName=platform.service,
-        taskDefinition=task["taskDefinition"]["taskDefinitionArn"], desiredCount=2, launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})
-    client("elasticache").create_cache_cluster(CacheClusterId=platform.cache_id, Engine="redis",
-                                               CacheNodeType="cache.t3.medium", NumCacheNodes=1)
+        cluster=platform.cluster,
+        serviceName=platform.service,
+        taskDefinition=task["taskDefinition"]["taskDefinitionArn"],
+        desiredCount=2,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+    )
+    client("elasticache").create_cache_cluster(
+        CacheClusterId=platform.cache_id, Engine="redis", CacheNodeType="cache.t3.medium", NumCacheNodes=1
+    )
     return platform
 
 
@@ -71,8 +98,9 @@ def gcp_config(tmp_path, sql_fake):
     """A billingops.toml pointing staging/gcp at the fakes."""
     path = tmp_path / "billingops.toml"
     path.write_text(
-        "[environments.staging]\ncloud = \"gcp\"\n[environments.staging.gcp]\nproject = \"billingops-test\"\n"
-        f"[environments.staging.gcp.endpoints]\nsqladmin = \"{sql_fake.url}\"\nrun = \"{sql_fake.url}\"\n")
+        '[environments.staging]\ncloud = "gcp"\n[environments.staging.gcp]\nproject = "billingops-test"\n'
+        f'[environments.staging.gcp.endpoints]\nsqladmin = "{sql_fake.url}"\nrun = "{sql_fake.url}"\n'
+    )
     return path
 
 

@@ -8,8 +8,17 @@ import sys
 import pytest
 import typer
 
-VIEWS = [["status"], ["drift"], ["cost"], ["runbook", "list"], ["runbook", "show"], ["runbook", "run"],
-         ["db", "backups"], ["db", "restore"], ["dr", "drill"]]
+VIEWS = [
+    ["status"],
+    ["drift"],
+    ["cost"],
+    ["runbook", "list"],
+    ["runbook", "show"],
+    ["runbook", "run"],
+    ["db", "backups"],
+    ["db", "restore"],
+    ["dr", "drill"],
+]
 
 
 def _command(path):
@@ -32,9 +41,14 @@ def test_every_views_command_and_option_has_help(path):
 
 
 def test_importing_the_views_pulls_no_cloud_sdk():
-    code = ("import sys, billingops.cli, billingops.commands.status, billingops.commands.dr, "
-            "billingops.commands.cost, billingops.commands.drift, billingops.commands.runbook; "
-            "heavy = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'psycopg', 'redis', 'hcl2')"
-            " or m.startswith('google.cloud')]; print(heavy)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import sys, billingops.cli, billingops.commands.status, billingops.commands.dr, "
+        "billingops.commands.cost, billingops.commands.drift, billingops.commands.runbook; "
+        "heavy = [m for m in sys.modules"
+        " if m.split('.')[0] in ('boto3', 'botocore', 'psycopg', 'redis', 'hcl2')"
+        " or m.startswith('google.cloud')]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -13,8 +13,16 @@ from billingops.cost import _quantity, estimate, load_prices, read_sizing
 # calibrated on it. Each component must land within 20% of the seed, and the total within 10%.
 COMPONENT_TOLERANCE = 0.20
 TOTAL_TOLERANCE = 0.10
-SEED = {"aws": (505, {"database": 120, "cache": 100, "compute": 150, "load_balancer_network": 115, "monitoring": 20}),
-        "gcp": (648, {"database": 280, "cache": 200, "compute": 120, "load_balancer_network": 18, "monitoring": 30})}
+SEED = {
+    "aws": (
+        505,
+        {"database": 120, "cache": 100, "compute": 150, "load_balancer_network": 115, "monitoring": 20},
+    ),
+    "gcp": (
+        648,
+        {"database": 280, "cache": 200, "compute": 120, "load_balancer_network": 18, "monitoring": 30},
+    ),
+}
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp"])
@@ -45,13 +53,18 @@ def test_both_clouds_side_by_side(run_cli):
 def _project(tmp_path, tfvars: str, cloud: str = "aws"):
     (tmp_path / "tf" / "envs").mkdir(parents=True)
     (tmp_path / "tf" / "envs" / "staging.tfvars").write_text(tfvars)
-    (tmp_path / "billingops.toml").write_text(f'[environments.staging]\ncloud = "{cloud}"\nterraform_dir = "tf"\n')
+    (tmp_path / "billingops.toml").write_text(
+        f'[environments.staging]\ncloud = "{cloud}"\nterraform_dir = "tf"\n'
+    )
     return load_settings(tmp_path / "billingops.toml").env("staging")
 
 
 def test_sizing_follows_the_tfvars(tmp_path):
-    env = _project(tmp_path, 'multi_az = true\nmin_capacity = 3\nmax_capacity = 4\ndb_instance_class = "db.t3.large"\n'
-                             'cache_node_type = "cache.t3.small"\ntask_cpu = 2048\ntask_memory = 4096\n')
+    env = _project(
+        tmp_path,
+        'multi_az = true\nmin_capacity = 3\nmax_capacity = 4\ndb_instance_class = "db.t3.large"\n'
+        'cache_node_type = "cache.t3.small"\ntask_cpu = 2048\ntask_memory = 4096\n',
+    )
     sizing, _ = read_sizing(env)
     assert sizing["db_instance_class"] == "db.t3.large"  # the HCL quotes are gone
     lines = {line.component: line for line in estimate(env, sizing, load_prices()).lines}
@@ -71,8 +84,12 @@ def test_unknown_instance_class_gives_a_partial_estimate(run_cli, tmp_path):
 
 
 def test_gcp_sizing_and_quantities(tmp_path):
-    env = _project(tmp_path, 'multi_az = false\ncpu = "1000m"\nmemory = "512Mi"\ndb_tier = "db-custom-1-3840"\n'
-                             'db_disk_size_gb = 20\nredis_memory_size_gb = 5\n', cloud="gcp")
+    env = _project(
+        tmp_path,
+        'multi_az = false\ncpu = "1000m"\nmemory = "512Mi"\ndb_tier = "db-custom-1-3840"\n'
+        "db_disk_size_gb = 20\nredis_memory_size_gb = 5\n",
+        cloud="gcp",
+    )
     sizing, _ = read_sizing(env)
     lines = {line.component: line for line in estimate(env, sizing, load_prices()).lines}
     assert lines["cache"].monthly == pytest.approx(5 * 0.027 * 730, abs=0.01)  # Basic, M2
@@ -81,7 +98,7 @@ def test_gcp_sizing_and_quantities(tmp_path):
 
 
 def test_bad_tfvars_is_a_config_error(run_cli, tmp_path):
-    _project(tmp_path, 'db_instance_class = \n')
+    _project(tmp_path, "db_instance_class = \n")
     result = run_cli("cost", "--env", "staging", cwd=tmp_path)
     assert result.returncode == 2 and "Cannot parse" in result.stderr and "Traceback" not in result.stderr
     with open(tmp_path / "billingops.toml", "a") as fh:

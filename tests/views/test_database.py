@@ -13,9 +13,20 @@ from tests.views.conftest import client
 
 
 def test_aws_backups_lists_snapshots_and_window(run_cli, aws_platform):
-    client("rds").create_db_snapshot(DBInstanceIdentifier=aws_platform.db_instance, DBSnapshotIdentifier="before-v2")
-    result = run_cli("db", "backups", "--env", "staging", "--cloud", "aws", "--db-instance", aws_platform.db_instance,
-                     "--json")
+    client("rds").create_db_snapshot(
+        DBInstanceIdentifier=aws_platform.db_instance, DBSnapshotIdentifier="before-v2"
+    )
+    result = run_cli(
+        "db",
+        "backups",
+        "--env",
+        "staging",
+        "--cloud",
+        "aws",
+        "--db-instance",
+        aws_platform.db_instance,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     view = json.loads(result.stdout)
     assert view["pitr_enabled"] is True and view["retention_days"] == 7
@@ -26,15 +37,33 @@ def test_aws_backups_lists_snapshots_and_window(run_cli, aws_platform):
 
 
 def test_aws_restore_creates_a_new_instance_and_refuses_the_live_one(run_cli, aws_platform, tmp_path):
-    base = ["db", "restore", "--env", "staging", "--db-instance", aws_platform.db_instance, "--poll-interval", "0.1"]
+    base = [
+        "db",
+        "restore",
+        "--env",
+        "staging",
+        "--db-instance",
+        aws_platform.db_instance,
+        "--poll-interval",
+        "0.1",
+    ]
     live = run_cli(*base, "--to", "latest", "--as", aws_platform.db_instance)
     assert live.returncode == 4 and "never writes over the live instance" in live.stderr
-    result = run_cli(*base, "--to", "latest", "--as", "billing-staging-restore", "--json",
-                     env={"BILLINGOPS_STATE_DIR": str(tmp_path / "state")})
+    result = run_cli(
+        *base,
+        "--to",
+        "latest",
+        "--as",
+        "billing-staging-restore",
+        "--json",
+        env={"BILLINGOPS_STATE_DIR": str(tmp_path / "state")},
+    )
     assert result.returncode == 0, result.stderr
     restored = json.loads(result.stdout)
     assert restored["target"] == "billing-staging-restore" and restored["status"] == "available"
-    described = client("rds").describe_db_instances(DBInstanceIdentifier="billing-staging-restore")["DBInstances"][0]
+    described = client("rds").describe_db_instances(DBInstanceIdentifier="billing-staging-restore")[
+        "DBInstances"
+    ][0]
     assert described["DBInstanceStatus"] == "available"
     again = run_cli(*base, "--to", "latest", "--as", "billing-staging-restore")
     assert again.returncode == 4 and "already exists" in again.stderr
@@ -44,11 +73,31 @@ def test_aws_restore_creates_a_new_instance_and_refuses_the_live_one(run_cli, aw
 
 def test_aws_restore_rejects_times_outside_the_window(run_cli, aws_platform):
     future = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    result = run_cli("db", "restore", "--env", "staging", "--db-instance", aws_platform.db_instance, "--to", future,
-                     "--as", "x-restore")
+    result = run_cli(
+        "db",
+        "restore",
+        "--env",
+        "staging",
+        "--db-instance",
+        aws_platform.db_instance,
+        "--to",
+        future,
+        "--as",
+        "x-restore",
+    )
     assert result.returncode == 2 and "outside the restore window" in result.stderr
-    bad = run_cli("db", "restore", "--env", "staging", "--db-instance", aws_platform.db_instance, "--to", "yesterday",
-                  "--as", "x-restore")
+    bad = run_cli(
+        "db",
+        "restore",
+        "--env",
+        "staging",
+        "--db-instance",
+        aws_platform.db_instance,
+        "--to",
+        "yesterday",
+        "--as",
+        "x-restore",
+    )
     assert bad.returncode == 2 and "ISO 8601" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -65,8 +114,18 @@ def test_gcp_backups_and_point_in_time_clone(run_cli, gcp_config, sql_fake):
     assert view["cloud"] == "gcp" and view["pitr_enabled"] and len(view["backups"]) == 3
     assert view["backups"][0]["status"] == "SUCCESSFUL"
     when = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    restored = run_cli("db", "restore", *common, "--to", when, "--as", "billing-staging-pitr", "--poll-interval",
-                       "0.05", "--json")
+    restored = run_cli(
+        "db",
+        "restore",
+        *common,
+        "--to",
+        when,
+        "--as",
+        "billing-staging-pitr",
+        "--poll-interval",
+        "0.05",
+        "--json",
+    )
     assert restored.returncode == 0, restored.stderr
     assert json.loads(restored.stdout)["status"] == "RUNNABLE"
     assert "RUNNING" in restored.stderr  # progress was shown while the operation ran

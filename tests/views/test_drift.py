@@ -55,7 +55,8 @@ def drift_project(tmp_path, moto, tf_env):
     (module / "envs" / "dev.tfvars").write_text(f'environment = "dev"\nmoto_url = "{moto.url}"\n')
     (module / "envs" / "dev.backend.hcl").write_text(f'path = "{tmp_path / "dev.tfstate"}"\n')
     (tmp_path / "billingops.toml").write_text(
-        '[project]\nstate_dir = "state"\n[environments.dev]\ncloud = "aws"\nterraform_dir = "tf"\n')
+        '[project]\nstate_dir = "state"\n[environments.dev]\ncloud = "aws"\nterraform_dir = "tf"\n'
+    )
     settings = load_settings(tmp_path / "billingops.toml")
     from billingops.terraform import Terraform
 
@@ -86,17 +87,31 @@ def test_drift_none_then_a_tag_changed_behind_terraforms_back(run_cli, drift_pro
 
 
 def test_parse_plan_masks_sensitive_values_and_reports_deletions():
-    plan = {"resource_drift": [
-        {"address": "aws_db_instance.main", "type": "aws_db_instance", "change": {
-            "actions": ["update"],
-            "before": {"password": "old-pw", "allocated_storage": 50, "tags": {"a": "1"}},
-            "after": {"password": "new-pw", "allocated_storage": 80, "tags": {"a": "1"}},
-            "before_sensitive": {"password": True}, "after_sensitive": {"password": True}}},
-        {"address": "aws_s3_bucket.logs", "type": "aws_s3_bucket",
-         "change": {"actions": ["delete"], "before": {"bucket": "x"}, "after": None}},
-        {"address": "aws_sqs_queue.same", "type": "aws_sqs_queue",
-         "change": {"actions": ["update"], "before": {"tags": {}}, "after": {"tags": None}}},
-    ]}
+    plan = {
+        "resource_drift": [
+            {
+                "address": "aws_db_instance.main",
+                "type": "aws_db_instance",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"password": "old-pw", "allocated_storage": 50, "tags": {"a": "1"}},
+                    "after": {"password": "new-pw", "allocated_storage": 80, "tags": {"a": "1"}},
+                    "before_sensitive": {"password": True},
+                    "after_sensitive": {"password": True},
+                },
+            },
+            {
+                "address": "aws_s3_bucket.logs",
+                "type": "aws_s3_bucket",
+                "change": {"actions": ["delete"], "before": {"bucket": "x"}, "after": None},
+            },
+            {
+                "address": "aws_sqs_queue.same",
+                "type": "aws_sqs_queue",
+                "change": {"actions": ["update"], "before": {"tags": {}}, "after": {"tags": None}},
+            },
+        ]
+    }
     report = parse_plan(plan, "prod", "aws")
     assert [d.address for d in report.drifted] == ["aws_db_instance.main", "aws_s3_bucket.logs"]
     changes = {c.attribute: c for c in report.drifted[0].changes}

@@ -74,7 +74,9 @@ def test_runbook_commands_exist(name, command):
     for word in rest:
         if word.startswith("-"):
             flag = word.split("=", 1)[0]
-            assert flag in known, f"{name}: `{command.line}`: {flag} is not an option of `billingops {' '.join(path)}`"
+            assert flag in known, (
+                f"{name}: `{command.line}`: {flag} is not an option of `billingops {' '.join(path)}`"
+            )
 
 
 def test_every_seed_alert_has_a_runbook():
@@ -102,8 +104,10 @@ def test_parse_front_matter_steps_and_cloud_blocks(tmp_path):
         "---\nname: demo\ntitle: Demo\nalerts: A; B\nseverity: warning\n---\n# Demo\n## When to use\nx\n"
         "## Step 1: First\nRead this.\n```billingops\nbillingops status --env $ENV\n# a comment\n```\n"
         "```billingops cloud=gcp\nbillingops db backups --env $ENV --cloud $CLOUD\n```\n"
-        "```bash\naws s3 ls\n```\n## Step 2: Second\n```billingops\nbillingops db restore --env $ENV --to <TIME> "
-        "--as 'new name'\n```\n## Roll back\nundo it\n")
+        "```bash\naws s3 ls\n```\n## Step 2: Second\n```billingops\n"
+        "billingops db restore --env $ENV --to <TIME> "
+        "--as 'new name'\n```\n## Roll back\nundo it\n"
+    )
     book = runbooks.parse(path)
     assert book.alerts == ("A", "B") and book.severity == "warning"
     assert [s.title for s in book.steps] == ["First", "Second"]
@@ -142,11 +146,23 @@ def test_runbook_list_and_show(run_cli):
 
 
 def test_runbook_run_dry_run_prints_commands(run_cli):
-    result = run_cli("runbook", "run", "database-restore", "--env", "staging", "--dry-run",
-                     "--var", "TIME=2026-11-25T09:55:00Z", "--var", "NAME=billing-staging-restore")
+    result = run_cli(
+        "runbook",
+        "run",
+        "database-restore",
+        "--env",
+        "staging",
+        "--dry-run",
+        "--var",
+        "TIME=2026-11-25T09:55:00Z",
+        "--var",
+        "NAME=billing-staging-restore",
+    )
     assert result.returncode == 0, result.stderr
-    assert ("would run: billingops db restore --env staging --to 2026-11-25T09:55:00Z "
-            "--as billing-staging-restore") in result.stderr
+    assert (
+        "would run: billingops db restore --env staging --to 2026-11-25T09:55:00Z "
+        "--as billing-staging-restore"
+    ) in result.stderr
     missing_var = run_cli("runbook", "run", "database-restore", "--env", "staging", "--dry-run")
     assert missing_var.returncode == 2 and "--var TIME=VALUE" in missing_var.stderr
 
@@ -155,14 +171,19 @@ def _write_book(folder, steps: str):
     folder.mkdir()
     (folder / "drill.md").write_text(
         "---\nname: drill\ntitle: Drill\nalerts:\nseverity: routine\n---\n# Drill\n## When to use\nx\n"
-        + steps + "## Roll back\nRUN THE UNDO COMMAND\n")
+        + steps
+        + "## Roll back\nRUN THE UNDO COMMAND\n"
+    )
 
 
 def test_runbook_run_stops_at_first_failure_shows_rollback_and_audits(run_cli, tmp_path):
     folder = tmp_path / "books"
-    _write_book(folder, "## Step 1: List\n```billingops\nbillingops runbook list\n```\n"
-                        "## Step 2: Fail\n```billingops\nbillingops runbook show no-such-book\n```\n"
-                        "## Step 3: Never\n```billingops\nbillingops runbook list --json\n```\n")
+    _write_book(
+        folder,
+        "## Step 1: List\n```billingops\nbillingops runbook list\n```\n"
+        "## Step 2: Fail\n```billingops\nbillingops runbook show no-such-book\n```\n"
+        "## Step 3: Never\n```billingops\nbillingops runbook list --json\n```\n",
+    )
     env = {"BILLINGOPS_RUNBOOKS_DIR": str(folder), "BILLINGOPS_STATE_DIR": str(tmp_path / "state")}
     no_yes = run_cli("runbook", "run", "drill", "--env", "dev", env=env)
     assert no_yes.returncode == 4 and "--yes" in no_yes.stderr  # no TTY: it will not run without consent
@@ -171,9 +192,15 @@ def test_runbook_run_stops_at_first_failure_shows_rollback_and_audits(run_cli, t
     assert "RUN THE UNDO COMMAND" in result.stderr
     assert "stopped at step 2" in result.stderr and "--from-step 2" in result.stderr
     records = [json.loads(line) for line in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()]
-    steps = [(r["event"], r.get("step"), r.get("outcome")) for r in records if r["event"].startswith("runbook")]
-    assert steps[-4:] == [("runbook.start", None, None), ("runbook.step", 1, "ok"), ("runbook.step", 2, "failed"),
-                          ("runbook.end", 2, "failed")]
+    steps = [
+        (r["event"], r.get("step"), r.get("outcome")) for r in records if r["event"].startswith("runbook")
+    ]
+    assert steps[-4:] == [
+        ("runbook.start", None, None),
+        ("runbook.step", 1, "ok"),
+        ("runbook.step", 2, "failed"),
+        ("runbook.end", 2, "failed"),
+    ]
     resumed = run_cli("runbook", "run", "drill", "--env", "dev", "--yes", "--from-step", "3", env=env)
     assert resumed.returncode == 0, resumed.stderr
 
@@ -181,8 +208,9 @@ def test_runbook_run_stops_at_first_failure_shows_rollback_and_audits(run_cli, t
 def test_runbook_run_refuses_non_billingops_lines(run_cli, tmp_path):
     folder = tmp_path / "books"
     _write_book(folder, "## Step 1: Evil\n```billingops\nrm -rf /tmp/x\n```\n")
-    result = run_cli("runbook", "run", "drill", "--env", "dev", "--yes",
-                     env={"BILLINGOPS_RUNBOOKS_DIR": str(folder)})
+    result = run_cli(
+        "runbook", "run", "drill", "--env", "dev", "--yes", env={"BILLINGOPS_RUNBOOKS_DIR": str(folder)}
+    )
     assert result.returncode == 2 and "does not start with `billingops`" in result.stderr
 
 
@@ -196,8 +224,19 @@ def test_runbook_run_passes_the_cloud_to_its_commands(run_cli, tmp_path):
 
     folder = tmp_path / "books"
     _write_book(folder, "## Step 1: Cost\n```billingops\nbillingops cost --env $ENV --json\n```\n")
-    result = run_cli("runbook", "run", "drill", "--env", "prod", "--cloud", "gcp", "--yes", "--json", cwd=REPO,
-                     env={"BILLINGOPS_RUNBOOKS_DIR": str(folder), "BILLINGOPS_STATE_DIR": str(tmp_path / "state")})
+    result = run_cli(
+        "runbook",
+        "run",
+        "drill",
+        "--env",
+        "prod",
+        "--cloud",
+        "gcp",
+        "--yes",
+        "--json",
+        cwd=REPO,
+        env={"BILLINGOPS_RUNBOOKS_DIR": str(folder), "BILLINGOPS_STATE_DIR": str(tmp_path / "state")},
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # the child's output went to stderr: stdout holds one document
     assert summary["cloud"] == "gcp" and summary["steps"][0]["commands"][0]["outcome"] == "ok"

@@ -79,8 +79,16 @@ class DatabaseAdapter(Protocol):
     def describe(self, instance: str) -> DatabaseInfo: ...
     def exists(self, instance: str) -> bool: ...
     def backups(self, instance: str) -> BackupsView: ...
-    def restore(self, source: str, target: str, to: datetime | None, *, progress: Progress | None = None,
-                timeout: float = 3600.0, poll: float = 15.0) -> RestoreResult: ...
+    def restore(
+        self,
+        source: str,
+        target: str,
+        to: datetime | None,
+        *,
+        progress: Progress | None = None,
+        timeout: float = 3600.0,
+        poll: float = 15.0,
+    ) -> RestoreResult: ...
     def delete(self, instance: str) -> None: ...
 
 
@@ -103,8 +111,10 @@ def parse_time(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError(f"--to {text!r} is not a time billingops understands.",
-                         hint="Use ISO 8601 in UTC, e.g. --to 2026-11-25T09:55:00Z, or --to latest.") from None
+        raise UsageError(
+            f"--to {text!r} is not a time billingops understands.",
+            hint="Use ISO 8601 in UTC, e.g. --to 2026-11-25T09:55:00Z, or --to latest.",
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -126,8 +136,9 @@ def iso(value: Any) -> str | None:
     return str(value)
 
 
-def check_restore_request(view: BackupsView, live: str, target: str, to: datetime | None,
-                          target_exists: bool) -> None:
+def check_restore_request(
+    view: BackupsView, live: str, target: str, to: datetime | None, target_exists: bool
+) -> None:
     """Refuse a restore over the live instance, onto an existing name, or outside the PITR window."""
     if target.strip().lower() == live.strip().lower():
         raise Refused(
@@ -135,13 +146,17 @@ def check_restore_request(view: BackupsView, live: str, target: str, to: datetim
             hint="Pick a new name, e.g. --as " + f"{live}-restore-{datetime.now(UTC):%m%d%H%M}.",
         )
     if target_exists:
-        raise Refused(f"An instance named {target} already exists; billingops will not restore over it.",
-                      hint="Pick another --as name, or delete that instance first if it is a previous scratch copy.")
+        raise Refused(
+            f"An instance named {target} already exists; billingops will not restore over it.",
+            hint="Pick another --as name, or delete that instance first if it is a previous scratch copy.",
+        )
     if to is None:
         return
     if not view.pitr_enabled:
-        raise UsageError(f"Point-in-time recovery is not enabled on {live}, so it cannot be restored to {iso(to)}.",
-                         hint="Use --to latest, or restore a snapshot listed by `billingops db backups`.")
+        raise UsageError(
+            f"Point-in-time recovery is not enabled on {live}, so it cannot be restored to {iso(to)}.",
+            hint="Use --to latest, or restore a snapshot listed by `billingops db backups`.",
+        )
     earliest = parse_time(view.earliest_restorable_time) if view.earliest_restorable_time else None
     latest = parse_time(view.latest_restorable_time) if view.latest_restorable_time else None
     if (earliest and to < earliest) or (latest and to > latest):

@@ -109,9 +109,15 @@ def state_lock(env: EnvConfig) -> dict[str, Any]:
     if not locks:
         return {"held": False}
     first = locks[0].to_dict()
-    return {"held": True, "lock_id": first.get("lock_id"), "who": first.get("who"),
-            "operation": first.get("operation"), "created": first.get("created"),
-            "age_seconds": first.get("age_seconds"), "count": len(locks)}
+    return {
+        "held": True,
+        "lock_id": first.get("lock_id"),
+        "who": first.get("who"),
+        "operation": first.get("operation"),
+        "created": first.get("created"),
+        "age_seconds": first.get("age_seconds"),
+        "count": len(locks),
+    }
 
 
 def last_deploy(records, env: str, cloud: str) -> dict[str, Any] | None:
@@ -132,19 +138,33 @@ def last_deploy(records, env: str, cloud: str) -> dict[str, Any] | None:
         return None
     run_id = order[-1]
     start, end = starts[run_id], ends.get(run_id, {})
-    return {"run_id": run_id, "started": start.get("ts"), "who": start.get("who"), "image": start.get("image"),
-            "ended": end.get("ts"), "outcome": end.get("outcome") or "running or interrupted"}
+    return {
+        "run_id": run_id,
+        "started": start.get("ts"),
+        "who": start.get("who"),
+        "image": start.get("image"),
+        "ended": end.get("ts"),
+        "outcome": end.get("outcome") or "running or interrupted",
+    }
 
 
 class _Unknown(BillingOpsError):
     """A section that cannot be read for a reason that is not an error of the environment."""
 
 
-def collect(env: EnvConfig, ids: Identifiers, *, audit_records, adapters: dict[str, Any] | None = None,
-            outputs_problem: str | None = None) -> EnvStatus:
-    """Gather every section. `adapters` (service, database, cache) can be injected; else built for the cloud."""
+def collect(
+    env: EnvConfig,
+    ids: Identifiers,
+    *,
+    audit_records,
+    adapters: dict[str, Any] | None = None,
+    outputs_problem: str | None = None,
+) -> EnvStatus:
+    """Gather every section; `adapters` (service, database, cache) are injectable."""
     adapters = adapters or _adapters(env, ids)
-    status = EnvStatus(env=env.name, cloud=env.cloud, checked_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    status = EnvStatus(
+        env=env.name, cloud=env.cloud, checked_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     why = f" ({outputs_problem})" if outputs_problem else ""
 
     def need(value: str | None, flag: str) -> str:
@@ -153,12 +173,19 @@ def collect(env: EnvConfig, ids: Identifiers, *, audit_records, adapters: dict[s
         return value
 
     if env.cloud == "aws":
-        status.service = section("service", lambda: adapters["service"].service(
-            need(ids.cluster, "--cluster"), need(ids.service, "--service"), ids.container))
+        status.service = section(
+            "service",
+            lambda: adapters["service"].service(
+                need(ids.cluster, "--cluster"), need(ids.service, "--service"), ids.container
+            ),
+        )
     else:
-        status.service = section("service", lambda: adapters["service"].service(need(ids.service, "--service")))
-    status.database = section("database", lambda: adapters["database"].describe(need(ids.db_instance,
-                                                                                      "--db-instance")))
+        status.service = section(
+            "service", lambda: adapters["service"].service(need(ids.service, "--service"))
+        )
+    status.database = section(
+        "database", lambda: adapters["database"].describe(need(ids.db_instance, "--db-instance"))
+    )
     status.cache = section("cache", lambda: adapters["cache"].cache(need(ids.cache_id, "--cache-id")))
     status.state_lock = section("state lock", state_lock, env)
     status.last_deploy = section("last deploy", last_deploy, audit_records, env.name, env.cloud)

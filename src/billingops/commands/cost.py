@@ -20,8 +20,12 @@ def register(app: typer.Typer) -> None:
 @with_session(cloud=False)
 def cost_cmd(
     session: Session,
-    cloud: Annotated[str | None, typer.Option("--cloud", envvar="BILLINGOPS_CLOUD",
-                                              help="aws, gcp or both (default: the environment's cloud).")] = None,
+    cloud: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud", envvar="BILLINGOPS_CLOUD", help="aws, gcp or both (default: the environment's cloud)."
+        ),
+    ] = None,
 ) -> None:
     """Estimate the environment's monthly cost from its tfvars and the dated price table."""
     from billingops.cost import COMPONENTS, estimate, load_prices, read_sizing
@@ -38,8 +42,10 @@ def cost_cmd(
         estimates.append(estimate(env, sizing, prices, source))
     for item in estimates:
         if not item.complete:
-            session.output.warn(f"The {item.cloud} estimate is partial: a size in {item.sizing_source} has no price "
-                                "in the table (see the basis column).")
+            session.output.warn(
+                f"The {item.cloud} estimate is partial: a size in {item.sizing_source} has no price "
+                "in the table (see the basis column)."
+            )
 
     def render(console) -> None:
         columns = ["component"]
@@ -62,17 +68,28 @@ def cost_cmd(
             if item.reference_total is not None:
                 total.append(_money(item.reference_total))
         rows.append(total)
-        title = f"Monthly estimate for {estimates[0].env} (on-demand list prices of {estimates[0].price_date})"
+        title = (
+            f"Monthly estimate for {estimates[0].env} (on-demand list prices of {estimates[0].price_date})"
+        )
         console.print(session.output.table(title, columns, rows))
-        console.print("Usage figures (traffic, logs, busy time) are assumptions from the price table; "
-                      "committed-use and reserved pricing cut 30-50%.", markup=False)
+        console.print(
+            "Usage figures (traffic, logs, busy time) are assumptions from the price table; "
+            "committed-use and reserved pricing cut 30-50%.",
+            markup=False,
+        )
 
-    session.output.result({"estimates": [dict(_plain(e), total=e.total, complete=e.complete) for e in estimates]},
-                          render)
+    session.output.result(
+        {"estimates": [dict(_plain(e), total=e.total, complete=e.complete) for e in estimates]}, render
+    )
 
 
-_LABELS = {"database": "database", "cache": "cache", "compute": "compute",
-           "load_balancer_network": "load balancer + network", "monitoring": "monitoring"}
+_LABELS = {
+    "database": "database",
+    "cache": "cache",
+    "compute": "compute",
+    "load_balancer_network": "load balancer + network",
+    "monitoring": "monitoring",
+}
 
 
 def _plain(item):

@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 
 DbInstanceOpt = Annotated[
     str | None,
-    typer.Option("--db-instance", help="Database instance name (default: terraform output database_instance)."),
+    typer.Option(
+        "--db-instance", help="Database instance name (default: terraform output database_instance)."
+    ),
 ]
 
 
@@ -53,16 +55,28 @@ def backups_cmd(session: Session, db_instance: DbInstanceOpt = None) -> None:
         view = adapter_for(env).backups(instance)
 
     def render(console) -> None:
-        pitr = (f"{view.earliest_restorable_time or '?'} → {view.latest_restorable_time or '?'}"
-                if view.pitr_enabled else "not enabled")
-        console.print(f"{instance} ({env.cloud}, {env.name}): point-in-time restore window {pitr}; "
-                      f"retention {view.retention_days or '?'} day(s)", markup=False)
-        console.print(session.output.table(
-            f"Backups ({len(view.backups)})", ["id", "kind", "status", "created", "size GB"],
-            [(b.id, b.kind, b.status, b.created, b.size_gb) for b in view.backups]))
+        pitr = (
+            f"{view.earliest_restorable_time or '?'} → {view.latest_restorable_time or '?'}"
+            if view.pitr_enabled
+            else "not enabled"
+        )
+        console.print(
+            f"{instance} ({env.cloud}, {env.name}): point-in-time restore window {pitr}; "
+            f"retention {view.retention_days or '?'} day(s)",
+            markup=False,
+        )
+        console.print(
+            session.output.table(
+                f"Backups ({len(view.backups)})",
+                ["id", "kind", "status", "created", "size GB"],
+                [(b.id, b.kind, b.status, b.created, b.size_gb) for b in view.backups],
+            )
+        )
         if not view.backups:
-            console.print("No backups listed: check the backup configuration (see runbook backup-failures).",
-                          markup=False)
+            console.print(
+                "No backups listed: check the backup configuration (see runbook backup-failures).",
+                markup=False,
+            )
 
     session.output.result(view, render)
 
@@ -70,13 +84,22 @@ def backups_cmd(session: Session, db_instance: DbInstanceOpt = None) -> None:
 @with_session()
 def restore_cmd(
     session: Session,
-    to: Annotated[str, typer.Option("--to", help="UTC time to restore to (ISO 8601, e.g. 2026-11-25T09:55:00Z), "
-                                                 "or 'latest'.")],
-    as_: Annotated[str, typer.Option("--as", help="Name of the NEW instance to create (never the live one).")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="UTC time to restore to (ISO 8601, e.g. 2026-11-25T09:55:00Z), or 'latest'."
+        ),
+    ],
+    as_: Annotated[
+        str, typer.Option("--as", help="Name of the NEW instance to create (never the live one).")
+    ],
     db_instance: DbInstanceOpt = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")] = 3600.0,
-    poll: Annotated[float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")]
-    = 15.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")
+    ] = 3600.0,
+    poll: Annotated[
+        float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")
+    ] = 15.0,
 ) -> None:
     """Restore the database to a point in time into a new instance, with progress."""
     from billingops.clouds.database import adapter_for, check_restore_request, parse_time
@@ -88,8 +111,10 @@ def restore_cmd(
     view = adapter.backups(source)
     check_restore_request(view, source, as_, when, adapter.exists(as_))
     output = session.output
-    question = (f"Restore {source} ({env.name}, {env.cloud}) as of {to} into a new instance {as_}? "
-                "This creates billable resources")
+    question = (
+        f"Restore {source} ({env.name}, {env.cloud}) as of {to} into a new instance {as_}? "
+        "This creates billable resources"
+    )
     if env.is_prod and not output.confirm(question, flag="--yes"):
         from billingops.errors import Refused
 
@@ -99,16 +124,32 @@ def restore_cmd(
     try:
         result = adapter.restore(source, as_, when, progress=output.say, timeout=timeout, poll=poll)
     except Exception as exc:
-        audit.record("db.restore.end", env=env.name, cloud=env.cloud, source=source, target=as_,
-                     outcome="failed", error=str(exc))
+        audit.record(
+            "db.restore.end",
+            env=env.name,
+            cloud=env.cloud,
+            source=source,
+            target=as_,
+            outcome="failed",
+            error=str(exc),
+        )
         raise
-    audit.record("db.restore.end", env=env.name, cloud=env.cloud, source=source, target=as_, outcome="ok",
-                 seconds=result.seconds)
+    audit.record(
+        "db.restore.end",
+        env=env.name,
+        cloud=env.cloud,
+        source=source,
+        target=as_,
+        outcome="ok",
+        seconds=result.seconds,
+    )
 
     def render(console) -> None:
-        console.print(f"Restored {source} (as of {result.restore_time}) into {as_}: {result.status}, endpoint "
-                      f"{result.endpoint or '?'}:{result.port or '?'}, in {result.seconds:.0f}s. The live instance "
-                      "was not touched.", markup=False)
+        console.print(
+            f"Restored {source} (as of {result.restore_time}) into {as_}: {result.status}, endpoint "
+            f"{result.endpoint or '?'}:{result.port or '?'}, in {result.seconds:.0f}s. The live instance "
+            "was not touched.",
+            markup=False,
+        )
 
     output.result(result, render)
-

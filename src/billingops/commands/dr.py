@@ -49,17 +49,32 @@ def register(app: typer.Typer) -> None:
 def drill_cmd(
     session: Session,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch instance for inspection.")] = False,
-    allow_prod: Annotated[bool, typer.Option("--allow-prod", help="Allow a drill against prod's database.")] = False,
-    db_instance: Annotated[str | None, typer.Option("--db-instance", help="Instance to drill (default: terraform "
-                                                                          "output database_instance).")] = None,
-    scratch_name: Annotated[str | None, typer.Option("--as", help="Scratch instance name (default: "
-                                                                  "<instance>-drill-<time>).")] = None,
-    check_database_url: Annotated[str | None, typer.Option(
-        "--check-database-url", envvar="BILLINGOPS_DRILL_DATABASE_URL",
-        help="PostgreSQL URL reaching the restored copy (a tunnel or proxy); default: its endpoint.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")] = 7200.0,
-    poll: Annotated[float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")]
-    = 15.0,
+    allow_prod: Annotated[
+        bool, typer.Option("--allow-prod", help="Allow a drill against prod's database.")
+    ] = False,
+    db_instance: Annotated[
+        str | None,
+        typer.Option(
+            "--db-instance", help="Instance to drill (default: terraform output database_instance)."
+        ),
+    ] = None,
+    scratch_name: Annotated[
+        str | None, typer.Option("--as", help="Scratch instance name (default: <instance>-drill-<time>).")
+    ] = None,
+    check_database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--check-database-url",
+            envvar="BILLINGOPS_DRILL_DATABASE_URL",
+            help="PostgreSQL URL reaching the restored copy (a tunnel or proxy); default: its endpoint.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")
+    ] = 7200.0,
+    poll: Annotated[
+        float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")
+    ] = 15.0,
 ) -> int | None:
     """Restore the latest backup into a scratch instance, count the core tables, time it against the RTO."""
     from billingops.clouds.database import adapter_for
@@ -68,22 +83,30 @@ def drill_cmd(
 
     env = session.env()
     if env.is_prod and not allow_prod:
-        raise Refused("A DR drill against prod is refused by default: it creates a full-size copy of the "
-                      "production database.", hint="Drill staging (the seed's practice), or pass --allow-prod.")
+        raise Refused(
+            "A DR drill against prod is refused by default: it creates a full-size copy of the "
+            "production database.",
+            hint="Drill staging (the seed's practice), or pass --allow-prod.",
+        )
     source = database_instance(session, db_instance)
     scratch = scratch_name or f"{source}-drill-{datetime.now(UTC):%Y%m%d%H%M}"
     output = session.output
     adapter = adapter_for(env)
-    result = DrillResult(env=env.name, cloud=env.cloud, source=source, scratch=scratch,
-                         rto_seconds=RTO_SECONDS[env.cloud])
+    result = DrillResult(
+        env=env.name, cloud=env.cloud, source=source, scratch=scratch, rto_seconds=RTO_SECONDS[env.cloud]
+    )
     audit = session.audit()
     audit.record("dr.drill.start", env=env.name, cloud=env.cloud, source=source, scratch=scratch)
     try:
         if source.lower() == scratch.lower() or adapter.exists(scratch):
-            raise Refused(f"The scratch instance name {scratch} is taken (or is the live instance).",
-                          hint="Pass another --as name.")
-        output.say(f"Restoring the latest restorable time of {source} into {scratch} (RTO "
-                   f"{result.rto_seconds // 60} min)")
+            raise Refused(
+                f"The scratch instance name {scratch} is taken (or is the live instance).",
+                hint="Pass another --as name.",
+            )
+        output.say(
+            f"Restoring the latest restorable time of {source} into {scratch} (RTO "
+            f"{result.rto_seconds // 60} min)"
+        )
         restored = adapter.restore(source, scratch, None, progress=output.say, timeout=timeout, poll=poll)
         result.restore_seconds = restored.seconds
         result.within_rto = restored.seconds <= result.rto_seconds
@@ -108,13 +131,25 @@ def _finish(session: Session, adapter: Any, result: DrillResult, keep: bool, aud
                 result.scratch_deleted = True
                 session.output.say(f"deleting scratch instance {result.scratch}")
             except Exception as exc:  # noqa: BLE001  # the drill's result still counts; the leftover is reported
-                session.output.warn(f"Could not delete scratch instance {result.scratch}: {exc}. Delete it by hand.")
+                session.output.warn(
+                    f"Could not delete scratch instance {result.scratch}: {exc}. Delete it by hand."
+                )
     passed = result.within_rto is True and result.check == "passed"
     result.outcome = "passed" if passed else "failed"
-    audit.record("dr.drill.end", env=result.env, cloud=result.cloud, source=result.source, scratch=result.scratch,
-                 outcome=result.outcome, restore_seconds=result.restore_seconds, rto_seconds=result.rto_seconds,
-                 within_rto=result.within_rto, check=result.check, row_counts=result.row_counts,
-                 scratch_deleted=result.scratch_deleted)
+    audit.record(
+        "dr.drill.end",
+        env=result.env,
+        cloud=result.cloud,
+        source=result.source,
+        scratch=result.scratch,
+        outcome=result.outcome,
+        restore_seconds=result.restore_seconds,
+        rto_seconds=result.rto_seconds,
+        within_rto=result.within_rto,
+        check=result.check,
+        row_counts=result.row_counts,
+        scratch_deleted=result.scratch_deleted,
+    )
 
 
 def _endpoint_url(session: Session, restored: Any) -> str | None:
@@ -144,13 +179,18 @@ def _check(url: str | None) -> tuple[str, dict[str, int | None]]:
         conn = psycopg.connect(url, connect_timeout=CHECK_CONNECT_TIMEOUT, autocommit=True)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return (f"not run: cannot connect to the restored copy at {redact.redact_url(url)} ({first}); from outside "
-                "its network (or against an emulator) pass --check-database-url through a tunnel or proxy"), {}
+        return (
+            f"not run: cannot connect to the restored copy at {redact.redact_url(url)} ({first}); "
+            "from outside "
+            "its network (or against an emulator) pass --check-database-url through a tunnel or proxy"
+        ), {}
     counts: dict[str, int | None] = {}
     with conn:
         for table in CORE_TABLES:
             try:
-                row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+                row = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+                ).fetchone()
                 counts[table] = int(row[0]) if row else None
             except psycopg.errors.UndefinedTable:
                 counts[table] = None
@@ -163,13 +203,21 @@ def _check(url: str | None) -> tuple[str, dict[str, int | None]]:
 def _render(session: Session, result: DrillResult) -> None:
     def render(console) -> None:
         minutes = f"{result.restore_seconds / 60:.1f} min" if result.restore_seconds is not None else "?"
-        rows = [("restore time", f"{minutes} (RTO {result.rto_seconds // 60} min): "
-                                 f"{'within' if result.within_rto else 'OVER'} RTO"),
-                ("check", result.check),
-                *[(f"rows in {t}", "missing" if n is None else str(n)) for t, n in result.row_counts.items()],
-                ("scratch instance", f"{result.scratch} {'deleted' if result.scratch_deleted else 'kept'}"),
-                ("outcome", result.outcome.upper())]
-        console.print(session.output.table(f"DR drill of {result.source} ({result.env}, {result.cloud})",
-                                           ["", ""], rows))
+        rows = [
+            (
+                "restore time",
+                f"{minutes} (RTO {result.rto_seconds // 60} min): "
+                f"{'within' if result.within_rto else 'OVER'} RTO",
+            ),
+            ("check", result.check),
+            *[(f"rows in {t}", "missing" if n is None else str(n)) for t, n in result.row_counts.items()],
+            ("scratch instance", f"{result.scratch} {'deleted' if result.scratch_deleted else 'kept'}"),
+            ("outcome", result.outcome.upper()),
+        ]
+        console.print(
+            session.output.table(
+                f"DR drill of {result.source} ({result.env}, {result.cloud})", ["", ""], rows
+            )
+        )
 
     session.output.result(result, render)

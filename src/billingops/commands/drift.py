@@ -1,4 +1,4 @@
-"""`billingops drift`: resources changed outside terraform; exit 1 when there is drift, 0 when there is none."""
+"""`billingops drift`: resources changed outside terraform; exit 1 on drift, 0 when there is none."""
 
 # No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
 # Typer could not resolve string annotations, and the options would lose their names and help.
@@ -20,8 +20,12 @@ def register(app: typer.Typer) -> None:
 @with_session(cloud=False)
 def drift_cmd(
     session: Session,
-    cloud: Annotated[str | None, typer.Option("--cloud", envvar="BILLINGOPS_CLOUD",
-                                              help="aws, gcp or both (default: the environment's cloud).")] = None,
+    cloud: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud", envvar="BILLINGOPS_CLOUD", help="aws, gcp or both (default: the environment's cloud)."
+        ),
+    ] = None,
 ) -> int:
     """Run a refresh-only plan and list every resource changed outside terraform (secrets masked)."""
     from billingops.drift import parse_plan, record_check
@@ -36,7 +40,9 @@ def drift_cmd(
     reports = []
     for name in clouds:
         env = settings.env(session.env_name, name)
-        with output.status(f"Refresh-only plan of {env.name} on {env.cloud} (reads every resource; a few minutes)"):
+        with output.status(
+            f"Refresh-only plan of {env.name} on {env.cloud} (reads every resource; a few minutes)"
+        ):
             tf = Terraform.for_env(env, output=output)
             tf.init()
             result = tf.plan(refresh_only=True)
@@ -48,22 +54,37 @@ def drift_cmd(
     def render(console) -> None:
         for report in reports:
             if not report.has_drift:
-                console.print(f"{report.env} on {report.cloud}: no drift (checked {report.checked_at}).",
-                              markup=False)
+                console.print(
+                    f"{report.env} on {report.cloud}: no drift (checked {report.checked_at}).", markup=False
+                )
                 continue
             rows = []
             for item in report.drifted:
                 if not item.changes:
-                    rows.append((item.address, item.action, "-", "exists in state" if item.action == "delete"
-                                 else "-", "gone" if item.action == "delete" else "new"))
+                    rows.append(
+                        (
+                            item.address,
+                            item.action,
+                            "-",
+                            "exists in state" if item.action == "delete" else "-",
+                            "gone" if item.action == "delete" else "new",
+                        )
+                    )
                 for change in item.changes:
                     rows.append((item.address, item.action, change.attribute, change.expected, change.actual))
-            console.print(output.table(f"Drift in {report.env} on {report.cloud}: {len(report.drifted)} resource(s)",
-                                       ["resource", "action", "attribute", "expected (terraform)", "actual (cloud)"],
-                                       rows))
+            console.print(
+                output.table(
+                    f"Drift in {report.env} on {report.cloud}: {len(report.drifted)} resource(s)",
+                    ["resource", "action", "attribute", "expected (terraform)", "actual (cloud)"],
+                    rows,
+                )
+            )
         if any(r.has_drift for r in reports):
-            console.print("Bring the cloud back with `billingops deploy --env ENV`, or adopt the change by editing "
-                          "the terraform code and tfvars.", markup=False)
+            console.print(
+                "Bring the cloud back with `billingops deploy --env ENV`, or adopt the change by editing "
+                "the terraform code and tfvars.",
+                markup=False,
+            )
 
     drifted = any(r.has_drift for r in reports)
     output.result({"drift": drifted, "reports": reports}, render)

@@ -34,28 +34,52 @@ def list_cmd(session: Session) -> None:
     from billingops import runbooks
 
     books = runbooks.load_all()
-    data = [{"name": b.name, "title": b.title, "alerts": list(b.alerts), "severity": b.severity,
-             "steps": len(b.steps)} for b in books]
+    data = [
+        {
+            "name": b.name,
+            "title": b.title,
+            "alerts": list(b.alerts),
+            "severity": b.severity,
+            "steps": len(b.steps),
+        }
+        for b in books
+    ]
 
     def render(console) -> None:
-        console.print(session.output.table("Runbooks", ["name", "title", "answers alert", "steps"],
-                                           [(d["name"], d["title"], "; ".join(d["alerts"]) or "-", d["steps"])
-                                            for d in data]))
-        console.print("Read one with `billingops runbook show NAME`; run it with `billingops runbook run NAME "
-                      "--env ENV`.", markup=False)
+        console.print(
+            session.output.table(
+                "Runbooks",
+                ["name", "title", "answers alert", "steps"],
+                [(d["name"], d["title"], "; ".join(d["alerts"]) or "-", d["steps"]) for d in data],
+            )
+        )
+        console.print(
+            "Read one with `billingops runbook show NAME`; run it with `billingops runbook run NAME "
+            "--env ENV`.",
+            markup=False,
+        )
 
     session.output.result({"runbooks": data}, render)
 
 
 @with_session(env=False, cloud=False)
-def show_cmd(session: Session, name: Annotated[str, typer.Argument(help="Runbook name (see `runbook list`).")]) -> None:
+def show_cmd(
+    session: Session, name: Annotated[str, typer.Argument(help="Runbook name (see `runbook list`).")]
+) -> None:
     """Show a runbook: rendered Markdown on a terminal, raw Markdown otherwise."""
     from billingops import runbooks
 
     book = runbooks.find(name)
     if session.json:
-        session.output.result({"name": book.name, "title": book.title, "alerts": list(book.alerts),
-                               "path": str(book.path), "markdown": book.body})
+        session.output.result(
+            {
+                "name": book.name,
+                "title": book.title,
+                "alerts": list(book.alerts),
+                "path": str(book.path),
+                "markdown": book.body,
+            }
+        )
         return
     out = session.output.out
     if out.is_terminal:
@@ -70,9 +94,12 @@ def show_cmd(session: Session, name: Annotated[str, typer.Argument(help="Runbook
 def run_cmd(
     session: Session,
     name: Annotated[str, typer.Argument(help="Runbook name (see `runbook list`).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the commands it would run; run nothing.")] = False,
-    var: Annotated[list[str] | None, typer.Option("--var", help="Fill a <NAME> placeholder: --var NAME=VALUE.")]
-    = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the commands it would run; run nothing.")
+    ] = False,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="Fill a <NAME> placeholder: --var NAME=VALUE.")
+    ] = None,
     from_step: Annotated[int, typer.Option("--from-step", min=1, help="Start at this step number.")] = 1,
 ) -> None:
     """Walk a runbook step by step, running its billingops commands after confirmation."""
@@ -84,11 +111,15 @@ def run_cmd(
     variables = _parse_vars(var or [])
     steps = [s for s in book.steps if s.number >= from_step]
     if not book.steps:
-        raise UsageError(f"Runbook {book.name} has no executable steps (## Step N sections).",
-                         hint=f"Read it with `billingops runbook show {book.name}`.")
+        raise UsageError(
+            f"Runbook {book.name} has no executable steps (## Step N sections).",
+            hint=f"Read it with `billingops runbook show {book.name}`.",
+        )
     # Resolve every command before starting, so a missing --var fails now rather than at step 4 of 6.
-    plan = [(step, [(c, c.argv(env.name, env.cloud, variables)) for c in step.commands_for(env.cloud)])
-            for step in steps]
+    plan = [
+        (step, [(c, c.argv(env.name, env.cloud, variables)) for c in step.commands_for(env.cloud)])
+        for step in steps
+    ]
     output = session.output
     run_id = new_run_id()
     audit = session.audit()
@@ -108,39 +139,76 @@ def run_cmd(
                 continue
             if not output.confirm(f"Run `{shown}`?", flag="--yes"):
                 entry["outcome"] = "skipped"
-                audit.record("runbook.step", run_id=run_id, runbook=book.name, step=step.number, command=shown,
-                              outcome="skipped", env=env.name)
+                audit.record(
+                    "runbook.step",
+                    run_id=run_id,
+                    runbook=book.name,
+                    step=step.number,
+                    command=shown,
+                    outcome="skipped",
+                    env=env.name,
+                )
                 output.say(f"skipped: {shown}", "warn")
                 continue
             started = time.monotonic()
             code = _run_billingops(argv, to_stderr=session.json, env=_child_env(session, env.cloud))
-            entry.update(outcome="ok" if code == 0 else "failed", exit_code=code,
-                         seconds=round(time.monotonic() - started, 1))
-            audit.record("runbook.step", run_id=run_id, runbook=book.name, step=step.number, command=shown,
-                         outcome=entry["outcome"], exit_code=code, env=env.name)
+            entry.update(
+                outcome="ok" if code == 0 else "failed",
+                exit_code=code,
+                seconds=round(time.monotonic() - started, 1),
+            )
+            audit.record(
+                "runbook.step",
+                run_id=run_id,
+                runbook=book.name,
+                step=step.number,
+                command=shown,
+                outcome=entry["outcome"],
+                exit_code=code,
+                env=env.name,
+            )
             if code != 0:
-                audit.record("runbook.end", run_id=run_id, runbook=book.name, outcome="failed", step=step.number,
-                             env=env.name)
+                audit.record(
+                    "runbook.end",
+                    run_id=run_id,
+                    runbook=book.name,
+                    outcome="failed",
+                    step=step.number,
+                    env=env.name,
+                )
                 _show_rollback(session, book)
                 raise StepFailed(
                     f"Runbook {book.name} stopped at step {step.number} ({step.title}): `{shown}` exited "
                     f"with code {code}.",
                     hint=f"Follow the roll back section shown above, or fix the cause and resume with "
-                         f"`billingops runbook run {book.name} --env {env.name} --from-step {step.number}`.",
+                    f"`billingops runbook run {book.name} --env {env.name} --from-step {step.number}`.",
                     details={"run_id": run_id, "steps": results},
                 )
         if not commands and not dry_run:
-            audit.record("runbook.step", run_id=run_id, runbook=book.name, step=step.number, outcome="read",
-                         env=env.name)
+            audit.record(
+                "runbook.step",
+                run_id=run_id,
+                runbook=book.name,
+                step=step.number,
+                outcome="read",
+                env=env.name,
+            )
     if not dry_run:
         audit.record("runbook.end", run_id=run_id, runbook=book.name, outcome="ok", env=env.name)
-    summary = {"runbook": book.name, "env": env.name, "cloud": env.cloud, "dry_run": dry_run,
-               "run_id": None if dry_run else run_id, "steps": results}
+    summary = {
+        "runbook": book.name,
+        "env": env.name,
+        "cloud": env.cloud,
+        "dry_run": dry_run,
+        "run_id": None if dry_run else run_id,
+        "steps": results,
+    }
 
     def render(console) -> None:
         verb = "Dry run of" if dry_run else "Finished"
-        console.print(f"{verb} runbook {book.name} on {env.name}/{env.cloud}: {len(results)} step(s).",
-                      markup=False)
+        console.print(
+            f"{verb} runbook {book.name} on {env.name}/{env.cloud}: {len(results)} step(s).", markup=False
+        )
         if dry_run:
             for step in results:
                 for entry in step["commands"]:
@@ -154,7 +222,9 @@ def _parse_vars(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise UsageError(f"--var {item!r} is not NAME=VALUE.", hint="Write it like --var TIME=2026-11-25T10:00Z.")
+            raise UsageError(
+                f"--var {item!r} is not NAME=VALUE.", hint="Write it like --var TIME=2026-11-25T10:00Z."
+            )
         values[key.strip().upper()] = value
     return values
 

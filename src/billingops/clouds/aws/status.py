@@ -28,11 +28,15 @@ class AwsStatus:
         services = found.get("services", [])
         if not services or services[0].get("status") == "INACTIVE":
             reason = (found.get("failures") or [{}])[0].get("reason", "not found")
-            raise CloudError(f"ECS service {service} in cluster {cluster}: {reason}.",
-                             hint="Check --cluster/--service (terraform outputs ecs_cluster_name, service_name).")
+            raise CloudError(
+                f"ECS service {service} in cluster {cluster}: {reason}.",
+                hint="Check --cluster/--service (terraform outputs ecs_cluster_name, service_name).",
+            )
         svc = services[0]
         deployments = svc.get("deployments", [])
-        primary = next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0] if deployments else {})
+        primary = next(
+            (d for d in deployments if d.get("status") == "PRIMARY"), deployments[0] if deployments else {}
+        )
         state = primary.get("rolloutState") or primary.get("status")
         if primary.get("rolloutStateReason"):
             state = f"{state}: {primary['rolloutStateReason']}"
@@ -40,9 +44,13 @@ class AwsStatus:
             state = f"{state} ({len(deployments)} deployments in flight)"
         desired, running = svc.get("desiredCount", 0), svc.get("runningCount", 0)
         return ServiceStatus(
-            name=service, desired=desired, running=running, pending=svc.get("pendingCount", 0),
+            name=service,
+            desired=desired,
+            running=running,
+            pending=svc.get("pendingCount", 0),
             serving=self._image(primary.get("taskDefinition") or svc.get("taskDefinition"), container),
-            deployment=state, healthy=running >= desired and primary.get("rolloutState") != "FAILED",
+            deployment=state,
+            healthy=running >= desired and primary.get("rolloutState") != "FAILED",
         )
 
     def _image(self, task_definition: str | None, container: str | None) -> str | None:
@@ -54,7 +62,9 @@ class AwsStatus:
             log.info("describe_task_definition %s failed: %s", task_definition, exc)
             return task_definition.rsplit("/", 1)[-1]
         containers = described.get("containerDefinitions", [])
-        chosen = next((c for c in containers if c.get("name") == container), containers[0] if containers else {})
+        chosen = next(
+            (c for c in containers if c.get("name") == container), containers[0] if containers else {}
+        )
         revision = f"{described.get('family')}:{described.get('revision')}"
         return f"{chosen.get('image', '?')} ({revision})"
 
@@ -62,22 +72,35 @@ class AwsStatus:
         """A replication group (the platform's shape: primary + replica), else a single cache cluster."""
         try:
             with aws_errors(f"Describing ElastiCache replication group {cache_id}"):
-                groups = self.elasticache.describe_replication_groups(
-                    ReplicationGroupId=cache_id)["ReplicationGroups"]
+                groups = self.elasticache.describe_replication_groups(ReplicationGroupId=cache_id)[
+                    "ReplicationGroups"
+                ]
         except CloudError as exc:
             if exc.details.get("aws_error_code") not in ("ReplicationGroupNotFoundFault", "InvalidAction"):
                 raise
             groups = []
         if groups:
             group = groups[0]
-            failover = f"automatic failover {group.get('AutomaticFailover', '?')}, Multi-AZ {group.get('MultiAZ', '?')}"
-            return CacheStatus(id=cache_id, status=group.get("Status", "?"), available=group.get("Status") == "available",
-                               failover=failover, node_type=group.get("CacheNodeType"),
-                               engine=f"redis ({len(group.get('MemberClusters', []))} nodes)")
-        with aws_errors(f"Describing ElastiCache cluster {cache_id}",
-                        hint="Check --cache-id (terraform output cache_id) and the region."):
+            automatic, multi_az = group.get("AutomaticFailover", "?"), group.get("MultiAZ", "?")
+            failover = f"automatic failover {automatic}, Multi-AZ {multi_az}"
+            return CacheStatus(
+                id=cache_id,
+                status=group.get("Status", "?"),
+                available=group.get("Status") == "available",
+                failover=failover,
+                node_type=group.get("CacheNodeType"),
+                engine=f"redis ({len(group.get('MemberClusters', []))} nodes)",
+            )
+        with aws_errors(
+            f"Describing ElastiCache cluster {cache_id}",
+            hint="Check --cache-id (terraform output cache_id) and the region.",
+        ):
             cluster = self.elasticache.describe_cache_clusters(CacheClusterId=cache_id)["CacheClusters"][0]
-        return CacheStatus(id=cache_id, status=cluster.get("CacheClusterStatus", "?"),
-                           available=cluster.get("CacheClusterStatus") == "available",
-                           failover="none (single node)", node_type=cluster.get("CacheNodeType"),
-                           engine=f"{cluster.get('Engine', 'redis')} {cluster.get('EngineVersion', '')}".strip())
+        return CacheStatus(
+            id=cache_id,
+            status=cluster.get("CacheClusterStatus", "?"),
+            available=cluster.get("CacheClusterStatus") == "available",
+            failover="none (single node)",
+            node_type=cluster.get("CacheNodeType"),
+            engine=f"{cluster.get('Engine', 'redis')} {cluster.get('EngineVersion', '')}".strip(),
+        )

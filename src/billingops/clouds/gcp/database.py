@@ -1,4 +1,4 @@
-"""Cloud SQL (Admin API v1beta4 over REST): describe, backup runs and PITR window, clone at a point in time."""
+"""Cloud SQL (Admin API v1beta4, REST): describe, backup runs and PITR window, clone at a point in time."""
 
 from __future__ import annotations
 
@@ -30,18 +30,28 @@ class GcpDatabase:
 
         project = (outputs or {}).get("project_id") or env.gcp_project
         if not project:
-            raise ConfigError(f"No GCP project is configured for {env.name}.",
-                              hint=f"Set [environments.{env.name}.gcp] project in billingops.toml "
-                                   "or BILLINGOPS_GCP_PROJECT.")
+            raise ConfigError(
+                f"No GCP project is configured for {env.name}.",
+                hint=f"Set [environments.{env.name}.gcp] project in billingops.toml "
+                "or BILLINGOPS_GCP_PROJECT.",
+            )
         kwargs = gcp_client_kwargs(env, "sqladmin")
-        return cls(sql.SqlInstancesServiceClient(**kwargs), sql.SqlBackupRunsServiceClient(**kwargs),
-                   sql.SqlOperationsServiceClient(**kwargs), project)
+        return cls(
+            sql.SqlInstancesServiceClient(**kwargs),
+            sql.SqlBackupRunsServiceClient(**kwargs),
+            sql.SqlOperationsServiceClient(**kwargs),
+            project,
+        )
 
     def _get(self, instance: str) -> Any:
-        with gcp_errors(f"Reading Cloud SQL instance {instance}",
-                        hint="Check the instance name (--db-instance, or terraform output database_instance) "
-                             "and the project."):
-            return self.instances.get(request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT)
+        with gcp_errors(
+            f"Reading Cloud SQL instance {instance}",
+            hint="Check the instance name (--db-instance, or terraform output database_instance) "
+            "and the project.",
+        ):
+            return self.instances.get(
+                request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT
+            )
 
     def exists(self, instance: str) -> bool:
         from google.api_core import exceptions as gexc
@@ -52,13 +62,16 @@ class GcpDatabase:
         except gexc.NotFound:
             return False
         except gexc.GoogleAPICallError as exc:
-            raise CloudError(f"Checking whether Cloud SQL instance {instance} exists failed: {exc}.",
-                             hint="Check permissions and the project.") from None
+            raise CloudError(
+                f"Checking whether Cloud SQL instance {instance} exists failed: {exc}.",
+                hint="Check permissions and the project.",
+            ) from None
 
     def _recovery_window(self, instance: str) -> tuple[str | None, str | None]:
         try:
             window = self.instances.get_latest_recovery_time(
-                request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT)
+                request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT
+            )
         except Exception as exc:  # noqa: BLE001  # the window is informative; restore still validates server-side
             log.info("getLatestRecoveryTime for %s unavailable: %s", instance, exc)
             return None, None
@@ -68,19 +81,26 @@ class GcpDatabase:
         raw = self._get(instance)
         settings = raw.settings
         addresses = {a.type_: a.ip_address for a in raw.ip_addresses}
-        endpoint = addresses.get("PRIVATE") or addresses.get("PRIMARY") or next(iter(addresses.values()), None)
+        endpoint = (
+            addresses.get("PRIVATE") or addresses.get("PRIMARY") or next(iter(addresses.values()), None)
+        )
         allocated = settings.data_disk_size_gb or None  # proto-plus unwraps Int64Value
-        used = raw.current_disk_size / 1024 ** 3 if raw.current_disk_size else None
+        used = raw.current_disk_size / 1024**3 if raw.current_disk_size else None
         backup = settings.backup_configuration
         _, latest = self._recovery_window(instance) if backup.point_in_time_recovery_enabled else (None, None)
         return DatabaseInfo(
-            name=raw.name, status=raw.state.name if hasattr(raw.state, "name") else str(raw.state),
+            name=raw.name,
+            status=raw.state.name if hasattr(raw.state, "name") else str(raw.state),
             available=_state(raw) == "RUNNABLE",
-            engine_version=raw.database_version.name if hasattr(raw.database_version, "name")
+            engine_version=raw.database_version.name
+            if hasattr(raw.database_version, "name")
             else str(raw.database_version),
-            high_availability=_enum(settings.availability_type) == "REGIONAL", endpoint=endpoint,
-            port=5432 if endpoint else None, allocated_gb=float(allocated) if allocated else None,
-            used_gb=round(used, 1) if used is not None else None, latest_restorable_time=latest,
+            high_availability=_enum(settings.availability_type) == "REGIONAL",
+            endpoint=endpoint,
+            port=5432 if endpoint else None,
+            allocated_gb=float(allocated) if allocated else None,
+            used_gb=round(used, 1) if used is not None else None,
+            latest_restorable_time=latest,
             backup_retention_days=backup.transaction_log_retention_days or None,
             deletion_protection=bool(settings.deletion_protection_enabled),
         )
@@ -89,45 +109,79 @@ class GcpDatabase:
         raw = self._get(instance)
         backup = raw.settings.backup_configuration
         with gcp_errors(f"Listing backup runs of Cloud SQL instance {instance}"):
-            runs = list(self.backup_runs.list(request={"project": self.project, "instance": instance},
-                                              timeout=GCP_TIMEOUT))
-        items = [Backup(id=str(r.id), kind=_enum(r.type_).lower() or "automated", status=_enum(r.status),
-                        created=iso(_ts(r.start_time) or _ts(r.enqueued_time)))
-                 for r in runs]
+            runs = list(
+                self.backup_runs.list(
+                    request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT
+                )
+            )
+        items = [
+            Backup(
+                id=str(r.id),
+                kind=_enum(r.type_).lower() or "automated",
+                status=_enum(r.status),
+                created=iso(_ts(r.start_time) or _ts(r.enqueued_time)),
+            )
+            for r in runs
+        ]
         items.sort(key=lambda b: b.created or "", reverse=True)
         pitr = bool(backup.point_in_time_recovery_enabled)
         earliest, latest = self._recovery_window(instance) if pitr else (None, None)
         retained = backup.backup_retention_settings.retained_backups or None
-        return BackupsView(instance=instance, cloud="gcp", pitr_enabled=pitr, earliest_restorable_time=earliest,
-                           latest_restorable_time=latest,
-                           retention_days=backup.transaction_log_retention_days or retained,
-                           backups=items)
+        return BackupsView(
+            instance=instance,
+            cloud="gcp",
+            pitr_enabled=pitr,
+            earliest_restorable_time=earliest,
+            latest_restorable_time=latest,
+            retention_days=backup.transaction_log_retention_days or retained,
+            backups=items,
+        )
 
-    def restore(self, source: str, target: str, to: datetime | None, *, progress: Progress | None = None,
-                timeout: float = 3600.0, poll: float = 15.0) -> RestoreResult:
+    def restore(
+        self,
+        source: str,
+        target: str,
+        to: datetime | None,
+        *,
+        progress: Progress | None = None,
+        timeout: float = 3600.0,
+        poll: float = 15.0,
+    ) -> RestoreResult:
         context: dict[str, Any] = {"kind": "sql#cloneContext", "destination_instance_name": target}
         if to is not None:
             context["point_in_time"] = to
         started = time.monotonic()
-        with gcp_errors(f"Cloning Cloud SQL instance {source} into {target}",
-                        hint="Check the time is inside the restore window (`billingops db backups`) and retry."):
+        with gcp_errors(
+            f"Cloning Cloud SQL instance {source} into {target}",
+            hint="Check the time is inside the restore window (`billingops db backups`) and retry.",
+        ):
             operation = self.instances.clone(
                 request={"project": self.project, "instance": source, "body": {"clone_context": context}},
-                timeout=GCP_TIMEOUT)
+                timeout=GCP_TIMEOUT,
+            )
         if progress:
             progress(f"clone of {source} into {target} started (operation {operation.name})")
         self._wait_operation(operation.name, started, timeout, poll, progress)
         info = self.describe(target)
-        return RestoreResult(source=source, target=target, restore_time=iso(to) if to else "latest",
-                             status=info.status, endpoint=info.endpoint, port=info.port,
-                             seconds=round(time.monotonic() - started, 1))
+        return RestoreResult(
+            source=source,
+            target=target,
+            restore_time=iso(to) if to else "latest",
+            status=info.status,
+            endpoint=info.endpoint,
+            port=info.port,
+            seconds=round(time.monotonic() - started, 1),
+        )
 
-    def _wait_operation(self, name: str, started: float, timeout: float, poll: float,
-                        progress: Progress | None) -> None:
+    def _wait_operation(
+        self, name: str, started: float, timeout: float, poll: float, progress: Progress | None
+    ) -> None:
         last = None
         while True:
             with gcp_errors(f"Polling Cloud SQL operation {name}"):
-                op = self.operations.get(request={"project": self.project, "operation": name}, timeout=GCP_TIMEOUT)
+                op = self.operations.get(
+                    request={"project": self.project, "operation": name}, timeout=GCP_TIMEOUT
+                )
             status = _enum(op.status)
             if status != last and progress:
                 progress(f"operation {name}: {status} ({time.monotonic() - started:.0f}s)")
@@ -135,18 +189,24 @@ class GcpDatabase:
             if status == "DONE":
                 errors = [e.message or e.code for e in (op.error.errors if op.error else [])]
                 if errors:
-                    raise CloudError(f"Cloud SQL operation {name} failed: {'; '.join(errors)}.",
-                                     hint="Read the operation in the console (gcloud sql operations describe), "
-                                          "fix the cause and retry.")
+                    raise CloudError(
+                        f"Cloud SQL operation {name} failed: {'; '.join(errors)}.",
+                        hint="Read the operation in the console (gcloud sql operations describe), "
+                        "fix the cause and retry.",
+                    )
                 return
             if time.monotonic() - started > timeout:
-                raise CloudError(f"Cloud SQL operation {name} is still {status} after {timeout:.0f}s.",
-                                 hint="It continues in the background; check `gcloud sql operations list`.")
+                raise CloudError(
+                    f"Cloud SQL operation {name} is still {status} after {timeout:.0f}s.",
+                    hint="It continues in the background; check `gcloud sql operations list`.",
+                )
             time.sleep(poll)
 
     def delete(self, instance: str) -> None:
         with gcp_errors(f"Deleting Cloud SQL instance {instance}"):
-            self.instances.delete(request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT)
+            self.instances.delete(
+                request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT
+            )
 
 
 def _enum(value: Any) -> str:

@@ -16,7 +16,9 @@ REDIS_API = "https://redis.googleapis.com/v1"
 
 
 class GcpStatus:
-    def __init__(self, run: Any, project: str, region: str, *, http: Any = None, redis_api: str = REDIS_API) -> None:
+    def __init__(
+        self, run: Any, project: str, region: str, *, http: Any = None, redis_api: str = REDIS_API
+    ) -> None:
         self.run = run
         self.project = project
         self.region = region
@@ -29,21 +31,31 @@ class GcpStatus:
 
         project = project or env.gcp_project
         if not project:
-            raise ConfigError(f"No GCP project is configured for {env.name}.",
-                              hint=f"Set [environments.{env.name}.gcp] project or BILLINGOPS_GCP_PROJECT.")
+            raise ConfigError(
+                f"No GCP project is configured for {env.name}.",
+                hint=f"Set [environments.{env.name}.gcp] project or BILLINGOPS_GCP_PROJECT.",
+            )
         return cls(run_v2.ServicesClient(**gcp_client_kwargs(env, "run")), project, env.region)
 
     def service(self, name: str) -> ServiceStatus:
-        path = name if name.startswith("projects/") else \
-            f"projects/{self.project}/locations/{self.region}/services/{name}"
-        with gcp_errors(f"Reading Cloud Run service {name}",
-                        hint="Check --service (terraform output service_name), the project and the region."):
+        path = (
+            name
+            if name.startswith("projects/")
+            else f"projects/{self.project}/locations/{self.region}/services/{name}"
+        )
+        with gcp_errors(
+            f"Reading Cloud Run service {name}",
+            hint="Check --service (terraform output service_name), the project and the region.",
+        ):
             svc = self.run.get_service(name=path, timeout=GCP_TIMEOUT)
         traffic = [f"{t.revision or 'latest'} {t.percent}%" for t in svc.traffic_statuses if t.percent]
         condition = svc.terminal_condition
         state = condition.state.name if condition and hasattr(condition.state, "name") else None
-        detail = f"{state}" + (f": {condition.reason.name if hasattr(condition.reason, 'name') else condition.reason}"
-                               if condition and condition.reason else "")
+        detail = f"{state}" + (
+            f": {condition.reason.name if hasattr(condition.reason, 'name') else condition.reason}"
+            if condition and condition.reason
+            else ""
+        )
         if svc.reconciling:
             detail += " (rollout in progress)"
         scaling = svc.template.scaling
@@ -51,31 +63,49 @@ class GcpStatus:
         image = svc.template.containers[0].image if svc.template.containers else None
         serving = ", ".join(traffic) or svc.latest_ready_revision.rsplit("/", 1)[-1]
         return ServiceStatus(
-            name=svc.name.rsplit("/", 1)[-1], desired=f"{low}-{high} (autoscaled)",
-            running="n/a (Cloud Run reports instances as a metric)", pending=None,
-            serving=f"{serving} [{image}]" if image else serving, deployment=detail or None,
+            name=svc.name.rsplit("/", 1)[-1],
+            desired=f"{low}-{high} (autoscaled)",
+            running="n/a (Cloud Run reports instances as a metric)",
+            pending=None,
+            serving=f"{serving} [{image}]" if image else serving,
+            deployment=detail or None,
             healthy=state == "CONDITION_SUCCEEDED" if state else None,
         )
 
     def cache(self, cache_id: str) -> CacheStatus:
         """Memorystore over its REST API (no client library is installed for it)."""
-        path = cache_id if cache_id.startswith("projects/") else \
-            f"projects/{self.project}/locations/{self.region}/instances/{cache_id}"
+        path = (
+            cache_id
+            if cache_id.startswith("projects/")
+            else f"projects/{self.project}/locations/{self.region}/instances/{cache_id}"
+        )
         url = f"{self.redis_api}/{path}"
         try:
             response = self._session().get(url, timeout=GCP_TIMEOUT)
         except Exception as exc:  # noqa: BLE001  # auth and transport errors alike end in a clear sentence
-            raise CloudError(f"Reading Memorystore instance {cache_id} failed: {exc}.",
-                             hint="Check credentials (gcloud auth application-default login) and --cache-id.") from None
+            raise CloudError(
+                f"Reading Memorystore instance {cache_id} failed: {exc}.",
+                hint="Check credentials (gcloud auth application-default login) and --cache-id.",
+            ) from None
         if response.status_code != 200:
-            raise CloudError(f"Reading Memorystore instance {cache_id} failed: HTTP {response.status_code} "
-                             f"{response.text[:200]}.", hint="Check --cache-id, the project and permissions.")
+            raise CloudError(
+                f"Reading Memorystore instance {cache_id} failed: HTTP {response.status_code} "
+                f"{response.text[:200]}.",
+                hint="Check --cache-id, the project and permissions.",
+            )
         data = response.json()
         tier = data.get("tier", "?")
-        failover = "automatic failover to the replica (STANDARD_HA)" if tier == "STANDARD_HA" else f"none ({tier})"
-        return CacheStatus(id=cache_id, status=data.get("state", "?"), available=data.get("state") == "READY",
-                           failover=failover, node_type=f"{data.get('memorySizeGb', '?')} GB",
-                           engine=data.get("redisVersion"))
+        failover = (
+            "automatic failover to the replica (STANDARD_HA)" if tier == "STANDARD_HA" else f"none ({tier})"
+        )
+        return CacheStatus(
+            id=cache_id,
+            status=data.get("state", "?"),
+            available=data.get("state") == "READY",
+            failover=failover,
+            node_type=f"{data.get('memorySizeGb', '?')} GB",
+            engine=data.get("redisVersion"),
+        )
 
     def _session(self) -> Any:
         if self._http is None:
