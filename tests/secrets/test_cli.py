@@ -115,3 +115,19 @@ def test_leak_canaries_on_success_and_failure_paths(run_cli, project, aws_ids, e
     state = project / ".billingops"
     assert (state / "audit.jsonl").is_file()
     _assert_no_leak(canaries, _files_text(project))
+
+
+def test_check_on_gcp_fails_with_one_json_document(run_cli, tmp_path, gcp_fake, gcp_ids):
+    write_gcp_config(tmp_path, gcp_fake.url)
+    result = run_cli("secrets", "check", "--env", "dev", "--json", *id_flags(gcp_ids), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    statuses = {s["name"]: s["status"] for s in doc["error"]["secrets"]}
+    assert statuses == {"SECRET_KEY": "missing", "STRIPE_API_KEY": "missing", "STRIPE_WEBHOOK_SECRET": "missing",
+                        "DATABASE_URL": "ok", "REDIS_URL": "ok"}
+    assert "tf-gcp-pw" not in result.stdout + result.stderr
+    listed = run_cli("secrets", "list", "--env", "dev", "--json", *id_flags(gcp_ids), cwd=tmp_path)
+    rows = {s["name"]: s for s in json.loads(listed.stdout)["secrets"]}
+    assert rows["DATABASE_URL"]["version"] == "1" and rows["SECRET_KEY"]["status"] == "missing"
+    assert set(rows["DATABASE_URL"]) == {"name", "source", "required", "secret_id", "status", "version",
+                                         "changed_at"}  # no value field, ever

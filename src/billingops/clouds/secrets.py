@@ -11,10 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from billingops.errors import ConfigError
+from billingops.errors import CloudError, ConfigError
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
+
+
+class SecretNotFound(CloudError):
+    """The secret itself (not just a version) does not exist."""
+
+    title = "secret not found"
 
 
 @dataclass(frozen=True)

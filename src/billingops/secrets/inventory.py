@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from billingops.clouds.secrets import SecretStore
+from billingops.clouds.secrets import SecretNotFound, SecretStore
 from billingops.config import SecretSpec
-from billingops.errors import CloudError
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
@@ -34,9 +33,7 @@ def inventory(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str,
         row = SecretStatus(spec.name, spec.source, spec.required, secret_id, MISSING)
         try:
             latest = store.latest(secret_id)
-        except CloudError:
-            if store.exists(secret_id):
-                raise
+        except SecretNotFound:
             row.status = ABSENT
             rows.append(row)
             continue

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from billingops import redact
 from billingops.clouds.base import aws_client, aws_errors
-from billingops.clouds.secrets import SecretVersion
+from billingops.clouds.secrets import SecretNotFound, SecretVersion
 from billingops.errors import CloudError
 
 if TYPE_CHECKING:
@@ -43,21 +43,18 @@ class AwsSecretStore:
         return True
 
     def latest(self, secret_id: str) -> SecretVersion | None:
-        versions: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"SecretId": secret_id, "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            with aws_errors(f"Listing the versions of secret {secret_id}", hint=_missing_hint(secret_id)):
-                page = self.client.list_secret_version_ids(**kwargs)
-            versions += page.get("Versions", [])
-            token = page.get("NextToken")
-            if not token:
-                break
-        for version in versions:
-            if "AWSCURRENT" in version.get("VersionStages", []):
-                return SecretVersion(secret_id, version["VersionId"], _iso(version.get("CreatedDate")))
+        # describe_secret carries both the AWSCURRENT version id and LastChangedDate in one call
+        try:
+            with aws_errors(f"Describing secret {secret_id}", hint=_missing_hint(secret_id)):
+                response = self.client.describe_secret(SecretId=secret_id)
+        except CloudError as exc:
+            if exc.details.get("aws_error_code") == _NOT_FOUND:
+                raise SecretNotFound(exc.message, hint=exc.hint, details=exc.details) from None
+            raise
+        for version_id, stages in (response.get("VersionIdsToStages") or {}).items():
+            if "AWSCURRENT" in stages:
+                changed = response.get("LastChangedDate") or response.get("CreatedDate")
+                return SecretVersion(secret_id, version_id, _iso(changed))
         return None
 
     def read(self, secret_id: str) -> tuple[SecretVersion, str] | None:
@@ -66,8 +63,10 @@ class AwsSecretStore:
                 response = self.client.get_secret_value(SecretId=secret_id)
         except CloudError as exc:
             # A secret with no version answers ResourceNotFound too; tell the two apart.
-            if exc.details.get("aws_error_code") == _NOT_FOUND and self.exists(secret_id):
-                return None
+            if exc.details.get("aws_error_code") == _NOT_FOUND:
+                if self.exists(secret_id):
+                    return None
+                raise SecretNotFound(exc.message, hint=exc.hint, details=exc.details) from None
             raise
         value = response.get("SecretString")
         if value is None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from billingops import redact
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
-from billingops.clouds.secrets import SecretVersion
+from billingops.clouds.secrets import SecretNotFound, SecretVersion
 from billingops.errors import CloudError, ConfigError
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class GcpSecretStore:
 
     def _no_version(self, name: str) -> None:
         if not self.exists(name):
-            raise CloudError(f"Secret {name} does not exist.", hint=_missing_hint(name))
+            raise SecretNotFound(f"Secret {name} does not exist.", hint=_missing_hint(name))
         return None
 
 
