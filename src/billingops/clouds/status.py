@@ -85,7 +85,9 @@ def load_outputs(env: EnvConfig) -> tuple[dict[str, Any], str | None]:
 
         return Terraform.for_env(env).outputs(), None
     except BillingOpsError as exc:
-        return {}, exc.message
+        # terraform's own text runs to paragraphs; the first sentence is enough beside "pass --flag"
+        text = " ".join(exc.message.split())
+        return {}, text if len(text) <= 200 else text[:197] + "..."
     except ImportError as exc:
         return {}, f"the terraform runner is unavailable ({exc})"
 
@@ -172,24 +174,35 @@ def collect(
             raise _Unknown(f"no {flag.lstrip('-').replace('-', ' ')} known: pass {flag}{why}")
         return value
 
+    # Names first, adapters second: a missing name is the more useful thing to say.
     if env.cloud == "aws":
         status.service = section(
             "service",
-            lambda: adapters["service"].service(
-                need(ids.cluster, "--cluster"), need(ids.service, "--service"), ids.container
+            lambda: _call(
+                adapters["service"],
+                "service",
+                need(ids.cluster, "--cluster"),
+                need(ids.service, "--service"),
+                ids.container,
             ),
         )
     else:
         status.service = section(
-            "service", lambda: adapters["service"].service(need(ids.service, "--service"))
+            "service", lambda: _call(adapters["service"], "service", need(ids.service, "--service"))
         )
     status.database = section(
-        "database", lambda: adapters["database"].describe(need(ids.db_instance, "--db-instance"))
+        "database", lambda: _call(adapters["database"], "describe", need(ids.db_instance, "--db-instance"))
     )
-    status.cache = section("cache", lambda: adapters["cache"].cache(need(ids.cache_id, "--cache-id")))
+    status.cache = section(
+        "cache", lambda: _call(adapters["cache"], "cache", need(ids.cache_id, "--cache-id"))
+    )
     status.state_lock = section("state lock", state_lock, env)
     status.last_deploy = section("last deploy", last_deploy, audit_records, env.name, env.cloud)
     return status
+
+
+def _call(adapter: Any, method: str, *args: Any) -> Any:
+    return getattr(adapter, method)(*args)
 
 
 def _adapters(env: EnvConfig, ids: Identifiers) -> dict[str, Any]:

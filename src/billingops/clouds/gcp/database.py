@@ -36,12 +36,13 @@ class GcpDatabase:
                 "or BILLINGOPS_GCP_PROJECT.",
             )
         kwargs = gcp_client_kwargs(env, "sqladmin")
-        return cls(
-            sql.SqlInstancesServiceClient(**kwargs),
-            sql.SqlBackupRunsServiceClient(**kwargs),
-            sql.SqlOperationsServiceClient(**kwargs),
-            project,
-        )
+        with gcp_errors("Creating the Cloud SQL Admin client"):
+            return cls(
+                sql.SqlInstancesServiceClient(**kwargs),
+                sql.SqlBackupRunsServiceClient(**kwargs),
+                sql.SqlOperationsServiceClient(**kwargs),
+                project,
+            )
 
     def _get(self, instance: str) -> Any:
         with gcp_errors(

@@ -35,7 +35,8 @@ class GcpStatus:
                 f"No GCP project is configured for {env.name}.",
                 hint=f"Set [environments.{env.name}.gcp] project or BILLINGOPS_GCP_PROJECT.",
             )
-        return cls(run_v2.ServicesClient(**gcp_client_kwargs(env, "run")), project, env.region)
+        with gcp_errors("Creating the Cloud Run client"):
+            return cls(run_v2.ServicesClient(**gcp_client_kwargs(env, "run")), project, env.region)
 
     def service(self, name: str) -> ServiceStatus:
         path = (
