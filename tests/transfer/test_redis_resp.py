@@ -44,3 +44,23 @@ def test_encode_is_binary_safe_resp():
 def test_describe_key_escapes_and_truncates():
     assert describe_key(b"inv:\x00\xff\n") == "inv:\\x00\\xff\\n"
     assert describe_key(b"k" * 500).endswith("...") and len(describe_key(b"k" * 500)) == 120
+
+
+def test_rdb_members_reads_hashtable_payloads_from_a_real_server(redis_server):
+    import redis
+
+    from billingops.transfer.redis_rdb import members
+
+    r = redis.Redis(port=redis_server.port)
+    r.flushall()
+    r.sadd("s", *[f"m{i}" for i in range(300)], 7, -70000, 2**40)
+    r.hset("h", mapping={f"f{i}": f"v{i}" * (i % 5) for i in range(600)})
+    r.zadd("z", {f"z{i}": i / 7 for i in range(300)})
+    r.sadd("lzf", "x" * 100 + "1", "y" * 100)  # compressed members: not read here
+    assert members(r.dump("s")) == frozenset(r.smembers("s"))
+    assert members(r.dump("h")) == r.hgetall("h")
+    assert members(r.dump("z")) == dict(r.zrange("z", 0, -1, withscores=True))
+    r.sadd("lzf", *[f"pad{i}" for i in range(200)])
+    assert members(r.dump("lzf")) is None
+    r.set("str", "v")
+    assert members(r.dump("str")) is None

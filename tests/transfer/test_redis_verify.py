@@ -104,3 +104,13 @@ def test_unknown_mode_is_a_usage_error(source_redis, target_redis):
             copy_started_ms=0,
             copy_finished_ms=0,
         )
+
+
+def test_a_changed_member_of_a_hashtable_set_is_found(source_redis, target_redis):
+    src, dst, _, dst_r = _copied(source_redis, target_redis)
+    dst_r.srem("tags", "t7")
+    dst_r.sadd("tags", "t7-changed")
+
+    result = _verify(src, dst)
+
+    assert not result.ok and result.details == {"tags": "value differs"}

@@ -8,12 +8,14 @@ missing on the target is always a mismatch, unless it expired on the source as w
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from billingops.transfer import redis_compare
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, is_error
+from billingops.transfer import redis_compare, redis_rdb
+from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, has_error, is_error
 from billingops.transfer.redis_scan import KeyScanner, dump_commands
 
 log = logging.getLogger(__name__)
@@ -60,101 +62,136 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
     started = time.monotonic()
     out = SliceVerify(spec.db)
     connect = lambda url, ca: RespConnection(url, db=spec.db, ca_file=ca)  # noqa: E731
-    # Two pairs: one streams pipelined DUMPs, the other answers one-off questions (typed compare, big keys)
-    # while replies are still in flight on the first.
     with (
         connect(spec.source_url, spec.source_ca) as src,
         connect(spec.target_url, spec.target_ca) as tgt,
-        connect(spec.source_url, spec.source_ca) as src_side,
-        connect(spec.target_url, spec.target_ca) as tgt_side,
+        _Checker(
+            connect(spec.source_url, spec.source_ca), connect(spec.target_url, spec.target_ca), out
+        ) as checker,
+        KeyScanner(connect(spec.source_url, spec.source_ca), spec) as scanner,
     ):
-        scanner = KeyScanner(connect(spec.source_url, spec.source_ca), spec)
-        scanner.start()
-        pending: list[bytes] | None = None
-        try:
-            while True:
-                item = scanner.next()
-                if item is not None:
-                    keys, big = item
-                    if keys:
-                        batch = dump_commands(keys, spec.abs_expiry)
-                        src.send(batch)  # both servers work on this batch while the previous one is compared
-                        tgt.send(batch)
-                if pending:
-                    _compare_batch(
-                        spec,
-                        out,
-                        src_side,
-                        tgt_side,
-                        pending,
-                        src.read(2 * len(pending)),
-                        tgt.read(2 * len(pending)),
-                    )
-                    report(spec.db, len(pending))
-                if item is None:
-                    break
-                pending = keys
-                for key in big:
-                    _compare_big(out, src_side, tgt_side, key)
-                report(spec.db, len(big))
-        finally:
-            scanner.stop()
+        pending: list[bytes] = []
+        while True:
+            item = scanner.next()
+            keys: list[bytes] = []
+            if item is not None:
+                keys, big = item
+                if keys:
+                    batch = dump_commands(keys, spec.abs_expiry)
+                    src.send(batch)  # both servers work on this batch while the previous one is compared
+                    tgt.send(batch)
+                if big:
+                    checker.put(("big", big, None))
+            if pending:
+                retry = _compare_batch(
+                    spec, out, pending, src.read(2 * len(pending)), tgt.read(2 * len(pending))
+                )
+                if retry[0]:
+                    checker.put(("differ", *retry))
+                report(spec.db, len(pending))
+            if item is None:
+                break
+            pending = keys
+            report(spec.db, len(big))
     out.seconds = time.monotonic() - started
     return out
 
 
+class _Checker(threading.Thread):
+    """The slow questions (typed compare of differing payloads, big keys) on their own connections, so the
+    pipelined DUMP stream does not wait for them."""
+
+    def __init__(self, src: RespConnection, tgt: RespConnection, out: SliceVerify) -> None:
+        super().__init__(name="redis-verify-checker", daemon=True)
+        self.src, self.tgt, self.out = src, tgt, out
+        self.queue: queue.Queue = queue.Queue(maxsize=64)
+        self.error: BaseException | None = None
+
+    def put(self, item) -> None:
+        while self.is_alive():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> None:
+        try:
+            while (item := self.queue.get()) is not None:
+                kind, keys, pairs = item
+                if kind == "big":
+                    for key in keys:
+                        _compare_big(self.out, self.src, self.tgt, key)
+                    continue
+                for key, reason in redis_compare.differs_many(self.src, self.tgt, keys, pairs).items():
+                    self.out.add(key, reason)
+        except BaseException as exc:  # noqa: BLE001 - not swallowed: __exit__ raises it in the verifying thread
+            self.error = exc
+
+    def __enter__(self) -> _Checker:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, *rest: object) -> None:
+        if self.is_alive():
+            self.put(None)
+        self.join()
+        self.src.close()
+        self.tgt.close()
+        if self.error is not None and exc_type is None:
+            raise self.error
+
+
 def _compare_batch(
-    spec: VerifySpec,
-    out: SliceVerify,
-    src: RespConnection,
-    tgt: RespConnection,
-    keys: list[bytes],
-    src_replies: list,
-    tgt_replies: list,
-) -> None:
+    spec: VerifySpec, out: SliceVerify, keys: list[bytes], src_replies: list, tgt_replies: list
+) -> tuple[list[bytes], list[tuple[bytes, bytes]]]:
+    """Counts and TTL/presence mismatches here; returns the keys whose payloads differ (typed compare)."""
+    if has_error(src_replies) or has_error(tgt_replies):
+        failed = next(r for r in src_replies + tgt_replies if is_error(r))
+        raise RedisUnavailable(
+            f"reading keys of db {spec.db} failed during verification: {failed}",
+            hint="DUMP and PEXPIRETIME must be allowed on both servers for the user in the URL",
+        )
     now = int(time.time() * 1000)
     window = spec.window_ms
     relative = not spec.abs_expiry
     retry, pairs = [], []
-    for i, key in enumerate(keys):
-        sp, st, tp, tt = (
-            src_replies[2 * i],
-            src_replies[2 * i + 1],
-            tgt_replies[2 * i],
-            tgt_replies[2 * i + 1],
-        )
-        if is_error(sp) or is_error(tp) or is_error(st) or is_error(tt):
-            failed = next(r for r in (sp, tp, st, tt) if is_error(r))
-            raise RedisUnavailable(
-                f"reading key {describe_key(key)!r} failed during verification: {failed}",
-                hint="DUMP and PEXPIRETIME must be allowed on both servers for the user in the URL",
-            )
+    matched = 0
+    rows = zip(keys, src_replies[0::2], src_replies[1::2], tgt_replies[0::2], tgt_replies[1::2], strict=True)
+    for key, sp, st, tp, tt in rows:
+        if st == tt and sp == tp and sp is not None:  # the common case: identical payload and expiry
+            matched += 1
+            continue
         if sp is None:
             out.vanished += 1
             if tp is not None and (tt == -1 or (tt > 0 and not relative and tt > now + window)):
                 out.target_present += 1
                 out.add(key, "deleted on the source but present on the target")
             continue
-        out.source_keys += 1
         if tp is None:
-            if st > 0 and (
-                relative or st <= now + window
-            ):  # it was about to expire: the target's copy already has
+            if st > 0 and (relative or st <= now + window):  # about to expire: so was the target's copy
                 out.vanished += 1
-                out.source_keys -= 1
                 continue
+            out.source_keys += 1
             out.add(key, "missing on the target")
             continue
+        out.source_keys += 1
         out.target_present += 1
         if (st > 0) != (tt > 0) or (st > 0 and abs(st - tt) > window):
             out.add(key, _ttl_reason(st, tt))
-            continue
-        if sp != tp:
-            retry.append(key)
-            pairs.append((sp, tp))
-    if retry:
-        for key, reason in redis_compare.differs_many(src, tgt, retry, pairs).items():
-            out.add(key, reason)
+        elif sp != tp:
+            # payloads of equal hashtable values differ with each server's hash seed: read them here if we can
+            src_value = redis_rdb.members(sp) if sp[0] == tp[0] else None
+            if src_value is None:
+                retry.append(key)
+                pairs.append((sp, tp))
+            elif src_value != redis_rdb.members(tp):
+                out.add(key, "value differs")
+    out.source_keys += matched
+    out.target_present += matched
+    return retry, pairs
 
 
 def _compare_big(out: SliceVerify, src: RespConnection, tgt: RespConnection, key: bytes) -> None:
