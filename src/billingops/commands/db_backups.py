@@ -25,10 +25,10 @@ def register(db_app: typer.Typer) -> None:
     db_app.command("restore")(restore_cmd)
 
 
-def database_instance(session: Session, explicit: str | None) -> str:
-    """The live instance: the flag, else terraform's `database_instance` output."""
+def database_instance(session: Session, explicit: str | None) -> tuple[str, dict]:
+    """The live instance (the flag, else terraform's `database_instance` output) and the outputs read."""
     if explicit:
-        return explicit
+        return explicit, {}
     from billingops.clouds.status import load_outputs
     from billingops.errors import ConfigError
 
@@ -41,7 +41,7 @@ def database_instance(session: Session, explicit: str | None) -> str:
             f"{problem or 'terraform has no database_instance output'}.",
             hint="Pass --db-instance NAME, or run from the project root with terraform initialised.",
         )
-    return name
+    return name, outputs
 
 
 @with_session()
@@ -50,9 +50,9 @@ def backups_cmd(session: Session, db_instance: DbInstanceOpt = None) -> None:
     from billingops.clouds.database import adapter_for
 
     env = session.env()
-    instance = database_instance(session, db_instance)
+    instance, outputs = database_instance(session, db_instance)
     with session.output.status(f"Reading backups of {instance}"):
-        view = adapter_for(env).backups(instance)
+        view = adapter_for(env, outputs).backups(instance)
 
     def render(console) -> None:
         pitr = (
@@ -105,9 +105,9 @@ def restore_cmd(
     from billingops.clouds.database import adapter_for, check_restore_request, parse_time
 
     env = session.env()
-    source = database_instance(session, db_instance)
+    source, outputs = database_instance(session, db_instance)
     when = None if to.strip().lower() == "latest" else parse_time(to)
-    adapter = adapter_for(env)
+    adapter = adapter_for(env, outputs)
     view = adapter.backups(source)
     check_restore_request(view, source, as_, when, adapter.exists(as_))
     output = session.output

@@ -88,10 +88,10 @@ def drill_cmd(
             "production database.",
             hint="Drill staging (the seed's practice), or pass --allow-prod.",
         )
-    source = database_instance(session, db_instance)
+    source, outputs = database_instance(session, db_instance)
     scratch = scratch_name or f"{source}-drill-{datetime.now(UTC):%Y%m%d%H%M}"
     output = session.output
-    adapter = adapter_for(env)
+    adapter = adapter_for(env, outputs)
     result = DrillResult(
         env=env.name, cloud=env.cloud, source=source, scratch=scratch, rto_seconds=RTO_SECONDS[env.cloud]
     )
