@@ -131,3 +131,40 @@ def test_gcp_verify_failure_after_rollout_is_exit_1_with_rollback_hint(run_cli, 
     result = run_cli("rollout", *GCP, "--image", "v2", "--health-timeout", "1", env=gcp_config)
     assert result.returncode == 1, result.stderr
     assert "Verify failed" in result.stderr and "billingops rollback" in result.stderr
+
+
+def test_prod_rollout_without_yes_is_refused_before_anything_changes(run_cli, run_fake, app, gcp_config):
+    config = gcp_config["BILLINGOPS_CONFIG"]
+    text = open(config).read().replace("environments.dev", "environments.prod")
+    with open(config, "w") as fh:
+        fh.write(text)
+    gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=f"{AR_REPO}:v1")
+    gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v2")
+    result = run_cli("rollout", "--env", "prod", "--service", SERVICE, "--image", "v2", "--no-lock",
+                     env=gcp_config)
+    assert result.returncode == 4, result.stderr
+    assert "--yes" in result.stderr and "Traceback" not in result.stderr
+    assert not [r for r in run_fake.requests if r.method != "GET"]
+
+
+def test_deploy_rollout_step_on_gcp_rolls_out_and_records_it(tmp_path, run_fake, app, gcp_config, monkeypatch):
+    from billingops.checklist import StepContext
+    from billingops.commands.common import Session
+    from billingops.commands.deploy import rollout_image
+    from billingops.config import load_settings
+    from billingops.console import Output
+    from billingops.journal import Journal
+
+    gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=f"{AR_REPO}:v1")
+    gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v3")
+    monkeypatch.setenv("BILLINGOPS_ROLLOUT_POLL", "0.05")
+    settings = load_settings(tmp_path / "billingops.toml")
+    session = Session(settings=settings, output=Output(), env_name="dev", cloud=None, yes=True)
+    journal = Journal.create(tmp_path / "runs", command="deploy", env="dev", cloud="gcp")
+    ctx = StepContext(session=session, env=session.env(), journal=journal, output=session.output, image="v3")
+    ctx.services["outputs"] = {"service_name": SERVICE, "project_id": PROJECT, "region": REGION}
+    detail = rollout_image.run(ctx)
+    new = ctx.data["rollout"]["current"]
+    assert detail.startswith(f"{SERVICE}: billing-dev-00001-abc -> {new} (completed)")
+    assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {new: 100}
+    assert ctx.data["rollout"]["image"] == f"{AR_REPO}:v3"
