@@ -5,8 +5,7 @@ time is compared with the seed's RTO (AWS 1 h, GCP 30 min), the core tables are 
 copy, the scratch instance is deleted (unless --keep), and the result goes to the audit log.
 """
 
-# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
-# Typer could not resolve string annotations, and the options would lose their names and help.
+from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field

@@ -1,7 +1,6 @@
 """`billingops drift`: resources changed outside terraform; exit 1 on drift, 0 when there is none."""
 
-# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
-# Typer could not resolve string annotations, and the options would lose their names and help.
+from __future__ import annotations
 
 import logging
 from typing import Annotated

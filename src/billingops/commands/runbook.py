@@ -1,7 +1,6 @@
 """`billingops runbook list|show|run`: the on-call runbooks, readable and executable step by step."""
 
-# No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
-# Typer could not resolve string annotations, and the options would lose their names and help.
+from __future__ import annotations
 
 import logging
 import os
