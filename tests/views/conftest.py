@@ -106,8 +106,8 @@ def gcp_config(tmp_path, sql_fake):
 
 @pytest.fixture(scope="session")
 def views_pg():
-    """A PostgreSQL cluster under its own /tmp folder: pytest's 0700 basetemp is closed to the postgres user
-    (which is why conftest's postgres_server fixture fails on this machine)."""
+    """The drills' own PostgreSQL cluster, under its own /tmp folder (pytest's 0700 basetemp is closed to the
+    postgres user), so the row-count databases they create stay out of the shared cluster."""
     base = Path(tempfile.mkdtemp(prefix="billingops-views-pg-"))
     cluster = servers.start_postgres(base)
     try:
