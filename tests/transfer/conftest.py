@@ -1,7 +1,7 @@
 """Fixtures for migrate-cloud: two real PostgreSQL clusters and three real redis-servers, one per session.
 
-The Redis engineer's tests use `source_redis` (AUTH), `target_redis` (AUTH) and `tls_redis` (TLS + AUTH, with a CA
-file): the shapes ElastiCache and Memorystore present.
+The Redis engineer's tests use `source_redis` (AUTH), `target_redis` (AUTH) and `tls_redis` (TLS + AUTH,
+with a CA file): the shapes ElastiCache and Memorystore present.
 """
 
 from __future__ import annotations
@@ -98,8 +98,11 @@ SCHEMA_SQL = Path(__file__).with_name("billing_schema.sql")
 
 
 def psql_file(url: str, path: Path) -> None:
-    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +118,14 @@ def big_source(source_pg) -> str:
     """A source database with one table big enough (~40 MB) to be killed in the middle of."""
     url = source_pg.createdb("billing_big")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE ledger (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), "
-                     "memo text)")
-        conn.execute("INSERT INTO ledger SELECT g, g % 1000, g * 0.01, repeat(md5(g::text), 4) "
-                     "FROM generate_series(1, 250000) g")
+        conn.execute(
+            "CREATE TABLE ledger (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), "
+            "memo text)"
+        )
+        conn.execute(
+            "INSERT INTO ledger SELECT g, g % 1000, g * 0.01, repeat(md5(g::text), 4) "
+            "FROM generate_series(1, 250000) g"
+        )
         conn.execute("CREATE INDEX ledger_account ON ledger (account)")
         conn.execute("CREATE TABLE small (id int PRIMARY KEY, v text)")
         conn.execute("INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 100) g")

@@ -22,12 +22,20 @@ def never(*_args, **_kwargs):
 
 def test_explicit_urls_need_no_cloud(envs):
     aws, gcp = envs
-    found = endpoints.resolve(source_env=aws, target_env=gcp, want_pg=True, want_redis=True, outputs_reader=never,
-                              store_factory=never, flags={
-                                  "source_postgres": "postgresql://app:s3cr3t-src@10.0.0.5:5432/billing",
-                                  "target_postgres": "postgresql://app:s3cr3t-dst@127.0.0.1:6543/billing",
-                                  "source_redis": "rediss://:r3d1s-pw@cache.internal:6379/0",
-                                  "target_redis": "redis://127.0.0.1:6380/0"})
+    found = endpoints.resolve(
+        source_env=aws,
+        target_env=gcp,
+        want_pg=True,
+        want_redis=True,
+        outputs_reader=never,
+        store_factory=never,
+        flags={
+            "source_postgres": "postgresql://app:s3cr3t-src@10.0.0.5:5432/billing",
+            "target_postgres": "postgresql://app:s3cr3t-dst@127.0.0.1:6543/billing",
+            "source_redis": "rediss://:r3d1s-pw@cache.internal:6379/0",
+            "target_redis": "redis://127.0.0.1:6380/0",
+        },
+    )
     shown = found.shown()
     assert shown["source_postgres"] == "postgresql://app:***@10.0.0.5:5432/billing"
     assert shown["source_redis"] == "rediss://:***@cache.internal:6379/0"
@@ -47,15 +55,33 @@ class FakeStore:
 
 def test_urls_come_from_terraform_outputs_and_the_secret_store(envs):
     aws, gcp = envs
-    outputs = {"aws": {"secret_ids": {"DATABASE_URL": "arn:db", "REDIS_URL": "arn:redis"}},
-               "gcp": {"secret_ids": {"DATABASE_URL": "projects/p/secrets/db", "REDIS_URL": "projects/p/secrets/r"}}}
-    stores = {"aws": FakeStore({"arn:db": "postgresql://app:from-aws-secret@rds.internal:5432/billing",
-                                "arn:redis": "rediss://:aws-redis-pw@cache.internal:6379/0"}),
-              "gcp": FakeStore({"projects/p/secrets/db": "postgresql://app:from-gcp-secret@10.1.0.3:5432/billing",
-                                "projects/p/secrets/r": "redis://10.1.0.4:6379/0"})}
-    found = endpoints.resolve(source_env=aws, target_env=gcp, want_pg=True, want_redis=True, flags={
-        "target_postgres": "postgresql://app:tunnel-pw@127.0.0.1:15432/billing"},
-        outputs_reader=lambda env: outputs[env.cloud], store_factory=lambda env, _outputs: stores[env.cloud])
+    outputs = {
+        "aws": {"secret_ids": {"DATABASE_URL": "arn:db", "REDIS_URL": "arn:redis"}},
+        "gcp": {"secret_ids": {"DATABASE_URL": "projects/p/secrets/db", "REDIS_URL": "projects/p/secrets/r"}},
+    }
+    stores = {
+        "aws": FakeStore(
+            {
+                "arn:db": "postgresql://app:from-aws-secret@rds.internal:5432/billing",
+                "arn:redis": "rediss://:aws-redis-pw@cache.internal:6379/0",
+            }
+        ),
+        "gcp": FakeStore(
+            {
+                "projects/p/secrets/db": "postgresql://app:from-gcp-secret@10.1.0.3:5432/billing",
+                "projects/p/secrets/r": "redis://10.1.0.4:6379/0",
+            }
+        ),
+    }
+    found = endpoints.resolve(
+        source_env=aws,
+        target_env=gcp,
+        want_pg=True,
+        want_redis=True,
+        flags={"target_postgres": "postgresql://app:tunnel-pw@127.0.0.1:15432/billing"},
+        outputs_reader=lambda env: outputs[env.cloud],
+        store_factory=lambda env, _outputs: stores[env.cloud],
+    )
     assert found.source_pg.url.endswith("@rds.internal:5432/billing")
     assert found.target_pg.url.endswith("@127.0.0.1:15432/billing")  # the flag won over the cloud
     assert found.target_redis.url == "redis://10.1.0.4:6379/0"
@@ -70,16 +96,30 @@ def test_unreadable_terraform_outputs_tell_the_user_to_pass_urls(envs):
         raise TerraformError("terraform output failed: backend not initialised")
 
     with pytest.raises(ConfigError) as err:
-        endpoints.resolve(source_env=aws, target_env=gcp, want_pg=True, want_redis=False, flags={},
-                          outputs_reader=broken, store_factory=never)
+        endpoints.resolve(
+            source_env=aws,
+            target_env=gcp,
+            want_pg=True,
+            want_redis=False,
+            flags={},
+            outputs_reader=broken,
+            store_factory=never,
+        )
     assert "--source-postgres" in err.value.hint and "backend not initialised" in err.value.message
 
 
 def test_missing_secret_id_is_a_config_error(envs):
     aws, gcp = envs
     with pytest.raises(ConfigError, match="no secret id for REDIS_URL"):
-        endpoints.resolve(source_env=aws, target_env=gcp, want_pg=False, want_redis=True, flags={},
-                          outputs_reader=lambda env: {"secret_ids": {}}, store_factory=never)
+        endpoints.resolve(
+            source_env=aws,
+            target_env=gcp,
+            want_pg=False,
+            want_redis=True,
+            flags={},
+            outputs_reader=lambda env: {"secret_ids": {}},
+            store_factory=never,
+        )
 
 
 def test_aws_secret_read_through_moto(envs, moto):
@@ -87,21 +127,31 @@ def test_aws_secret_read_through_moto(envs, moto):
 
     aws, gcp = envs
     client = aws_client("secretsmanager", aws.region)
-    arn = client.create_secret(Name="billing-prod/DATABASE_URL",
-                               SecretString="postgresql://app:moto-secret-pw@rds.internal:5432/billing")["ARN"]
-    found = endpoints.resolve(source_env=aws, target_env=gcp, want_pg=True, want_redis=False,
-                              flags={"target_postgres": "postgresql://a:b@127.0.0.1:1/x"},
-                              outputs_reader=lambda env: {"secret_ids": {"DATABASE_URL": arn}})
+    arn = client.create_secret(
+        Name="billing-prod/DATABASE_URL",
+        SecretString="postgresql://app:moto-secret-pw@rds.internal:5432/billing",
+    )["ARN"]
+    found = endpoints.resolve(
+        source_env=aws,
+        target_env=gcp,
+        want_pg=True,
+        want_redis=False,
+        flags={"target_postgres": "postgresql://a:b@127.0.0.1:1/x"},
+        outputs_reader=lambda env: {"secret_ids": {"DATABASE_URL": arn}},
+    )
     assert found.source_pg.params()["password"] == "moto-secret-pw"
     assert found.source_pg.shown == "postgresql://app:***@rds.internal:5432/billing"
 
 
-@pytest.mark.parametrize("url,ca,expected", [
-    ("http://cache:6379", None, "not a Redis URL"),
-    ("redis://:pw@cache:port/0", None, "not a valid URL"),
-    ("redis://cache:6379/0", "/etc/hostname", "not a TLS"),
-    ("rediss://cache:6379/0", "/nonexistent/ca.pem", "no such file"),
-])
+@pytest.mark.parametrize(
+    "url,ca,expected",
+    [
+        ("http://cache:6379", None, "not a Redis URL"),
+        ("redis://:pw@cache:port/0", None, "not a valid URL"),
+        ("redis://cache:6379/0", "/etc/hostname", "not a TLS"),
+        ("rediss://cache:6379/0", "/nonexistent/ca.pem", "no such file"),
+    ],
+)
 def test_bad_redis_urls(url, ca, expected):
     from pathlib import Path
 

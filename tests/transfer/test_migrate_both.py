@@ -1,4 +1,4 @@
-"""The whole command: PostgreSQL and Redis in one run, as on a real cutover (Redis with AUTH, and TLS + CA)."""
+"""The whole command: PostgreSQL and Redis in one run, as on a real cutover (Redis: AUTH, TLS + CA)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,23 @@ def fill(server) -> None:
 
 
 def migrate(run_cli, pg_source, pg_target, redis_source, redis_target, *extra):
-    return run_cli("migrate-cloud", "gcp", "aws", "--env", "staging", "--source-postgres", pg_source,
-                   "--target-postgres", pg_target, "--source-redis", redis_source, "--target-redis", redis_target,
-                   "--json", *extra)
+    return run_cli(
+        "migrate-cloud",
+        "gcp",
+        "aws",
+        "--env",
+        "staging",
+        "--source-postgres",
+        pg_source,
+        "--target-postgres",
+        pg_target,
+        "--source-redis",
+        redis_source,
+        "--target-redis",
+        redis_target,
+        "--json",
+        *extra,
+    )
 
 
 def test_postgres_and_redis_in_one_run(run_cli, billing_source, empty_target, source_redis, target_redis):
@@ -52,15 +66,25 @@ def test_postgres_and_redis_in_one_run(run_cli, billing_source, empty_target, so
 
 def test_tls_target_with_ca_file(run_cli, billing_source, empty_target, source_redis, tls_redis):
     fill(source_redis)
-    result = migrate(run_cli, billing_source, empty_target, source_redis.url(), tls_redis.tls_url(),
-                     "--target-redis-ca", str(tls_redis.ca_file), "--verify", "counts")
+    result = migrate(
+        run_cli,
+        billing_source,
+        empty_target,
+        source_redis.url(),
+        tls_redis.tls_url(),
+        "--target-redis-ca",
+        str(tls_redis.ca_file),
+        "--verify",
+        "counts",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"]
     assert redis.Redis.from_url(tls_redis.url(0)).dbsize() == 504
 
 
-def test_refuses_a_target_redis_with_keys_then_replaces_it(run_cli, billing_source, empty_target, source_redis,
-                                                          target_redis):
+def test_refuses_a_target_redis_with_keys_then_replaces_it(
+    run_cli, billing_source, empty_target, source_redis, target_redis
+):
     fill(source_redis)
     redis.Redis.from_url(target_redis.url(5)).set("someone-elses", "data")
     result = migrate(run_cli, billing_source, empty_target, source_redis.url(), target_redis.url())
@@ -68,15 +92,24 @@ def test_refuses_a_target_redis_with_keys_then_replaces_it(run_cli, billing_sour
     assert "target Redis" in result.stderr and "holds 1 key" in result.stderr
     with psycopg.connect(empty_target) as conn:  # refused before anything moved
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'billing'").fetchone() == (0,)
-    result = migrate(run_cli, billing_source, empty_target, source_redis.url(), target_redis.url(),
-                     "--replace-target", "--yes")
+    result = migrate(
+        run_cli,
+        billing_source,
+        empty_target,
+        source_redis.url(),
+        target_redis.url(),
+        "--replace-target",
+        "--yes",
+    )
     assert result.returncode == 0, result.stderr
     assert redis.Redis.from_url(target_redis.url(5)).dbsize() == 0
 
 
 def test_dry_run_reports_keys_per_db(run_cli, billing_source, empty_target, source_redis, target_redis):
     fill(source_redis)
-    result = migrate(run_cli, billing_source, empty_target, source_redis.url(), target_redis.url(), "--dry-run")
+    result = migrate(
+        run_cli, billing_source, empty_target, source_redis.url(), target_redis.url(), "--dry-run"
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["redis"]["source"]["dbs"] == {"0": 504, "3": 54}

@@ -11,8 +11,21 @@ pytestmark = pytest.mark.slow
 
 
 def migrate(run_cli, source: str, target: str, *extra: str):
-    return run_cli("migrate-cloud", "aws", "gcp", "--env", "prod", "--only", "postgres", "--source-postgres",
-                   source, "--target-postgres", target, "--json", *extra)
+    return run_cli(
+        "migrate-cloud",
+        "aws",
+        "gcp",
+        "--env",
+        "prod",
+        "--only",
+        "postgres",
+        "--source-postgres",
+        source,
+        "--target-postgres",
+        target,
+        "--json",
+        *extra,
+    )
 
 
 def rows(url: str, query: str, *params) -> list[tuple]:
@@ -22,8 +35,14 @@ def rows(url: str, query: str, *params) -> list[tuple]:
 
 def snapshot_of(url: str) -> dict[str, list]:
     """Every user table's rows as text, sorted, so two databases can be compared exactly."""
-    tables = [r[0] for r in rows(url, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-                                      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")]
+    tables = [
+        r[0]
+        for r in rows(
+            url,
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+        )
+    ]
     return {t: sorted(r[0] for r in rows(url, f"SELECT x::text FROM {t} x")) for t in tables}
 
 
@@ -35,8 +54,13 @@ def test_round_trip_carries_every_object_kind_and_verifies(run_cli, billing_sour
     assert doc["ok"] is True
     ver = doc["postgres"]["verification"]
     assert ver["mode"] == "full" and not ver["failed_tables"]
-    assert {t["table"] for t in ver["tables"]} >= {"billing.invoices_2025", "billing.invoices_2026",
-                                                  "billing.customers", "audit.events", "public.counters"}
+    assert {t["table"] for t in ver["tables"]} >= {
+        "billing.invoices_2025",
+        "billing.invoices_2026",
+        "billing.customers",
+        "audit.events",
+        "public.counters",
+    }
     assert all(t["source_rows"] == t["target_rows"] and t["checksum"] == "match" for t in ver["tables"])
     assert ver["large_objects"] == 2 and ver["sequences"] >= 4
     assert "pg-test-pw" not in result.stdout + result.stderr
@@ -57,14 +81,23 @@ def test_round_trip_carries_every_object_kind_and_verifies(run_cli, billing_sour
     assert rows(t, "SELECT obj_description('billing.customers'::regclass)") == [("Kunden / 顧客",)]
     assert rows(t, "SELECT enum_range(NULL::billing.invoice_status)::text") == [("{draft,open,paid,void}",)]
     assert rows(t, "SELECT count(*) FROM pg_indexes WHERE indexname = 'revenue_by_customer_pk'") == [(1,)]
+    # Partition indexes built per table during the copy, then attached to the parent's index at the end.
+    for parent in ("billing.invoices_pkey", "billing.invoices_customer_idx"):
+        assert rows(t, f"SELECT count(*) FROM pg_inherits WHERE inhparent = '{parent}'::regclass") == [(2,)]
+    assert rows(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'billing'") == rows(
+        billing_source, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'billing'"
+    )
     # Sequences and identity columns continue where the source stopped.
     assert rows(t, "SELECT nextval('billing.invoice_number_seq')") == [(4243,)]
     src_next = rows(billing_source, "SELECT last_value FROM billing.payments_id_seq")[0][0]
     assert rows(t, "INSERT INTO billing.payments (customer_id) VALUES (1) RETURNING id") == [(src_next + 1,)]
     assert rows(t, "SELECT md5(lo_get(424242))") == rows(billing_source, "SELECT md5(lo_get(424242))")
     # Objects belong to the target user, not to roles copied from the source.
-    assert rows(t, "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n "
-                   "ON n.oid = c.relnamespace WHERE n.nspname = 'billing'") == [("postgres",)]
+    assert rows(
+        t,
+        "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'billing'",
+    ) == [("postgres",)]
 
 
 def test_counts_mode(run_cli, billing_source, empty_target):
@@ -113,8 +146,11 @@ def test_dry_run_changes_nothing(run_cli, billing_source, empty_target, tmp_path
     assert pg["preflight"]["source"]["large_objects"] == 2
     assert pg["estimate"]["seconds"] > 0
     assert any("copy 7 tables" in step for step in doc["would_do"])
-    assert rows(empty_target, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                              "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')") == [(0,)]
+    assert rows(
+        empty_target,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')",
+    ) == [(0,)]
     assert not list((tmp_path / ".billingops" / "runs").glob("*.json"))
 
 
@@ -136,12 +172,15 @@ def test_unreachable_host_is_a_clear_exit_3(run_cli, billing_source):
     assert "secretpw" not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgresql://u:pw@db.example:notaport/billing", "not a valid URL"),
-    ("mysql://u:pw@db.example/billing", "not a PostgreSQL URL"),
-    ("postgresql://u:pw@db.example:5432", "names no database"),
-    ("postgresql:///billing", "has no host"),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("postgresql://u:pw@db.example:notaport/billing", "not a valid URL"),
+        ("mysql://u:pw@db.example/billing", "not a PostgreSQL URL"),
+        ("postgresql://u:pw@db.example:5432", "names no database"),
+        ("postgresql:///billing", "has no host"),
+    ],
+)
 def test_malformed_url_is_exit_2(run_cli, billing_source, url, expected):
     result = migrate(run_cli, billing_source, url)
     assert result.returncode == 2, result.stderr
@@ -149,9 +188,13 @@ def test_malformed_url_is_exit_2(run_cli, billing_source, url, expected):
     assert "Traceback" not in result.stderr and ":pw@" not in result.stderr
 
 
-@pytest.mark.parametrize("args,expected", [
-    (("aws", "aws"), "both aws"), (("aws", "azure"), "must be aws or gcp"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (("aws", "aws"), "both aws"),
+        (("aws", "azure"), "must be aws or gcp"),
+    ],
+)
 def test_bad_clouds_are_exit_2(run_cli, args, expected):
     result = run_cli("migrate-cloud", *args, "--env", "prod", "--only", "postgres")
     assert result.returncode == 2 and expected in result.stderr

@@ -20,19 +20,42 @@ LEDGER_ROWS = 250_000
 
 
 def start(tmp_path: Path, source: str, target: str, *extra: str) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--only",
-            "postgres", "--source-postgres", source, "--target-postgres", target, "--json", "--jobs", "1",
-            "--split-larger-than", "2", *extra]
-    return subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "billingops",
+        "migrate-cloud",
+        "aws",
+        "gcp",
+        "--env",
+        "prod",
+        "--only",
+        "postgres",
+        "--source-postgres",
+        source,
+        "--target-postgres",
+        target,
+        "--json",
+        "--jobs",
+        "1",
+        "--split-larger-than",
+        "2",
+        *extra,
+    ]
+    return subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def wait_for_range(proc: subprocess.Popen, table: str = "public.ledger") -> None:
     """Read JSON-lines progress until one range of `table` is committed on the target."""
     assert proc.stderr is not None
     for line in proc.stderr:
-        if line.startswith("{") and json.loads(line).get("event") == "range_done" \
-                and json.loads(line)["table"] == table:
+        if (
+            line.startswith("{")
+            and json.loads(line).get("event") == "range_done"
+            and json.loads(line)["table"] == table
+        ):
             return
     raise AssertionError(f"the run ended before copying a range of {table}: {proc.wait()}")
 
@@ -56,21 +79,40 @@ def children(pid: int, name: str) -> list[int]:
 
 
 def resume_and_check(run_cli, tmp_path, source: str, target: str) -> dict:
-    result = run_cli("migrate-cloud", "aws", "gcp", "--env", "prod", "--only", "postgres", "--source-postgres",
-                     source, "--target-postgres", target, "--json", "--resume", cwd=tmp_path)
+    result = run_cli(
+        "migrate-cloud",
+        "aws",
+        "gcp",
+        "--env",
+        "prod",
+        "--only",
+        "postgres",
+        "--source-postgres",
+        source,
+        "--target-postgres",
+        target,
+        "--json",
+        "--resume",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] and doc["resumed"]
     assert count(target, "SELECT count(*) FROM ledger") == LEDGER_ROWS
     assert count(target, "SELECT count(DISTINCT id) FROM ledger") == LEDGER_ROWS
-    assert count(target, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('ledger_pkey', 'ledger_account')") == 2
+    assert (
+        count(target, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('ledger_pkey', 'ledger_account')")
+        == 2
+    )
     return doc
 
 
 def test_resume_after_billingops_is_killed_mid_table(run_cli, tmp_path, big_source, empty_target):
     proc = start(tmp_path, big_source, empty_target)
     wait_for_range(proc)
-    os.killpg(proc.pid, signal.SIGKILL)  # billingops and its psql workers, like a lost SSH session with kill -9
+    os.killpg(
+        proc.pid, signal.SIGKILL
+    )  # billingops and its psql workers, like a lost SSH session with kill -9
     proc.wait(timeout=30)
     partial = count(empty_target, "SELECT count(*) FROM ledger")
     assert 0 < partial < LEDGER_ROWS

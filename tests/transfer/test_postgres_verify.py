@@ -1,4 +1,4 @@
-"""Verification must catch what a copy can get wrong: changed, missing or extra rows, sequences, large objects."""
+"""Verification must catch what a copy gets wrong: changed, missing or extra rows, sequences, blobs."""
 
 from __future__ import annotations
 
@@ -16,8 +16,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def copied(run_cli, billing_source, empty_target):
-    result = run_cli("migrate-cloud", "aws", "gcp", "--env", "prod", "--only", "postgres", "--source-postgres",
-                     billing_source, "--target-postgres", empty_target, "--json")
+    result = run_cli(
+        "migrate-cloud",
+        "aws",
+        "gcp",
+        "--env",
+        "prod",
+        "--only",
+        "postgres",
+        "--source-postgres",
+        billing_source,
+        "--target-postgres",
+        empty_target,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"]
     source, target = PgEndpoint(billing_source, "source"), PgEndpoint(empty_target, "target")
@@ -46,7 +58,9 @@ def test_a_swapped_value_between_rows_is_caught(copied):
     source, target, tables = copied
     # Same multiset of values per column, different rows: per-column sums would miss it; row hashes do not.
     change(target.url, "UPDATE public.counters SET value = CASE name WHEN 'invoices' THEN -1 ELSE 60000 END")
-    assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).failed_tables == ["public.counters"]
+    assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).failed_tables == [
+        "public.counters"
+    ]
 
 
 def test_missing_and_duplicated_rows_fail(copied):

@@ -77,6 +77,7 @@ class PgMigration:
         self.source, self.target, self.checked, self.options = source, target, checked, options
         self.state, self.save, self.reporter, self.workdir = state, save, reporter, workdir
         self.result = PgResult(skipped=self._skipped_report())
+        self._plan: postgres_schema.PostDataPlan | None = None
 
     def _skipped_report(self) -> list[str]:
         inv = self.checked.source
@@ -133,12 +134,22 @@ class PgMigration:
         for item in skipped:
             log.info("skipped %s", item)
 
+    def _post_plan(self) -> postgres_schema.PostDataPlan:
+        if self._plan is None:
+            with self.source.connect(read_only=True) as conn:
+                self._plan = postgres_schema.plan_post_data(self._dump(), conn,
+                                                            {t.key for t in self.checked.source.tables})
+        return self._plan
+
     def _data(self, snapshot: str) -> None:
+        """Copy every unfinished table; build each table's indexes and keys as soon as its rows are in."""
         tables = self.checked.source.tables
         done: list[str] = self.state.setdefault("tables_done", [])
+        indexed: list[str] = self.state.setdefault("tables_indexed", [])
         todo = [t for t in tables if t.key not in done]
         split = postgres_copy.split_bytes_for(tables, self.options.jobs, self.options.split_mb)
         units = postgres_copy.plan_units(todo, split_bytes=split)
+        plan = self._post_plan()
         if self.options.resumed:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
@@ -151,23 +162,40 @@ class PgMigration:
         with self.target.connect() as monitor_conn, CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo),
                                                                self.reporter), \
                 cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
-            futures = {pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units}
+
+            def build(key: str) -> cf.Future:
+                return pool.submit(postgres_schema.restore_entries, self.target, self._dump(), self.workdir, key,
+                                   plan.per_table.get(key, []), jobs=1, tolerate_existing=self.options.resumed)
+
+            pending: dict[cf.Future, Any] = {pool.submit(postgres_copy.copy_unit, u, self.source, self.target,
+                                                         snapshot): u for u in units}
+            # Tables copied by the interrupted run whose indexes were not finished.
+            pending.update({build(key): key for key in done if key not in indexed})
             try:
-                for future in cf.as_completed(futures):
-                    res = future.result()
-                    key = res.unit.table.key
-                    rows[key] += res.rows
-                    remaining[key] -= 1
-                    self.result.rows += res.rows
-                    finished = remaining[key] == 0
-                    if finished:
-                        done.append(key)
-                        self.result.bytes += res.unit.table.bytes
-                        self.save()
-                    self.reporter.unit_done(key, res.unit.table.bytes / res.unit.count, rows[key], finished,
-                                            res.seconds)
+                while pending:
+                    finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    for future in finished:
+                        what = pending.pop(future)
+                        result = future.result()
+                        if isinstance(what, str):
+                            indexed.append(what)
+                            self.save()
+                            self.reporter.event("table_indexed", table=what)
+                            continue
+                        key = result.unit.table.key
+                        rows[key] += result.rows
+                        remaining[key] -= 1
+                        self.result.rows += result.rows
+                        table_done = remaining[key] == 0
+                        if table_done:
+                            done.append(key)
+                            self.result.bytes += result.unit.table.bytes
+                            self.save()
+                            pending[build(key)] = key
+                        self.reporter.unit_done(key, result.unit.table.bytes / result.unit.count, rows[key],
+                                                table_done, result.seconds)
             except BaseException:
-                for future in futures:
+                for future in pending:
                     future.cancel()
                 raise
 
@@ -179,10 +207,10 @@ class PgMigration:
             self.result.large_objects = postgres_objects.copy_large_objects(src, dst)
 
     def _post_data(self) -> None:
-        self.reporter.phase("post_data", f"postgres: building indexes, constraints and triggers "
+        self.reporter.phase("post_data", f"postgres: building foreign keys, triggers and what else spans tables "
                                          f"(pg_restore -j {self.options.jobs})")
-        postgres_schema.restore_post_data(self.target, self._dump(), self.workdir, jobs=self.options.jobs,
-                                          resumed=self.options.resumed)
+        postgres_schema.restore_entries(self.target, self._dump(), self.workdir, "final", self._post_plan().rest,
+                                        jobs=self.options.jobs, tolerate_existing=self.options.resumed)
         views = self.checked.source.materialized_views
         if views:
             # A schema-only dump carries no materialized view contents: build them from the copied rows.
