@@ -31,16 +31,25 @@ def _now() -> str:
 def _run(fake: GcpFake, request: Request, job: str) -> tuple[int, Any]:
     spec = fake.state["jobs"].get(job)
     if spec is None:
-        return error(404, f"Resource '{job.rsplit('/', 1)[-1]}' of kind 'JOB' in region was not found.", "NOT_FOUND")
+        return error(
+            404, f"Resource '{job.rsplit('/', 1)[-1]}' of kind 'JOB' in region was not found.", "NOT_FOUND"
+        )
     number = next(_ids)
     execution = f"{job}/executions/{job.rsplit('/', 1)[-1]}-{number:05d}"
     location = job.split("/jobs/")[0]
     op = f"{location}/operations/op-{number}"
     fake.state["job_runs"].append({"job": job, "overrides": (request.body or {}).get("overrides")})
-    fake.state["operations"][op] = {"polls_left": spec.get("polls", 1), "execution": execution,
-                                    "outcome": spec.get("outcome", "succeeded"), "job": job}
-    return 200, {"name": op, "done": False,
-                 "metadata": {"@type": EXECUTION_TYPE, "name": execution, "job": job, "createTime": _now()}}
+    fake.state["operations"][op] = {
+        "polls_left": spec.get("polls", 1),
+        "execution": execution,
+        "outcome": spec.get("outcome", "succeeded"),
+        "job": job,
+    }
+    return 200, {
+        "name": op,
+        "done": False,
+        "metadata": {"@type": EXECUTION_TYPE, "name": execution, "job": job, "createTime": _now()},
+    }
 
 
 def _get_operation(fake: GcpFake, request: Request, op: str) -> tuple[int, Any]:
@@ -52,11 +61,25 @@ def _get_operation(fake: GcpFake, request: Request, op: str) -> tuple[int, Any]:
         entry["polls_left"] -= 1
         return 200, {"name": op, "done": False, "metadata": {**metadata, "runningCount": 1}}
     ok = entry["outcome"] == "succeeded"
-    execution = {**metadata, "taskCount": 1, "succeededCount": 1 if ok else 0, "failedCount": 0 if ok else 1,
-                 "completionTime": _now(), "logUri": "https://console.cloud.google.com/logs/fake"}
+    execution = {
+        **metadata,
+        "taskCount": 1,
+        "succeededCount": 1 if ok else 0,
+        "failedCount": 0 if ok else 1,
+        "completionTime": _now(),
+        "logUri": "https://console.cloud.google.com/logs/fake",
+    }
     execution.pop("@type")
     if ok:
-        return 200, {"name": op, "done": True, "metadata": metadata, "response": {"@type": EXECUTION_TYPE,
-                                                                                  **execution}}
-    return 200, {"name": op, "done": True, "metadata": metadata,
-                 "error": {"code": 9, "message": f"Task {entry['execution']}-task0 failed with exit code 1."}}
+        return 200, {
+            "name": op,
+            "done": True,
+            "metadata": metadata,
+            "response": {"@type": EXECUTION_TYPE, **execution},
+        }
+    return 200, {
+        "name": op,
+        "done": True,
+        "metadata": metadata,
+        "error": {"code": 9, "message": f"Task {entry['execution']}-task0 failed with exit code 1."},
+    }

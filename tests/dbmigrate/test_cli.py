@@ -18,13 +18,16 @@ def _project(tmp_path, migrations: dict[str, str]):
     for name, sql in migrations.items():
         write(folder, name, sql)
     (tmp_path / "tf").mkdir(exist_ok=True)  # no remote backend: the deploy lock is a local file there
-    (tmp_path / "billingops.toml").write_text('[environments.dev]\ncloud = "aws"\nmigrations_dir = "migrations"\n'
-                                              'terraform_dir = "tf"\n')
+    (tmp_path / "billingops.toml").write_text(
+        '[environments.dev]\ncloud = "aws"\nmigrations_dir = "migrations"\nterraform_dir = "tf"\n'
+    )
     return tmp_path
 
 
 def test_dry_run_migrate_status(run_cli, tmp_path, db_url):
-    project = _project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);", "0002_b.sql": "CREATE TABLE b (id int);"})
+    project = _project(
+        tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);", "0002_b.sql": "CREATE TABLE b (id int);"}
+    )
     env = {"BILLINGOPS_DATABASE_URL": db_url}
     dry = run_cli("db", "migrate", "--env", "dev", "--dry-run", "--json", env=env, cwd=project)
     assert dry.returncode == 0, dry.stderr
@@ -54,16 +57,23 @@ def test_dry_run_migrate_status(run_cli, tmp_path, db_url):
 
 
 def test_two_concurrent_runners_never_interleave(tmp_path, db_url):
-    project = _project(tmp_path, {
-        "0001_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n",
-        "0002_next.sql": "CREATE TABLE next_one (id int);\nSELECT pg_sleep(0.5);\n",
-    })
+    project = _project(
+        tmp_path,
+        {
+            "0001_slow.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(2);\n",
+            "0002_next.sql": "CREATE TABLE next_one (id int);\nSELECT pg_sleep(0.5);\n",
+        },
+    )
     env = {**__import__("os").environ, "BILLINGOPS_DATABASE_URL": db_url}
     # --no-lock: the deploy lock would turn the second runner away at once; this test is about the
     # database's own advisory lock, which also guards runners that do not share a deploy lock.
     argv = [sys.executable, "-m", "billingops", "db", "migrate", "--env", "dev", "--json", "--no-lock"]
-    procs = [subprocess.Popen(argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     applied = [[s["name"] for s in json.loads(out)["applied"]] for out, _ in results]
@@ -81,16 +91,29 @@ def test_lock_wait_timeout_is_refused_naming_the_holder(run_cli, tmp_path, db_ur
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         pid = holder.info.backend_pid
         began = time.monotonic()
-        result = run_cli("db", "migrate", "--env", "dev", "--lock-wait", "1", env={"BILLINGOPS_DATABASE_URL": db_url},
-                         cwd=project)
+        result = run_cli(
+            "db",
+            "migrate",
+            "--env",
+            "dev",
+            "--lock-wait",
+            "1",
+            env={"BILLINGOPS_DATABASE_URL": db_url},
+            cwd=project,
+        )
         assert time.monotonic() - began < 20
     assert result.returncode == 4, result.stderr
     assert f"pid {pid}, other-runner" in result.stderr and "--lock-wait" in result.stderr
 
 
 def test_failed_file_exit_code_and_message(run_cli, tmp_path, db_url):
-    project = _project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);",
-                                  "0002_bad.sql": "CREATE TABLE b (id int);\nSELECT * FROM nope;\n"})
+    project = _project(
+        tmp_path,
+        {
+            "0001_a.sql": "CREATE TABLE a (id int);",
+            "0002_bad.sql": "CREATE TABLE b (id int);\nSELECT * FROM nope;\n",
+        },
+    )
     result = run_cli("db", "migrate", "--env", "dev", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project)
     assert result.returncode == 1
     assert "0002_bad.sql failed at line 2" in result.stderr and "Traceback" not in result.stderr
@@ -102,10 +125,13 @@ def test_failed_file_exit_code_and_message(run_cli, tmp_path, db_url):
 def test_database_url_from_the_secret_store(run_cli, tmp_path, db_url, moto):
     from billingops.clouds.base import aws_client
 
-    arn = aws_client("secretsmanager", "us-east-1").create_secret(Name="billing-dev/DATABASE_URL",
-                                                                  SecretString=db_url)["ARN"]
+    arn = aws_client("secretsmanager", "us-east-1").create_secret(
+        Name="billing-dev/DATABASE_URL", SecretString=db_url
+    )["ARN"]
     project = _project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);"})
-    result = run_cli("db", "migrate", "--env", "dev", "--secret-id", f"DATABASE_URL={arn}", "-vv", cwd=project)
+    result = run_cli(
+        "db", "migrate", "--env", "dev", "--secret-id", f"DATABASE_URL={arn}", "-vv", cwd=project
+    )
     assert result.returncode == 0, result.stderr
     assert "0001_a.sql" in result.stdout and "pg-test-pw" not in result.stdout + result.stderr
     empty = aws_client("secretsmanager", "us-east-1").create_secret(Name="billing-dev/EMPTY")["ARN"]
@@ -121,11 +147,26 @@ def test_deploy_lock_held_elsewhere_is_refused(run_cli, tmp_path, db_url):
     env = load_settings(cwd=project).env("dev")
     with deploy_lock.acquire(env, "other-run-1", "deploy"):
         held = run_cli("db", "migrate", "--env", "dev", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project)
-        seed = run_cli("secrets", "seed", "--env", "dev", *[f"--secret-id={n}=x" for n in
-                       ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")],
-                       cwd=project)
-        dry = run_cli("db", "migrate", "--env", "dev", "--dry-run", env={"BILLINGOPS_DATABASE_URL": db_url},
-                      cwd=project)
+        seed = run_cli(
+            "secrets",
+            "seed",
+            "--env",
+            "dev",
+            *[
+                f"--secret-id={n}=x"
+                for n in (
+                    "DATABASE_URL",
+                    "REDIS_URL",
+                    "SECRET_KEY",
+                    "STRIPE_API_KEY",
+                    "STRIPE_WEBHOOK_SECRET",
+                )
+            ],
+            cwd=project,
+        )
+        dry = run_cli(
+            "db", "migrate", "--env", "dev", "--dry-run", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project
+        )
     assert held.returncode == 4, held.stderr
     assert "other-run-1" in held.stderr or "deploy" in held.stderr
     assert dry.returncode == 0, dry.stderr  # a dry run changes nothing and takes no lock

@@ -18,12 +18,19 @@ from tests.dbmigrate.conftest import REPO
 
 def make_ctx(project, outputs, *, sandbox=None, dry_run=False) -> StepContext:
     (project / "billingops.toml").write_text(
-        f'[environments.dev]\ncloud = "aws"\nmigrations_dir = "{REPO / "migrations"}"\n')
+        f'[environments.dev]\ncloud = "aws"\nmigrations_dir = "{REPO / "migrations"}"\n'
+    )
     settings = load_settings(cwd=project)
     session = Session(settings=settings, output=Output(), env_name="dev", cloud=None, yes=True)
     journal = Journal.create(settings.runs_dir, command="deploy", env="dev", cloud="aws")
-    ctx = StepContext(session=session, env=session.env(), journal=journal, output=session.output,
-                      dry_run=dry_run, sandbox=sandbox)
+    ctx = StepContext(
+        session=session,
+        env=session.env(),
+        journal=journal,
+        output=session.output,
+        dry_run=dry_run,
+        sandbox=sandbox,
+    )
     ctx.services["outputs"] = outputs
     return ctx
 
@@ -44,8 +51,9 @@ def test_sandbox_without_postgres_skips_visibly(tmp_path):
 
 
 def test_real_mode_reads_the_database_url_secret(tmp_path, db_url, moto):
-    arn = aws_client("secretsmanager", "us-east-1").create_secret(Name="billing-dev/DATABASE_URL",
-                                                                  SecretString=db_url)["ARN"]
+    arn = aws_client("secretsmanager", "us-east-1").create_secret(
+        Name="billing-dev/DATABASE_URL", SecretString=db_url
+    )["ARN"]
     ctx = make_ctx(tmp_path, {"secret_ids": {"DATABASE_URL": arn}})
     assert migrate_db.run(ctx).startswith("applied 4")
     journals = "".join(p.read_text() for p in (tmp_path / ".billingops" / "runs").glob("*.json"))

@@ -21,8 +21,11 @@ def test_applies_in_version_order_and_records_the_ledger(tmp_path, conn):
     # written out of order on purpose: 0010 depends on 0002, 0002 on 0001
     write(folder, "0010_add_index.sql", "CREATE INDEX b_a_idx ON b (a_id);")
     write(folder, "0001_a.sql", "CREATE TABLE a (id int PRIMARY KEY);")
-    write(folder, "0002_b.sql", "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a (id));\n"
-                                "INSERT INTO a VALUES (1);")
+    write(
+        folder,
+        "0002_b.sql",
+        "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a (id));\nINSERT INTO a VALUES (1);",
+    )
     migrator = Migrator(conn, discover(folder))
     assert [s.state for s in migrator.status()] == [PENDING] * 3
     assert [m.label for m in migrator.pending()] == ["0001_a.sql", "0002_b.sql", "0010_add_index.sql"]
@@ -39,8 +42,9 @@ def test_applies_in_version_order_and_records_the_ledger(tmp_path, conn):
 def to_ledger(conn):
     if conn.execute("SELECT to_regclass(%s)", (LEDGER,)).fetchone()[0] is None:
         return []
-    return conn.execute(f"SELECT version, name, checksum, applied_at, duration_ms FROM {LEDGER} "
-                        "ORDER BY version").fetchall()
+    return conn.execute(
+        f"SELECT version, name, checksum, applied_at, duration_ms FROM {LEDGER} ORDER BY version"
+    ).fetchall()
 
 
 def test_edited_applied_file_is_a_checksum_mismatch(tmp_path, conn):
@@ -68,8 +72,11 @@ def test_crlf_checkout_is_not_an_edit(tmp_path, conn):
 def test_failure_mid_file_rolls_back_that_file_only(tmp_path, conn):
     folder = tmp_path / "m"
     write(folder, "0001_ok.sql", "CREATE TABLE ok (id int);")
-    write(folder, "0002_broken.sql", "CREATE TABLE half (id int);\nINSERT INTO ok VALUES (1);\n"
-                                     "INSERT INTO nope VALUES (1);\n")
+    write(
+        folder,
+        "0002_broken.sql",
+        "CREATE TABLE half (id int);\nINSERT INTO ok VALUES (1);\nINSERT INTO nope VALUES (1);\n",
+    )
     write(folder, "0003_after.sql", "CREATE TABLE after_broken (id int);")
     with pytest.raises(StepFailed) as info:
         Migrator(conn, discover(folder)).migrate()
@@ -103,11 +110,14 @@ def test_missing_file_is_reported(tmp_path, conn):
     assert [(s.name, s.state) for s in states] == [("0001_a.sql", MISSING_FILE), ("0002_b.sql", PENDING)]
 
 
-@pytest.mark.parametrize(("name", "sql", "match"), [
-    ("1_short.sql", "SELECT 1;", "not named NNNN_name.sql"),
-    ("0001_empty.sql", "  \n", "is empty"),
-    ("0001_tx.sql", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", "BEGIN/COMMIT"),
-])
+@pytest.mark.parametrize(
+    ("name", "sql", "match"),
+    [
+        ("1_short.sql", "SELECT 1;", "not named NNNN_name.sql"),
+        ("0001_empty.sql", "  \n", "is empty"),
+        ("0001_tx.sql", "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n", "BEGIN/COMMIT"),
+    ],
+)
 def test_bad_files_are_config_errors(tmp_path, name, sql, match):
     write(tmp_path, name, sql)
     with pytest.raises(ConfigError, match=match):
@@ -124,8 +134,12 @@ def test_duplicate_versions_and_missing_folder(tmp_path):
 
 
 def test_plpgsql_bodies_are_allowed(tmp_path, conn):
-    write(tmp_path, "0001_fn.sql", "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-                                   "  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n$$;\n")
+    write(
+        tmp_path,
+        "0001_fn.sql",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "  NEW.updated_at := now();\n  RETURN NEW;\nEND;\n$$;\n",
+    )
     assert [s.version for s in Migrator(conn, discover(tmp_path)).migrate()] == [1]
 
 
@@ -135,16 +149,22 @@ def test_shipped_migrations_apply_cleanly(conn):
     Migrator(conn, migrations).migrate()
     assert {"customers", "plans", "subscriptions", "invoices", "invoice_lines", "payments"} <= _tables(conn)
     conn.execute("INSERT INTO customers (external_ref, email, name) VALUES ('cus_1', 'a@example.com', 'A')")
-    conn.execute("INSERT INTO plans (code, name, currency, unit_amount, billing_interval) "
-                 "VALUES ('pro', 'Pro', 'EUR', 29.00, 'month')")
-    conn.execute("INSERT INTO invoices (number, customer_id, currency, subtotal, tax) VALUES ('INV-1', 1, 'EUR', "
-                 "29.00, 5.51)")
+    conn.execute(
+        "INSERT INTO plans (code, name, currency, unit_amount, billing_interval) "
+        "VALUES ('pro', 'Pro', 'EUR', 29.00, 'month')"
+    )
+    conn.execute(
+        "INSERT INTO invoices (number, customer_id, currency, subtotal, tax) VALUES ('INV-1', 1, 'EUR', "
+        "29.00, 5.51)"
+    )
     assert str(conn.execute("SELECT total FROM invoices").fetchone()[0]) == "34.51"
     import psycopg
 
     with pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute("INSERT INTO plans (code, name, currency, unit_amount, billing_interval) "
-                     "VALUES ('bad', 'Bad', 'eur', 1, 'month')")
+        conn.execute(
+            "INSERT INTO plans (code, name, currency, unit_amount, billing_interval) "
+            "VALUES ('bad', 'Bad', 'eur', 1, 'month')"
+        )
 
 
 def test_connect_errors_are_clear(pg):

@@ -33,10 +33,16 @@ def ecs_setup(moto) -> dict[str, Any]:
     sg = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
     ecs = aws_client("ecs", "us-east-1")
     ecs.create_cluster(clusterName="billing-dev")
-    ecs.register_task_definition(family="billing-dev-app", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
-                                 cpu="256", memory="512",
-                                 containerDefinitions=[{"name": "app", "image": "repo/app:1", "essential": True,
-                                                        "cpu": 256, "memory": 512}])
+    ecs.register_task_definition(
+        family="billing-dev-app",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            {"name": "app", "image": "repo/app:1", "essential": True, "cpu": 256, "memory": 512}
+        ],
+    )
     return {"ecs": ecs, "subnet": subnet, "sg": sg}
 
 
@@ -44,8 +50,9 @@ class _ExitCodeOnStop:
     """moto's ECS client; a STOPPED task reports the exit code the test chose ("moto": leave moto's own, None:
     no exit code at all)."""
 
-    def __init__(self, client: Any, exit_code: int | str | None,
-                 reason: str = "Essential container in task exited"):
+    def __init__(
+        self, client: Any, exit_code: int | str | None, reason: str = "Essential container in task exited"
+    ):
         self.client, self.exit_code, self.reason = client, exit_code, reason
         self.run_calls: list[dict[str, Any]] = []
 
@@ -54,8 +61,9 @@ class _ExitCodeOnStop:
         response = self.client.run_task(**kwargs)
         arn = response["tasks"][0]["taskArn"]
         # the "container" finishes shortly after it starts
-        threading.Timer(0.3, lambda: self.client.stop_task(cluster=kwargs["cluster"], task=arn,
-                                                           reason=self.reason)).start()
+        threading.Timer(
+            0.3, lambda: self.client.stop_task(cluster=kwargs["cluster"], task=arn, reason=self.reason)
+        ).start()
         return response
 
     def describe_tasks(self, **kwargs: Any) -> Any:
@@ -71,8 +79,16 @@ class _ExitCodeOnStop:
 
 
 def _ecs_task(setup, client, **kwargs) -> EcsMigrationTask:
-    return EcsMigrationTask(client, cluster="billing-dev", task_definition="billing-dev-app", container="app",
-                            subnets=[setup["subnet"]], security_groups=[setup["sg"]], poll=0.1, **kwargs)
+    return EcsMigrationTask(
+        client,
+        cluster="billing-dev",
+        task_definition="billing-dev-app",
+        container="app",
+        subnets=[setup["subnet"]],
+        security_groups=[setup["sg"]],
+        poll=0.1,
+        **kwargs,
+    )
 
 
 def test_ecs_task_success(ecs_setup):
@@ -80,7 +96,9 @@ def test_ecs_task_success(ecs_setup):
     result = _ecs_task(ecs_setup, client).run(["python", "-m", "app", "migrate"])
     assert result.exit_code == 0 and result.task.startswith("arn:aws:ecs:")
     call = client.run_calls[0]
-    assert call["overrides"]["containerOverrides"] == [{"name": "app", "command": ["python", "-m", "app", "migrate"]}]
+    assert call["overrides"]["containerOverrides"] == [
+        {"name": "app", "command": ["python", "-m", "app", "migrate"]}
+    ]
     assert call["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
     stopped = ecs_setup["ecs"].describe_tasks(cluster="billing-dev", tasks=[result.task])["tasks"][0]
     assert stopped["lastStatus"] == "STOPPED"  # the wait loop really polled moto until the task stopped
@@ -99,8 +117,15 @@ def test_ecs_task_stopped_without_exit_code(ecs_setup):
 
 
 def test_ecs_task_unknown_cluster_is_a_cloud_error(ecs_setup):
-    task = EcsMigrationTask(ecs_setup["ecs"], cluster="nope", task_definition="billing-dev-app", container="app",
-                            subnets=[ecs_setup["subnet"]], security_groups=[ecs_setup["sg"]], poll=0.1)
+    task = EcsMigrationTask(
+        ecs_setup["ecs"],
+        cluster="nope",
+        task_definition="billing-dev-app",
+        container="app",
+        subnets=[ecs_setup["subnet"]],
+        security_groups=[ecs_setup["sg"]],
+        poll=0.1,
+    )
     with pytest.raises(CloudError):
         task.run(["migrate"])
 
@@ -123,7 +148,8 @@ def jobs_env(tmp_path):
     gcp_fake_jobs.install(fake)
     (tmp_path / "billingops.toml").write_text(
         f'[environments.dev]\ncloud = "gcp"\n[environments.dev.gcp]\nproject = "billing-test"\n'
-        f'[environments.dev.gcp.endpoints]\nrun = "{fake.url}"\n')
+        f'[environments.dev.gcp.endpoints]\nrun = "{fake.url}"\n'
+    )
     yield fake, load_settings(cwd=tmp_path).env("dev")
     fake.stop()
 
@@ -139,7 +165,9 @@ def test_cloud_run_job_success(jobs_env):
     assert job.job == JOB
     result = job.run(["migrate", "--verbose"])
     assert result.exit_code == 0 and result.task.startswith(JOB + "/executions/")
-    assert fake.state["job_runs"][0]["overrides"]["containerOverrides"] == [{"args": ["migrate", "--verbose"]}]
+    assert fake.state["job_runs"][0]["overrides"]["containerOverrides"] == [
+        {"args": ["migrate", "--verbose"]}
+    ]
     polls = [r for r in fake.requests if "/operations/" in r.path]
     assert len(polls) >= 3
 

@@ -35,7 +35,11 @@ def aws_ids(aws) -> dict[str, str]:
     prefix = f"billing-dev-{uuid.uuid4().hex[:8]}"
     ids = {}
     for name in SEEDED + TERRAFORM:
-        kwargs = {"SecretString": f"postgresql://app:tf-{name.lower()}-pw@db:5432/billing"} if name in TERRAFORM else {}
+        kwargs = (
+            {"SecretString": f"postgresql://app:tf-{name.lower()}-pw@db:5432/billing"}
+            if name in TERRAFORM
+            else {}
+        )
         ids[name] = client.create_secret(Name=f"{prefix}/{name}", **kwargs)["ARN"]
     return ids
 
@@ -57,12 +61,22 @@ def gcp_ids(gcp_fake) -> dict[str, str]:
         ids[name] = secret
     tf = ids["DATABASE_URL"]
     gcp_fake.state["secretmanager"][tf]["versions"].append(
-        {"name": f"{tf}/versions/1", "createTime": "2026-01-01T00:00:00Z", "state": "ENABLED",
-         "_data": b"postgresql://app:tf-gcp-pw@10.0.0.3:5432/billing"})
+        {
+            "name": f"{tf}/versions/1",
+            "createTime": "2026-01-01T00:00:00Z",
+            "state": "ENABLED",
+            "_data": b"postgresql://app:tf-gcp-pw@10.0.0.3:5432/billing",
+        }
+    )
     tf = ids["REDIS_URL"]
     gcp_fake.state["secretmanager"][tf]["versions"].append(
-        {"name": f"{tf}/versions/1", "createTime": "2026-01-01T00:00:00Z", "state": "ENABLED",
-         "_data": b"rediss://:tf-redis-pw@10.0.0.4:6378/0"})
+        {
+            "name": f"{tf}/versions/1",
+            "createTime": "2026-01-01T00:00:00Z",
+            "state": "ENABLED",
+            "_data": b"rediss://:tf-redis-pw@10.0.0.4:6378/0",
+        }
+    )
     return ids
 
 
@@ -70,7 +84,9 @@ def gcp_ids(gcp_fake) -> dict[str, str]:
 def project(tmp_path) -> Path:
     """A project folder with a billingops.toml for dev on AWS."""
     (tmp_path / "tf").mkdir(exist_ok=True)
-    (tmp_path / "billingops.toml").write_text(f'[environments.dev]\ncloud = "aws"\n{TF_DIR}\n', encoding="utf-8")
+    (tmp_path / "billingops.toml").write_text(
+        f'[environments.dev]\ncloud = "aws"\n{TF_DIR}\n', encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -78,7 +94,9 @@ def write_gcp_config(folder: Path, fake_url: str) -> None:
     (folder / "tf").mkdir(exist_ok=True)
     (folder / "billingops.toml").write_text(
         f'[environments.dev]\ncloud = "gcp"\n{TF_DIR}\n[environments.dev.gcp]\nproject = "{PROJECT}"\n'
-        f'[environments.dev.gcp.endpoints]\nsecretmanager = "{fake_url}"\n', encoding="utf-8")
+        f'[environments.dev.gcp.endpoints]\nsecretmanager = "{fake_url}"\n',
+        encoding="utf-8",
+    )
 
 
 def id_flags(ids: dict[str, str]) -> list[str]:

@@ -22,8 +22,14 @@ def make_ctx(project, outputs, *, sandbox=None, dry_run=False) -> StepContext:
     settings = load_settings(cwd=project)
     session = Session(settings=settings, output=Output(), env_name="dev", cloud=None, yes=True)
     journal = Journal.create(settings.runs_dir, command="deploy", env="dev", cloud="aws")
-    ctx = StepContext(session=session, env=session.env(), journal=journal, output=session.output,
-                      dry_run=dry_run, sandbox=sandbox)
+    ctx = StepContext(
+        session=session,
+        env=session.env(),
+        journal=journal,
+        output=session.output,
+        dry_run=dry_run,
+        sandbox=sandbox,
+    )
     ctx.services["outputs"] = outputs
     return ctx
 
@@ -33,9 +39,13 @@ def test_step_seeds_from_the_environment_and_is_idempotent(project, aws_ids, mon
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_WEBHOOK_SECRET", "whsec_step_canary_1")
     ctx = make_ctx(project, {"secret_ids": aws_ids})
     detail = seed_secrets.run(ctx)
-    assert detail.startswith("wrote 3: SECRET_KEY (generated), STRIPE_API_KEY (env BILLINGOPS_SECRET_STRIPE_API_KEY)")
+    assert detail.startswith(
+        "wrote 3: SECRET_KEY (generated), STRIPE_API_KEY (env BILLINGOPS_SECRET_STRIPE_API_KEY)"
+    )
     assert ctx.data["secrets"]["DATABASE_URL"] == "terraform"
-    assert seed_secrets.run(make_ctx(project, {"secret_ids": aws_ids})).startswith("no change; 5 already current")
+    assert seed_secrets.run(make_ctx(project, {"secret_ids": aws_ids})).startswith(
+        "no change; 5 already current"
+    )
     journals = "".join(p.read_text() for p in (project / ".billingops" / "runs").glob("*.json"))
     assert "canary" not in journals
 
@@ -57,7 +67,9 @@ def test_step_fails_without_inputs_outside_the_sandbox(project, aws_ids):
 def test_step_fails_when_terraform_secret_has_no_version(project, aws_ids, monkeypatch):
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_API_KEY", "sk_x_value")
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_WEBHOOK_SECRET", "whsec_x_value")
-    empty = aws_client("secretsmanager", "us-east-1").create_secret(Name=f"empty-redis-{uuid.uuid4().hex[:8]}")["ARN"]
+    empty = aws_client("secretsmanager", "us-east-1").create_secret(
+        Name=f"empty-redis-{uuid.uuid4().hex[:8]}"
+    )["ARN"]
     with pytest.raises(StepFailed, match="REDIS_URL have no version after apply"):
         seed_secrets.run(make_ctx(project, {"secret_ids": {**aws_ids, "REDIS_URL": empty}}))
 
@@ -67,14 +79,18 @@ def test_step_in_the_sandbox_uses_placeholders_and_creates_secrets(project, moto
     detail = seed_secrets.run(ctx)
     assert "STRIPE_API_KEY (sandbox placeholder)" in detail and "SECRET_KEY (generated)" in detail
     client = aws_client("secretsmanager", "us-east-1")
-    assert client.describe_secret(SecretId="billing-dev/STRIPE_API_KEY")["Name"] == "billing-dev/STRIPE_API_KEY"
+    assert (
+        client.describe_secret(SecretId="billing-dev/STRIPE_API_KEY")["Name"] == "billing-dev/STRIPE_API_KEY"
+    )
 
 
 def test_preflight_problems(project, aws_ids, monkeypatch):
     env = load_settings(cwd=project).env("dev")
     assert preflight_problems(env, {}) == []  # first deploy: nothing to check yet
-    assert preflight_problems(env, {"secret_ids": aws_ids}) == ["STRIPE_API_KEY (missing)",
-                                                                "STRIPE_WEBHOOK_SECRET (missing)"]
+    assert preflight_problems(env, {"secret_ids": aws_ids}) == [
+        "STRIPE_API_KEY (missing)",
+        "STRIPE_WEBHOOK_SECRET (missing)",
+    ]
     monkeypatch.setenv("BILLINGOPS_SECRET_STRIPE_API_KEY", "sk_waiting")
     assert preflight_problems(env, {"secret_ids": aws_ids}) == ["STRIPE_WEBHOOK_SECRET (missing)"]
 

@@ -37,11 +37,19 @@ def test_seed_writes_then_is_idempotent(store, specs, aws_ids):
     given = _given(STRIPE_API_KEY="sk_test_canary_1", STRIPE_WEBHOOK_SECRET="whsec_canary_1")
     plan = seeding.build_plan(store, specs, aws_ids, given)
     actions = {a.name: a.action for a in seeding.apply_plan(store, plan)}
-    assert actions == {"DATABASE_URL": "terraform", "REDIS_URL": "terraform", "SECRET_KEY": "create",
-                       "STRIPE_API_KEY": "create", "STRIPE_WEBHOOK_SECRET": "create"}
+    assert actions == {
+        "DATABASE_URL": "terraform",
+        "REDIS_URL": "terraform",
+        "SECRET_KEY": "create",
+        "STRIPE_API_KEY": "create",
+        "STRIPE_WEBHOOK_SECRET": "create",
+    }
     value = store.client.get_secret_value(SecretId=aws_ids["SECRET_KEY"])["SecretString"]
     assert len(value) == 64
-    assert store.client.get_secret_value(SecretId=aws_ids["STRIPE_API_KEY"])["SecretString"] == "sk_test_canary_1"
+    assert (
+        store.client.get_secret_value(SecretId=aws_ids["STRIPE_API_KEY"])["SecretString"]
+        == "sk_test_canary_1"
+    )
 
     again = seeding.build_plan(store, specs, aws_ids, given)
     assert again.writes == []
@@ -53,13 +61,19 @@ def test_seed_writes_then_is_idempotent(store, specs, aws_ids):
 
 
 def test_changed_value_adds_a_version(store, specs, aws_ids):
-    seeding.apply_plan(store, seeding.build_plan(store, specs, aws_ids, _given(STRIPE_API_KEY="a-first-value",
-                                                                            STRIPE_WEBHOOK_SECRET="whsec-1")))
+    seeding.apply_plan(
+        store,
+        seeding.build_plan(
+            store, specs, aws_ids, _given(STRIPE_API_KEY="a-first-value", STRIPE_WEBHOOK_SECRET="whsec-1")
+        ),
+    )
     plan = seeding.build_plan(store, specs, aws_ids, _given(STRIPE_API_KEY="a-second-value"))
     assert [(a.name, a.action) for a in plan.writes] == [("STRIPE_API_KEY", "update")]
     seeding.apply_plan(store, plan)
     assert _versions(store, aws_ids["STRIPE_API_KEY"]) == 2
-    assert store.client.get_secret_value(SecretId=aws_ids["STRIPE_API_KEY"])["SecretString"] == "a-second-value"
+    assert (
+        store.client.get_secret_value(SecretId=aws_ids["STRIPE_API_KEY"])["SecretString"] == "a-second-value"
+    )
 
 
 def test_rotate_forces_a_version(store, specs, aws_ids):
@@ -67,7 +81,10 @@ def test_rotate_forces_a_version(store, specs, aws_ids):
     seeding.apply_plan(store, seeding.build_plan(store, specs, aws_ids, given))
     before = store.client.get_secret_value(SecretId=aws_ids["SECRET_KEY"])["SecretString"]
     plan = seeding.build_plan(store, specs, aws_ids, given, rotate=["SECRET_KEY", "STRIPE_API_KEY"])
-    assert sorted((a.name, a.action) for a in plan.writes) == [("SECRET_KEY", "rotate"), ("STRIPE_API_KEY", "rotate")]
+    assert sorted((a.name, a.action) for a in plan.writes) == [
+        ("SECRET_KEY", "rotate"),
+        ("STRIPE_API_KEY", "rotate"),
+    ]
     seeding.apply_plan(store, plan)
     assert store.client.get_secret_value(SecretId=aws_ids["SECRET_KEY"])["SecretString"] != before
     assert _versions(store, aws_ids["STRIPE_API_KEY"]) == 2  # same value, forced
@@ -96,7 +113,9 @@ def test_sandbox_placeholders_and_create_missing(store, specs, aws_ids):
     plan = seeding.build_plan(store, specs, ids, {}, placeholders=True, create_missing=True)
     seeding.apply_plan(store, plan)
     by_name = {a.name: a for a in plan.actions}
-    assert by_name["STRIPE_API_KEY"].create_secret and by_name["STRIPE_API_KEY"].origin == "sandbox placeholder"
+    assert (
+        by_name["STRIPE_API_KEY"].create_secret and by_name["STRIPE_API_KEY"].origin == "sandbox placeholder"
+    )
     assert by_name["STRIPE_WEBHOOK_SECRET"].origin == "sandbox placeholder"
     assert store.latest(created) is not None
 
@@ -107,8 +126,12 @@ def test_inventory_and_check(store, specs, aws_ids):
     assert rows["DATABASE_URL"].status == OK and rows["DATABASE_URL"].version
     assert rows["STRIPE_API_KEY"].status == MISSING
     assert rows["REDIS_URL"].status == ABSENT
-    assert {r.name for r in problems(rows.values())} == {"REDIS_URL", "SECRET_KEY", "STRIPE_API_KEY",
-                                                         "STRIPE_WEBHOOK_SECRET"}
+    assert {r.name for r in problems(rows.values())} == {
+        "REDIS_URL",
+        "SECRET_KEY",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    }
 
 
 def test_read_of_a_missing_secret_is_a_clear_error(store):

@@ -31,7 +31,9 @@ def create_secret(fake: GcpFake, name: str) -> None:
     """Test helper: what terraform would have created."""
     with fake.lock:
         fake.state.setdefault("secretmanager", {})[name] = {
-            "secret": {"name": name, "replication": {"automatic": {}}, "createTime": _now()}, "versions": []}
+            "secret": {"name": name, "replication": {"automatic": {}}, "createTime": _now()},
+            "versions": [],
+        }
 
 
 def payloads(fake: GcpFake, name: str) -> list[bytes]:
@@ -101,8 +103,10 @@ def _access(fake: GcpFake, request: Request, secret: str, version: str) -> tuple
     if found is None:
         return error(404, f"Secret Version [{secret}/versions/{version}] not found.", "NOT_FOUND")
     data = found["_data"]
-    return 200, {"name": found["name"], "payload": {"data": base64.b64encode(data).decode(),
-                                                    "dataCrc32c": str(google_crc32c.value(data))}}
+    return 200, {
+        "name": found["name"],
+        "payload": {"data": base64.b64encode(data).decode(), "dataCrc32c": str(google_crc32c.value(data))},
+    }
 
 
 def _list_versions(fake: GcpFake, request: Request, secret: str) -> tuple[int, Any]:

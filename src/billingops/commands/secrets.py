@@ -1,4 +1,4 @@
-"""`billingops secrets seed|list|check`: the app's secrets in Secrets Manager / Secret Manager, never their values."""
+"""`billingops secrets seed|list|check`: the app's secrets in the cloud secret store, never their values."""
 
 # No `from __future__ import annotations`: with_session copies the annotations onto its wrapper, where
 # Typer could not resolve string annotations, and the options would lose their names and help.
@@ -15,14 +15,21 @@ from billingops.errors import StepFailed, UsageError
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
 
-SecretIdOpt = Annotated[list[str] | None, typer.Option(
-    "--secret-id", metavar="NAME=ID",
-    help="Secret id for NAME (ARN on AWS, projects/P/secrets/S on GCP) instead of terraform's secret_ids output. "
-         "Repeatable.")]
+SecretIdOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret-id",
+        metavar="NAME=ID",
+        help="Secret id for NAME (ARN on AWS, projects/P/secrets/S on GCP) instead of terraform's "
+        "secret_ids output. Repeatable.",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(help="Seed, list and check the app's secrets (values are never shown).", no_args_is_help=True)
+    sub = typer.Typer(
+        help="Seed, list and check the app's secrets (values are never shown).", no_args_is_help=True
+    )
     sub.command("seed")(seed)
     sub.command("list")(list_)
     sub.command("check")(check)
@@ -32,18 +39,29 @@ def register(app: typer.Typer) -> None:
 @with_session()
 def seed(
     session: Session,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="dotenv file of NAME=VALUE lines.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="dotenv file of NAME=VALUE lines.")
+    ] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read NAME=VALUE lines from stdin.")] = False,
-    rotate: Annotated[list[str] | None, typer.Option(
-        "--rotate", metavar="NAME", help="Force a new version of NAME (generated secrets regenerate). Repeatable.")
+    rotate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rotate",
+            metavar="NAME",
+            help="Force a new version of NAME (generated secrets regenerate). Repeatable.",
+        ),
     ] = None,
     secret_id: SecretIdOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
     no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the deploy lock.")] = False,
 ) -> None:
     """Write missing or changed secret values; a version is added only when the value differs.
 
-    Values come from BILLINGOPS_SECRET_<NAME>, --file or --stdin, never from an argument. Secrets that may be generated are generated when they have no version yet; --rotate NAME forces a new one.
+    Values come from BILLINGOPS_SECRET_<NAME>, --file or --stdin, never from an argument.
+
+    Secrets that may be generated are generated when they have no version yet; --rotate NAME forces a new one.
     """
     from billingops.secrets import seed as seeding
     from billingops.secrets.context import deploy_lock
@@ -63,18 +81,42 @@ def seed(
             names = [a.name for a in plan.writes]
             audit.record("secrets.seed.start", env=env.name, cloud=env.cloud, writes=names)
             actions = seeding.apply_plan(store, plan)
-            audit.record("secrets.seed.end", env=env.name, cloud=env.cloud,
-                         actions={a.name: a.action for a in actions},
-                         versions={a.name: a.new_version for a in actions if a.new_version})
+            audit.record(
+                "secrets.seed.end",
+                env=env.name,
+                cloud=env.cloud,
+                actions={a.name: a.action for a in actions},
+                versions={a.name: a.new_version for a in actions if a.new_version},
+            )
     written = sum(1 for a in actions if a.action in seeding.WRITES)
-    data = {"env": env.name, "cloud": env.cloud, "dry_run": dry_run, "written": 0 if dry_run else written,
-            "would_write": written if dry_run else 0, "secrets": actions}
+    data = {
+        "env": env.name,
+        "cloud": env.cloud,
+        "dry_run": dry_run,
+        "written": 0 if dry_run else written,
+        "would_write": written if dry_run else 0,
+        "secrets": actions,
+    }
 
     def render(console: Any) -> None:
-        rows = [(a.name, a.source, a.action + (" (dry run)" if dry_run and a.action in seeding.WRITES else ""),
-                 a.origin, a.new_version or a.version, a.changed_at) for a in actions]
-        console.print(out.table(f"Secrets for {env.name} ({env.cloud})",
-                                ["NAME", "SOURCE", "ACTION", "FROM", "VERSION", "CHANGED"], rows))
+        rows = [
+            (
+                a.name,
+                a.source,
+                a.action + (" (dry run)" if dry_run and a.action in seeding.WRITES else ""),
+                a.origin,
+                a.new_version or a.version,
+                a.changed_at,
+            )
+            for a in actions
+        ]
+        console.print(
+            out.table(
+                f"Secrets for {env.name} ({env.cloud})",
+                ["NAME", "SOURCE", "ACTION", "FROM", "VERSION", "CHANGED"],
+                rows,
+            )
+        )
         verb = "would be written" if dry_run else "written"
         console.print(f"{written} secret version(s) {verb}; {len(actions) - written} left as they are.")
 
@@ -92,9 +134,13 @@ def list_(session: Session, secret_id: SecretIdOpt = None) -> None:
     out = session.output
 
     def render(console: Any) -> None:
-        console.print(out.table(f"Secrets for {env.name} ({env.cloud})",
-                                ["NAME", "SOURCE", "STATUS", "VERSION", "LAST CHANGED"],
-                                [(r.name, r.source, r.status, r.version, r.changed_at) for r in rows]))
+        console.print(
+            out.table(
+                f"Secrets for {env.name} ({env.cloud})",
+                ["NAME", "SOURCE", "STATUS", "VERSION", "LAST CHANGED"],
+                [(r.name, r.source, r.status, r.version, r.changed_at) for r in rows],
+            )
+        )
 
     out.result({"env": env.name, "cloud": env.cloud, "secrets": rows}, render)
 
@@ -111,11 +157,17 @@ def check(session: Session, secret_id: SecretIdOpt = None) -> None:
     out = session.output
     if bad:
         if not out.json_mode:
-            out.out.print(out.table(f"Secrets for {env.name} ({env.cloud})", ["NAME", "SOURCE", "STATUS"],
-                                    [(r.name, r.source, r.status) for r in rows]))
+            out.out.print(
+                out.table(
+                    f"Secrets for {env.name} ({env.cloud})",
+                    ["NAME", "SOURCE", "STATUS"],
+                    [(r.name, r.source, r.status) for r in rows],
+                )
+            )
         raise StepFailed(
             f"{len(bad)} required secret(s) of {env.name} have no version: "
-            + ", ".join(f"{r.name} ({r.status})" for r in bad) + ".",
+            + ", ".join(f"{r.name} ({r.status})" for r in bad)
+            + ".",
             hint=missing_hint(bad),
             details={"secrets": [vars(r) for r in rows]},
         )
@@ -131,8 +183,10 @@ def missing_hint(bad: list[Any]) -> str:
     seeded = [r.name for r in bad if r.source != "terraform"]
     parts = []
     if seeded:
-        parts.append(f"seed {', '.join(seeded)} with `billingops secrets seed` (values from "
-                     "BILLINGOPS_SECRET_<NAME>, --file or --stdin)")
+        parts.append(
+            f"seed {', '.join(seeded)} with `billingops secrets seed` (values from "
+            "BILLINGOPS_SECRET_<NAME>, --file or --stdin)"
+        )
     if terraform:
         parts.append(f"{', '.join(terraform)} come from terraform: run `billingops deploy` through apply")
     return "To fix: " + "; ".join(parts) + "."
@@ -153,8 +207,13 @@ def _store_and_ids(env: "EnvConfig", secret_id: list[str] | None) -> tuple[Any, 
 
 def _read_stdin(out: Any) -> str:
     if sys.stdin is None:
-        raise UsageError("--stdin was given but there is no standard input.", hint="Pipe NAME=VALUE lines in.")
+        raise UsageError(
+            "--stdin was given but there is no standard input.", hint="Pipe NAME=VALUE lines in."
+        )
     if sys.stdin.isatty():
-        out.say("Reading NAME=VALUE lines from the terminal; end with Ctrl-D (typed values are visible: "
-                "prefer --file or a pipe).", "warn")
+        out.say(
+            "Reading NAME=VALUE lines from the terminal; end with Ctrl-D (typed values are visible: "
+            "prefer --file or a pipe).",
+            "warn",
+        )
     return sys.stdin.read()

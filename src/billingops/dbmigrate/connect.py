@@ -15,32 +15,43 @@ from billingops.errors import ExternalError, UsageError
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10
-TUNNEL_HINT = ("If the database is private, open a tunnel and pass its local address with --via 127.0.0.1:PORT: "
-               "on AWS `aws ssm start-session --target <bastion-or-task> --document-name "
-               "AWS-StartPortForwardingSessionToRemoteHost --parameters host=<rds-endpoint>,portNumber=5432,"
-               "localPortNumber=15432`; on GCP `cloud-sql-proxy --port 15432 <project:region:instance>`.")
+TUNNEL_HINT = (
+    "If the database is private, open a tunnel and pass its local address with --via 127.0.0.1:PORT: "
+    "on AWS `aws ssm start-session --target <bastion-or-task> --document-name "
+    "AWS-StartPortForwardingSessionToRemoteHost --parameters host=<rds-endpoint>,portNumber=5432,"
+    "localPortNumber=15432`; on GCP `cloud-sql-proxy --port 15432 <project:region:instance>`."
+)
 
 
 def parse_via(via: str) -> tuple[str, int]:
     host, sep, port = via.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--via {via!r} is not HOST:PORT.", hint="Pass the tunnel's local address, e.g. "
-                                                                  "--via 127.0.0.1:15432.")
+        raise UsageError(
+            f"--via {via!r} is not HOST:PORT.",
+            hint="Pass the tunnel's local address, e.g. --via 127.0.0.1:15432.",
+        )
     return host.strip("[]"), int(port)
 
 
-def connect(url: str, *, via: str | None = None, lock_timeout: str = "30s",
-            application_name: str = "billingops-migrate") -> Any:
+def connect(
+    url: str,
+    *,
+    via: str | None = None,
+    lock_timeout: str = "30s",
+    application_name: str = "billingops-migrate",
+) -> Any:
     """An autocommit psycopg connection; `lock_timeout` bounds how long DDL waits behind app traffic."""
     import psycopg
     from psycopg import conninfo
 
     redact.register_url(url)
     try:
-        params = conninfo.conninfo_to_dict(url)
+        params: dict[str, Any] = conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
-        raise UsageError(f"The database URL {redact.redact_url(url)} is not a valid PostgreSQL connection string.",
-                         hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME (quote it in the shell).") from None
+        raise UsageError(
+            f"The database URL {redact.redact_url(url)} is not a valid PostgreSQL connection string.",
+            hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME (quote it in the shell).",
+        ) from None
     redact.register(str(params.get("password") or ""))
     if via:
         params["host"], params["port"] = parse_via(via)
@@ -54,5 +65,7 @@ def connect(url: str, *, via: str | None = None, lock_timeout: str = "30s",
     except psycopg.Error as exc:
         why = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
         why = redact.redact(why).rstrip(".")
-        raise ExternalError(f"Cannot connect to PostgreSQL at {where}: {why}{'' if why.endswith('?') else '.'}",
-                            hint=TUNNEL_HINT) from None
+        raise ExternalError(
+            f"Cannot connect to PostgreSQL at {where}: {why}{'' if why.endswith('?') else '.'}",
+            hint=TUNNEL_HINT,
+        ) from None

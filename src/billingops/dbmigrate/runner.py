@@ -47,8 +47,14 @@ class MigrationState:
 class Migrator:
     """Runs `migrations` against an open autocommit psycopg connection (injected; tests pass their own)."""
 
-    def __init__(self, conn: Any, migrations: Sequence[Migration], *, lock_wait: float = 60.0,
-                 say: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        migrations: Sequence[Migration],
+        *,
+        lock_wait: float = 60.0,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.migrations = list(migrations)
         self.lock_wait = lock_wait
@@ -59,7 +65,10 @@ class Migrator:
         exists = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (LEDGER,)).fetchone()[0]
         if not exists:
             return {}
-        rows = self.conn.execute(f"SELECT version, name, checksum, applied_at, duration_ms FROM {LEDGER}").fetchall()
+        # LEDGER is a module constant, not input
+        rows = self.conn.execute(
+            f"SELECT version, name, checksum, applied_at, duration_ms FROM {LEDGER}"  # noqa: S608
+        ).fetchall()
         return {r[0]: {"name": r[1], "checksum": r[2], "applied_at": r[3], "duration_ms": r[4]} for r in rows}
 
     def status(self) -> list[MigrationState]:
@@ -71,12 +80,21 @@ class Migrator:
                 states.append(MigrationState(m.version, m.label, PENDING))
                 continue
             state = APPLIED if row["checksum"] == m.checksum else MISMATCH
-            states.append(MigrationState(m.version, m.label, state, _iso(row["applied_at"]), row["duration_ms"]))
+            states.append(
+                MigrationState(m.version, m.label, state, _iso(row["applied_at"]), row["duration_ms"])
+            )
         known = {m.version for m in self.migrations}
         for version, row in sorted(ledger.items()):
             if version not in known:
-                states.append(MigrationState(version, f"{version:04d}_{row['name']}.sql", MISSING_FILE,
-                                             _iso(row["applied_at"]), row["duration_ms"]))
+                states.append(
+                    MigrationState(
+                        version,
+                        f"{version:04d}_{row['name']}.sql",
+                        MISSING_FILE,
+                        _iso(row["applied_at"]),
+                        row["duration_ms"],
+                    )
+                )
         return sorted(states, key=lambda s: s.version)
 
     def pending(self) -> list[Migration]:
@@ -84,16 +102,20 @@ class Migrator:
         states = {s.version: s for s in self.status()}
         edited = [s.name for s in states.values() if s.state == MISMATCH]
         if edited:
-            raise Refused(f"Already-applied migration(s) {', '.join(edited)} were edited since they ran "
-                          "(checksum mismatch); billingops will not re-run or skip them.",
-                          hint="Restore the applied file from git and put the change in a new NNNN_*.sql file.")
+            raise Refused(
+                f"Already-applied migration(s) {', '.join(edited)} were edited since they ran "
+                "(checksum mismatch); billingops will not re-run or skip them.",
+                hint="Restore the applied file from git and put the change in a new NNNN_*.sql file.",
+            )
         todo = [m for m in self.migrations if states[m.version].state == PENDING]
         newest = max((s.version for s in states.values() if s.state in (APPLIED, MISSING_FILE)), default=0)
         late = [m.label for m in todo if m.version < newest]
         if late:
-            raise Refused(f"Pending migration(s) {', '.join(late)} are numbered below {newest:04d}, which is "
-                          "already applied; running them now would apply schema changes out of order.",
-                          hint=f"Renumber them above {newest:04d} (the next free version) and rerun.")
+            raise Refused(
+                f"Pending migration(s) {', '.join(late)} are numbered below {newest:04d}, which is "
+                "already applied; running them now would apply schema changes out of order.",
+                hint=f"Renumber them above {newest:04d} (the next free version) and rerun.",
+            )
         return todo
 
     # -- applying --------------------------------------------------------------------------------
@@ -118,13 +140,17 @@ class Migrator:
             with self.conn.transaction():
                 self.conn.execute(m.sql)
                 duration = int((time.monotonic() - began) * 1000)
-                self.conn.execute(f"INSERT INTO {LEDGER} (version, name, checksum, duration_ms) "
-                                  "VALUES (%s, %s, %s, %s)", (m.version, m.name, m.checksum, duration))
+                self.conn.execute(
+                    # LEDGER is a module constant; the values are bound parameters
+                    f"INSERT INTO {LEDGER} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                    (m.version, m.name, m.checksum, duration),
+                )
         except psycopg.Error as exc:
-            raise StepFailed(f"Migration {m.label} failed{_where(m.sql, exc)}: {_reason(exc)}. Its transaction "
-                             "was rolled back, so nothing of that file is applied; earlier files stay applied.",
-                             hint=f"Fix {m.path} and rerun `billingops db migrate` (it resumes at this file).") \
-                from None
+            raise StepFailed(
+                f"Migration {m.label} failed{_where(m.sql, exc)}: {_reason(exc)}. Its transaction "
+                "was rolled back, so nothing of that file is applied; earlier files stay applied.",
+                hint=f"Fix {m.path} and rerun `billingops db migrate` (it resumes at this file).",
+            ) from None
         self.say(f"applied {m.label} in {duration} ms")
         return MigrationState(m.version, m.label, APPLIED, None, duration)
 
@@ -136,10 +162,12 @@ class Migrator:
                 return
             holder = self._holder()
             if time.monotonic() >= deadline:
-                raise Refused(f"Another migration runner holds the migration lock on this database ({holder}); "
-                              f"waited {self.lock_wait:.0f} s.",
-                              hint="Let it finish, then rerun; pass --lock-wait SECONDS to wait longer. If that "
-                                   "session is stuck, end it with SELECT pg_terminate_backend(PID).")
+                raise Refused(
+                    f"Another migration runner holds the migration lock on this database ({holder}); "
+                    f"waited {self.lock_wait:.0f} s.",
+                    hint="Let it finish, then rerun; pass --lock-wait SECONDS to wait longer. If that "
+                    "session is stuck, end it with SELECT pg_terminate_backend(PID).",
+                )
             if not announced:
                 self.say(f"waiting for the migration lock held by {holder}")
                 announced = True
@@ -156,11 +184,14 @@ class Migrator:
             "SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
             "AND l.classid = %s AND l.objid = %s AND l.objsubid = 1",
-            ((LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF)).fetchone()
+            ((LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF),
+        ).fetchone()
         if row is None:
             return "a session that just released it"
         pid, app, addr, started = row
-        return f"pid {pid}, {app or 'unknown application'} from {addr or 'local socket'}, since {_iso(started)}"
+        return (
+            f"pid {pid}, {app or 'unknown application'} from {addr or 'local socket'}, since {_iso(started)}"
+        )
 
 
 def _iso(value: Any) -> str | None:

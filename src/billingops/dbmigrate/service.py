@@ -31,8 +31,9 @@ class MigrateReport:
     seconds: float | None = None
 
 
-def database_url(env: EnvConfig, *, explicit: str | None, secret_id: str | None,
-                 outputs: Callable[[], Mapping[str, Any]]) -> str:
+def database_url(
+    env: EnvConfig, *, explicit: str | None, secret_id: str | None, outputs: Callable[[], Mapping[str, Any]]
+) -> str:
     """--database-url, else the DATABASE_URL secret terraform wrote (id from --secret-id or `secret_ids`)."""
     if explicit:
         redact.register_url(explicit)
@@ -44,14 +45,18 @@ def database_url(env: EnvConfig, *, explicit: str | None, secret_id: str | None,
         values = outputs()
         secret_id = (values.get("secret_ids") or {}).get(DATABASE_URL)
         if not secret_id:
-            raise ConfigError("The terraform outputs name no DATABASE_URL secret, so the database URL is unknown.",
-                              hint="Run `billingops deploy` through apply, or pass --database-url (for a tunnel "
-                                   "also --via) or --secret-id DATABASE_URL=ID.")
+            raise ConfigError(
+                "The terraform outputs name no DATABASE_URL secret, so the database URL is unknown.",
+                hint="Run `billingops deploy` through apply, or pass --database-url (for a tunnel "
+                "also --via) or --secret-id DATABASE_URL=ID.",
+            )
     found = secret_store(env, values).read(secret_id)
     if found is None:
-        raise ConfigError(f"The DATABASE_URL secret {secret_id} has no version yet.",
-                          hint="terraform writes it on apply: run `billingops deploy` through apply, or pass "
-                               "--database-url.")
+        raise ConfigError(
+            f"The DATABASE_URL secret {secret_id} has no version yet.",
+            hint="terraform writes it on apply: run `billingops deploy` through apply, or pass "
+            "--database-url.",
+        )
     return found[1]
 
 
@@ -65,8 +70,15 @@ def describe(url: str) -> str:
     return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"
 
 
-def migrate_direct(env: EnvConfig, url: str, *, via: str | None = None, dry_run: bool = False,
-                   lock_wait: float = 60.0, say: Callable[[str], None] | None = None) -> MigrateReport:
+def migrate_direct(
+    env: EnvConfig,
+    url: str,
+    *,
+    via: str | None = None,
+    dry_run: bool = False,
+    lock_wait: float = 60.0,
+    say: Callable[[str], None] | None = None,
+) -> MigrateReport:
     from billingops.dbmigrate.connect import connect
     from billingops.dbmigrate.files import discover
     from billingops.dbmigrate.runner import Migrator

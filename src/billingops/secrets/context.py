@@ -20,8 +20,11 @@ def terraform_outputs(env: EnvConfig, why: str) -> dict[str, Any]:
     try:
         from billingops.terraform import Terraform
     except ImportError:
-        raise ConfigError(f"The terraform outputs are needed ({why}) but the terraform runner is not available "
-                          "in this build.", hint="Pass the values explicitly (see --help).") from None
+        raise ConfigError(
+            f"The terraform outputs are needed ({why}) but the terraform runner is not available "
+            "in this build.",
+            hint="Pass the values explicitly (see --help).",
+        ) from None
     outputs = Terraform.for_env(env).outputs()
     return dict(outputs) if isinstance(outputs, Mapping) else {}
 
@@ -44,6 +47,7 @@ def deploy_lock(env: EnvConfig, command: str, *, enabled: bool = True) -> Iterat
         return
     from billingops.audit import new_run_id
 
-    # DEPLOY LOCK: the one call site for `secrets seed` and `db migrate` (billingops.locks.deploy_lock.acquire).
+    # DEPLOY LOCK: the one call site for `secrets seed` and `db migrate`
+    # (billingops.locks.deploy_lock.acquire).
     with lock_module.acquire(env, new_run_id(), command):
         yield

@@ -1,4 +1,4 @@
-"""What `secrets list` and `secrets check` report: each declared secret's current version, or why it has none."""
+"""What `secrets list` and `secrets check` report: each declared secret's current version, or why not."""
 
 from __future__ import annotations
 
@@ -48,8 +48,9 @@ def problems(rows: Sequence[SecretStatus]) -> list[SecretStatus]:
     return [r for r in rows if r.required and r.status != OK]
 
 
-def preflight_problems(env: EnvConfig, outputs: Mapping[str, Any], store: SecretStore | None = None
-                       ) -> list[str]:
+def preflight_problems(
+    env: EnvConfig, outputs: Mapping[str, Any], store: SecretStore | None = None
+) -> list[str]:
     """For the deploy preflight: required secrets that will still have no version after the secrets step.
 
     A secret is fine if it has a version, may be generated, is written by terraform (apply comes later), or
@@ -65,7 +66,14 @@ def preflight_problems(env: EnvConfig, outputs: Mapping[str, Any], store: Secret
         from billingops.clouds.secrets import secret_store
 
         store = secret_store(env, outputs)
-    checkable = [s for s in env.secrets if s.required and s.source == "input" and not s.generate
-                 and s.name in ids and not os.environ.get(s.env_var)]
+    checkable = [
+        s
+        for s in env.secrets
+        if s.required
+        and s.source == "input"
+        and not s.generate
+        and s.name in ids
+        and not os.environ.get(s.env_var)
+    ]
     rows = inventory(store, checkable, ids)
     return [f"{r.name} ({r.status})" for r in problems(rows)]

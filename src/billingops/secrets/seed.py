@@ -20,7 +20,14 @@ from billingops.secrets.sources import Provided, generate
 log = logging.getLogger(__name__)
 
 CREATE, UPDATE, ROTATE, UNCHANGED, KEPT, MISSING, TERRAFORM = (
-    "create", "update", "rotate", "unchanged", "kept", "missing", "terraform")
+    "create",
+    "update",
+    "rotate",
+    "unchanged",
+    "kept",
+    "missing",
+    "terraform",
+)
 WRITES = (CREATE, UPDATE, ROTATE)
 
 
@@ -49,21 +56,27 @@ class SeedPlan:
         return [a for a in self.actions if a.action in WRITES]
 
 
-def resolve_ids(specs: Sequence[SecretSpec], from_outputs: Mapping[str, str] | None,
-                overrides: Mapping[str, str]) -> dict[str, str]:
+def resolve_ids(
+    specs: Sequence[SecretSpec], from_outputs: Mapping[str, str] | None, overrides: Mapping[str, str]
+) -> dict[str, str]:
     """name -> secret id: --secret-id overrides first, then terraform's `secret_ids` output."""
     declared = {s.name for s in specs}
     unknown = sorted(set(overrides) - declared)
     if unknown:
-        raise UsageError(f"--secret-id names {', '.join(unknown)}, which this environment does not declare; "
-                         f"declared: {', '.join(sorted(declared))}.", hint="Fix the NAME in --secret-id NAME=ID.")
+        raise UsageError(
+            f"--secret-id names {', '.join(unknown)}, which this environment does not declare; "
+            f"declared: {', '.join(sorted(declared))}.",
+            hint="Fix the NAME in --secret-id NAME=ID.",
+        )
     ids = {**dict(from_outputs or {}), **overrides}
     missing = [s.name for s in specs if s.name not in ids]
     if missing:
-        raise ConfigError(f"No secret id is known for {', '.join(missing)}: the terraform output `secret_ids` "
-                          "does not name them and no --secret-id was given.",
-                          hint="Run `billingops deploy` up to apply so terraform creates them, or pass "
-                               "--secret-id NAME=ARN (AWS) / NAME=projects/P/secrets/S (GCP) for each.")
+        raise ConfigError(
+            f"No secret id is known for {', '.join(missing)}: the terraform output `secret_ids` "
+            "does not name them and no --secret-id was given.",
+            hint="Run `billingops deploy` up to apply so terraform creates them, or pass "
+            "--secret-id NAME=ARN (AWS) / NAME=projects/P/secrets/S (GCP) for each.",
+        )
     return {s.name: ids[s.name] for s in specs}
 
 
@@ -72,15 +85,24 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise UsageError(f"--secret-id {pair!r} is not NAME=ID.",
-                             hint="Write it as --secret-id STRIPE_API_KEY=arn:aws:secretsmanager:... .")
+            raise UsageError(
+                f"--secret-id {pair!r} is not NAME=ID.",
+                hint="Write it as --secret-id STRIPE_API_KEY=arn:aws:secretsmanager:... .",
+            )
         result[name.strip()] = value.strip()
     return result
 
 
-def build_plan(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str, str],
-               provided: Mapping[str, Provided], *, rotate: Sequence[str] = (), placeholders: bool = False,
-               create_missing: bool = False) -> SeedPlan:
+def build_plan(
+    store: SecretStore,
+    specs: Sequence[SecretSpec],
+    ids: Mapping[str, str],
+    provided: Mapping[str, Provided],
+    *,
+    rotate: Sequence[str] = (),
+    placeholders: bool = False,
+    create_missing: bool = False,
+) -> SeedPlan:
     """Decide every secret's action; raises before anything is written when an input is missing."""
     declared = {s.name: s for s in specs}
     _check_rotate(declared, rotate, provided)
@@ -107,8 +129,9 @@ def build_plan(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str
             if spec.name in rotate or current_read is None or not _same(current_read[1], given.value):
                 values[spec.name] = given.value
                 action.origin = given.origin
-                action.action = ROTATE if spec.name in rotate and current_read else (
-                    UPDATE if current_read else CREATE)
+                action.action = (
+                    ROTATE if spec.name in rotate and current_read else (UPDATE if current_read else CREATE)
+                )
         else:
             current = store.latest(secret_id)
         if current is not None:
@@ -134,10 +157,12 @@ def build_plan(store: SecretStore, specs: Sequence[SecretSpec], ids: Mapping[str
     if missing_inputs:
         names = ", ".join(s.name for s in missing_inputs)
         first = missing_inputs[0]
-        raise UsageError(f"No value was given for the required secret(s) {names}, and they have no version yet; "
-                         "nothing was written.",
-                         hint=f"Give each value through the environment ({first.env_var}=...), a dotenv file "
-                              "(--file .env.secrets) or --stdin (NAME=VALUE lines), then rerun.")
+        raise UsageError(
+            f"No value was given for the required secret(s) {names}, and they have no version yet; "
+            "nothing was written.",
+            hint=f"Give each value through the environment ({first.env_var}=...), a dotenv file "
+            "(--file .env.secrets) or --stdin (NAME=VALUE lines), then rerun.",
+        )
     return SeedPlan(actions, values)
 
 
@@ -154,20 +179,28 @@ def apply_plan(store: SecretStore, plan: SeedPlan) -> list[SecretAction]:
 
 
 def _same(current: str, new: str) -> bool:
-    return hmac.compare_digest(hashlib.sha256(current.encode()).digest(), hashlib.sha256(new.encode()).digest())
+    return hmac.compare_digest(
+        hashlib.sha256(current.encode()).digest(), hashlib.sha256(new.encode()).digest()
+    )
 
 
-def _check_rotate(declared: Mapping[str, SecretSpec], rotate: Sequence[str], provided: Mapping[str, Provided]
-                  ) -> None:
+def _check_rotate(
+    declared: Mapping[str, SecretSpec], rotate: Sequence[str], provided: Mapping[str, Provided]
+) -> None:
     for name in rotate:
         spec = declared.get(name)
         if spec is None:
-            raise UsageError(f"--rotate {name}: no such secret is declared; declared: {', '.join(declared)}.",
-                             hint="Pass one of the declared names.")
+            raise UsageError(
+                f"--rotate {name}: no such secret is declared; declared: {', '.join(declared)}.",
+                hint="Pass one of the declared names.",
+            )
         if spec.source == TERRAFORM:
-            raise UsageError(f"--rotate {name}: this secret is written by terraform, not by billingops.",
-                             hint="Rotate the underlying credential through terraform (see runbooks/"
-                                  "secret-rotation.md).")
+            raise UsageError(
+                f"--rotate {name}: this secret is written by terraform, not by billingops.",
+                hint="Rotate the underlying credential through terraform (see runbooks/secret-rotation.md).",
+            )
         if not spec.generate and name not in provided:
-            raise UsageError(f"--rotate {name}: {name} is an input secret and no new value was given.",
-                             hint=f"Give the new value through {spec.env_var}, --file or --stdin.")
+            raise UsageError(
+                f"--rotate {name}: {name} is an input secret and no new value was given.",
+                hint=f"Give the new value through {spec.env_var}, --file or --stdin.",
+            )

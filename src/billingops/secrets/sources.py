@@ -35,8 +35,10 @@ class Provided:
 
 def generate(length: int) -> str:
     if length < MIN_GENERATED_LENGTH:
-        raise UsageError(f"A generated secret length of {length} is too short to be safe.",
-                         hint=f"Set length >= {MIN_GENERATED_LENGTH} for that secret in billingops.toml.")
+        raise UsageError(
+            f"A generated secret length of {length} is too short to be safe.",
+            hint=f"Set length >= {MIN_GENERATED_LENGTH} for that secret in billingops.toml.",
+        )
     value = "".join(_random.choice(GENERATED_ALPHABET) for _ in range(length))
     redact.register(value)
     return value
@@ -51,16 +53,23 @@ def parse_lines(text: str, origin: str) -> dict[str, str]:
     for key, value in parsed.items():
         if value is not None:
             redact.register(value)
-        name = key[len(ENV_PREFIX):] if key.startswith(ENV_PREFIX) else key
+        name = key[len(ENV_PREFIX) :] if key.startswith(ENV_PREFIX) else key
         if value is None or value == "":
-            raise UsageError(f"{name} in {origin} has no value.",
-                             hint="Write NAME=VALUE, or remove the line to keep the current version.")
+            raise UsageError(
+                f"{name} in {origin} has no value.",
+                hint="Write NAME=VALUE, or remove the line to keep the current version.",
+            )
         values[name] = value
     return values
 
 
-def collect(specs: Sequence[SecretSpec], *, file: Path | None = None, stdin_text: str | None = None,
-            environ: Mapping[str, str] | None = None) -> dict[str, Provided]:
+def collect(
+    specs: Sequence[SecretSpec],
+    *,
+    file: Path | None = None,
+    stdin_text: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Provided]:
     """The values given for the declared secrets. Precedence: --stdin > --file > environment variable."""
     environ = os.environ if environ is None else environ
     declared = {s.name: s for s in specs}
@@ -77,14 +86,18 @@ def collect(specs: Sequence[SecretSpec], *, file: Path | None = None, stdin_text
         layers.append(("stdin", parse_lines(stdin_text, "--stdin")))
     for origin, values in layers:
         for name, value in values.items():
-            spec = declared.get(name)
-            if spec is None:
-                raise UsageError(f"{name} (from {origin}) is not a secret declared for this environment; "
-                                 f"declared: {', '.join(declared)}.",
-                                 hint="Fix the name, or declare it under [[environments.ENV.secrets]].")
-            if spec.source == "terraform":
-                raise UsageError(f"{name} (from {origin}) is written by terraform; billingops does not seed it.",
-                                 hint="Remove it from the input; terraform keeps it in step with the resource.")
+            found_spec = declared.get(name)
+            if found_spec is None:
+                raise UsageError(
+                    f"{name} (from {origin}) is not a secret declared for this environment; "
+                    f"declared: {', '.join(declared)}.",
+                    hint="Fix the name, or declare it under [[environments.ENV.secrets]].",
+                )
+            if found_spec.source == "terraform":
+                raise UsageError(
+                    f"{name} (from {origin}) is written by terraform; billingops does not seed it.",
+                    hint="Remove it from the input; terraform keeps it in step with the resource.",
+                )
             found[name] = Provided(value, origin)
     for name in found:
         if declared[name].source == "terraform":
@@ -97,7 +110,11 @@ def _read_file(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"--file {path} does not exist.", hint="Check the path to the dotenv file.") from None
+        raise UsageError(
+            f"--file {path} does not exist.", hint="Check the path to the dotenv file."
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read --file {path}: {exc.__class__.__name__}.",
-                         hint="Check the file's permissions and that it is UTF-8 text.") from None
+        raise UsageError(
+            f"Cannot read --file {path}: {exc.__class__.__name__}.",
+            hint="Check the file's permissions and that it is UTF-8 text.",
+        ) from None

@@ -70,8 +70,10 @@ class AwsSecretStore:
             raise
         value = response.get("SecretString")
         if value is None:
-            raise CloudError(f"Secret {secret_id} holds binary data, not a string.",
-                             hint="billingops manages string secrets; store the value as SecretString.")
+            raise CloudError(
+                f"Secret {secret_id} holds binary data, not a string.",
+                hint="billingops manages string secrets; store the value as SecretString.",
+            )
         redact.register(value)
         redact.register_url(value)
         version = SecretVersion(secret_id, response["VersionId"], _iso(response.get("CreatedDate")))
@@ -80,8 +82,9 @@ class AwsSecretStore:
     def add_version(self, secret_id: str, value: str) -> SecretVersion:
         redact.register(value)
         with aws_errors(f"Writing a new version of secret {secret_id}", hint=_missing_hint(secret_id)):
-            response = self.client.put_secret_value(SecretId=secret_id, SecretString=value,
-                                                    ClientRequestToken=str(uuid.uuid4()))
+            response = self.client.put_secret_value(
+                SecretId=secret_id, SecretString=value, ClientRequestToken=str(uuid.uuid4())
+            )
         log.info("secret %s: new version %s", secret_id, response["VersionId"])
         return SecretVersion(secret_id, response["VersionId"], _iso(datetime.now(UTC)))
 
@@ -97,5 +100,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _missing_hint(secret_id: str) -> str:
-    return (f"Check that {secret_id} exists in this account and region (terraform creates it: run "
-            "`billingops deploy` up to apply) and that your role may read and write it.")
+    return (
+        f"Check that {secret_id} exists in this account and region (terraform creates it: run "
+        "`billingops deploy` up to apply) and that your role may read and write it."
+    )

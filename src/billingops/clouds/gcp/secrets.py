@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +41,11 @@ class GcpSecretStore:
         if secret_id.startswith("projects/"):
             return secret_id
         if not self.project:
-            raise ConfigError(f"Secret {secret_id!r} is not a full resource name and no GCP project is known.",
-                              hint="Pass --secret-id NAME=projects/P/secrets/S, or set [environments.ENV.gcp] "
-                                   "project in billingops.toml.")
+            raise ConfigError(
+                f"Secret {secret_id!r} is not a full resource name and no GCP project is known.",
+                hint="Pass --secret-id NAME=projects/P/secrets/S, or set [environments.ENV.gcp] "
+                "project in billingops.toml.",
+            )
         return f"projects/{self.project}/secrets/{secret_id}"
 
     def exists(self, secret_id: str) -> bool:
@@ -63,7 +66,8 @@ class GcpSecretStore:
             with _translate_except_not_found(f"Reading the latest version of secret {name}"):
                 version = self.client.get_secret_version(name=f"{name}/versions/latest", timeout=self.timeout)
         except gexc.NotFound:
-            return self._no_version(name)
+            self._no_version(name)
+            return None
         return SecretVersion(secret_id, version.name.rsplit("/", 1)[-1], _iso(version.create_time))
 
     def read(self, secret_id: str) -> tuple[SecretVersion, str] | None:
@@ -72,14 +76,19 @@ class GcpSecretStore:
         name = self.resource(secret_id)
         try:
             with _translate_except_not_found(f"Accessing secret {name}"):
-                response = self.client.access_secret_version(name=f"{name}/versions/latest", timeout=self.timeout)
+                response = self.client.access_secret_version(
+                    name=f"{name}/versions/latest", timeout=self.timeout
+                )
         except gexc.NotFound:
-            return self._no_version(name)
+            self._no_version(name)
+            return None
         try:
             value = response.payload.data.decode("utf-8")
         except UnicodeDecodeError:
-            raise CloudError(f"Secret {name} holds binary data, not UTF-8 text.",
-                             hint="billingops manages text secrets; add a UTF-8 version.") from None
+            raise CloudError(
+                f"Secret {name} holds binary data, not UTF-8 text.",
+                hint="billingops manages text secrets; add a UTF-8 version.",
+            ) from None
         redact.register(value)
         redact.register_url(value)
         latest = self.latest(secret_id)
@@ -102,8 +111,12 @@ class GcpSecretStore:
         name = self.resource(secret_id)
         parent, short = name.split("/secrets/", 1)
         with gcp_errors(f"Creating secret {name}"):
-            self.client.create_secret(parent=parent, secret_id=short,
-                                      secret={"replication": {"automatic": {}}}, timeout=self.timeout)
+            self.client.create_secret(
+                parent=parent,
+                secret_id=short,
+                secret={"replication": {"automatic": {}}},
+                timeout=self.timeout,
+            )
 
     def _no_version(self, name: str) -> None:
         if not self.exists(name):
@@ -111,23 +124,18 @@ class GcpSecretStore:
         return None
 
 
-class _translate_except_not_found:  # noqa: N801  # used as a context manager, reads like gcp_errors
+@contextlib.contextmanager
+def _translate_except_not_found(action: str) -> Iterator[None]:
     """gcp_errors, except that NotFound passes through so callers can tell 'absent' from 'failed'."""
+    from google.api_core import exceptions as gexc
 
-    def __init__(self, action: str) -> None:
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
-        from google.api_core import exceptions as gexc
-
-        if exc is None or isinstance(exc, gexc.NotFound):
-            return False
-        with gcp_errors(self.action):
-            raise exc
-        return False  # pragma: no cover  # gcp_errors re-raised
+    try:
+        yield
+    except gexc.NotFound:
+        raise
+    except Exception as exc:  # noqa: BLE001  # gcp_errors translates what it knows and re-raises the rest
+        with gcp_errors(action):
+            raise exc from None
 
 
 def _iso(value: Any) -> str | None:
@@ -139,5 +147,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _missing_hint(name: str) -> str:
-    return (f"Check that {name} exists (terraform creates it: run `billingops deploy` up to apply) and that "
-            "your account has roles/secretmanager.secretVersionAdder and secretAccessor on it.")
+    return (
+        f"Check that {name} exists (terraform creates it: run `billingops deploy` up to apply) and that "
+        "your account has roles/secretmanager.secretVersionAdder and secretAccessor on it."
+    )

@@ -29,18 +29,27 @@ def run(ctx: StepContext) -> str:
         return _detail(ctx, report) + note
     if env.migrations_mode == "task":
         return _run_task(ctx)
-    url = service.database_url(env, explicit=os.environ.get("BILLINGOPS_DATABASE_URL"), secret_id=None,
-                               outputs=ctx.outputs)
-    report = service.migrate_direct(env, url, via=os.environ.get("BILLINGOPS_DATABASE_VIA") or None,
-                                    dry_run=ctx.dry_run, say=ctx.output.say)
+    url = service.database_url(
+        env, explicit=os.environ.get("BILLINGOPS_DATABASE_URL"), secret_id=None, outputs=ctx.outputs
+    )
+    report = service.migrate_direct(
+        env,
+        url,
+        via=os.environ.get("BILLINGOPS_DATABASE_VIA") or None,
+        dry_run=ctx.dry_run,
+        say=ctx.output.say,
+    )
     return _detail(ctx, report)
 
 
 def _detail(ctx: StepContext, report: Any) -> str:
     if report.dry_run:
         ctx.data["migrations_pending"] = report.pending
-        return (f"dry run: would apply {len(report.pending)} to {report.database}: {', '.join(report.pending)}"
-                if report.pending else f"dry run: {report.database} is up to date")
+        return (
+            f"dry run: would apply {len(report.pending)} to {report.database}: {', '.join(report.pending)}"
+            if report.pending
+            else f"dry run: {report.database} is up to date"
+        )
     applied = [s.name for s in report.applied]
     ctx.data["migrations_applied"] = applied
     ctx.save()
@@ -57,7 +66,7 @@ def _run_task(ctx: StepContext) -> str:
         return "dry run: the migrations would run as a one-off task of the app image"
     command = tasks.parse_command(os.environ.get("BILLINGOPS_MIGRATE_COMMAND") or tasks.DEFAULT_COMMAND)
     if env.cloud == "aws":
-        runner = tasks.EcsMigrationTask.from_outputs(env, ctx.outputs(), say=ctx.output.say)
+        runner: Any = tasks.EcsMigrationTask.from_outputs(env, ctx.outputs(), say=ctx.output.say)
     else:
         runner = tasks.CloudRunMigrationJob.from_outputs(env, ctx.outputs(), say=ctx.output.say)
     result = runner.run(command)

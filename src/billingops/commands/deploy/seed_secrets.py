@@ -37,9 +37,11 @@ def run(ctx: StepContext) -> str:
     ctx.save()
     absent = [a.name for a in plan.actions if a.action == seeding.MISSING and a.source == "terraform"]
     if absent and not sandbox:
-        raise StepFailed(f"The terraform-managed secret(s) {', '.join(absent)} have no version after apply.",
-                         hint="Check the secrets module's secret_version resources in the apply output, then "
-                              "rerun `billingops deploy --from apply`.")
+        raise StepFailed(
+            f"The terraform-managed secret(s) {', '.join(absent)} have no version after apply.",
+            hint="Check the secrets module's secret_version resources in the apply output, then "
+            "rerun `billingops deploy --from apply`.",
+        )
     return _detail(plan.actions, ctx.dry_run, absent)
 
 
