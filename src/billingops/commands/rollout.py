@@ -1,13 +1,13 @@
 """`billingops rollout` and `billingops rollback`: put an image live behind a health gate, or go back.
 
 The flow (shared with the deploy checklist's rollout step): parse --image, check the image exists in the
-registry (exit 2 and nothing touched when it does not), take the deploy lock, roll out (ECS: new task definition
-revision + watched deployment; Cloud Run: tagged revision with no traffic, health gate, traffic moves), verify the
-health endpoint, and record start and outcome in the audit log.
+registry (exit 2 and nothing touched when it does not), take the deploy lock, roll out (ECS: new task
+definition revision + watched deployment; Cloud Run: tagged revision with no traffic, health gate, traffic
+moves), verify the health endpoint, and record start and outcome in the audit log.
 """
 
 # No `from __future__ import annotations`: Typer must see the Annotated option objects, not strings (the
-# with_session wrapper resolves string annotations in common.py's namespace, where these aliases do not exist).
+# with_session wrapper resolves string annotations in common.py's namespace, where these aliases are unknown).
 
 import contextlib
 import logging
@@ -29,21 +29,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for the deployment / each "
-                                           "traffic change before failing.")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", min=1, help="Seconds to wait for the deployment / each traffic change before failing.")]
 PollOpt = Annotated[float, typer.Option("--poll-interval", min=0.05, help="Seconds between progress checks.")]
-HealthTimeoutOpt = Annotated[float, typer.Option("--health-timeout", min=1, help="Seconds the health endpoint "
-                                                 "may take to answer 2xx (retried until then).")]
-ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="ECS cluster (AWS; default: terraform output "
-                                                "ecs_cluster_name).")]
-ServiceOpt = Annotated[str | None, typer.Option("--service", help="ECS / Cloud Run service (default: terraform "
-                                                "output service_name).")]
-ContainerOpt = Annotated[str | None, typer.Option("--container", help="Container that runs the app image (AWS; "
-                                                  "default: terraform output container_name).")]
-NoLockOpt = Annotated[bool, typer.Option("--no-lock", help="Do not take the environment's deploy lock (only when "
-                                         "you know nothing else deploys it).")]
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Base URL for the health check (default: terraform "
-                                            "output load_balancer_url / service_url).")]
+HealthTimeoutOpt = Annotated[float, typer.Option(
+    "--health-timeout", min=1, help="Seconds the health endpoint may take to answer 2xx (retried until then).")]
+ClusterOpt = Annotated[str | None, typer.Option(
+    "--cluster", help="ECS cluster (AWS; default: terraform output ecs_cluster_name).")]
+ServiceOpt = Annotated[str | None, typer.Option(
+    "--service", help="ECS / Cloud Run service (default: terraform output service_name).")]
+ContainerOpt = Annotated[str | None, typer.Option(
+    "--container", help="Container that runs the app image (AWS; default: terraform output container_name).")]
+NoLockOpt = Annotated[bool, typer.Option(
+    "--no-lock", help="Do not take the environment's deploy lock (only when you know nothing else deploys it).")]
+UrlOpt = Annotated[str | None, typer.Option(
+    "--url", help="Base URL for the health check (default: terraform output load_balancer_url / service_url).")]
 
 
 @dataclass
