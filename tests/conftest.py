@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -83,10 +85,13 @@ def fake_gcs():
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    cluster = servers.start_postgres(tmp_path_factory.mktemp("pg"))
+def postgres_server():
+    # Not under pytest's basetemp: it is 0700 root, and PostgreSQL runs as the postgres user under root.
+    base = Path(tempfile.mkdtemp(prefix="billingops-pg-"))
+    cluster = servers.start_postgres(base)
     yield cluster
     servers.stop_postgres(cluster)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
