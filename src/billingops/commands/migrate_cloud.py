@@ -1,4 +1,5 @@
-"""`billingops migrate-cloud SOURCE TARGET --env ENV`: move PostgreSQL and Redis data between AWS and GCP, verified.
+"""`billingops migrate-cloud SOURCE TARGET --env ENV`: move PostgreSQL and Redis data between AWS and GCP,
+verified.
 
 The heavy lifting lives in billingops.transfer; this module parses options, asks for consent, keeps the run
 journal and renders the result.
@@ -24,18 +25,26 @@ Only = Annotated[str | None, typer.Option("--only", help="Move only one store: p
 
 
 def _url(flag: str, what: str) -> Any:
-    return Annotated[str | None, typer.Option(flag, help=f"{what} URL; overrides terraform outputs and the "
-                                                         f"secret store. Shown redacted.")]
+    return Annotated[
+        str | None,
+        typer.Option(
+            flag, help=f"{what} URL; overrides terraform outputs and the secret store. Shown redacted."
+        ),
+    ]
 
 
 def _ca(flag: str, side: str) -> Any:
-    return Annotated[Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL "
-                                                          f"(Memorystore).")]
+    return Annotated[
+        Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL (Memorystore).")
+    ]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("migrate-cloud", help="Move the billing data (PostgreSQL, Redis) from one cloud to the other, "
-                                      "verified. See runbooks/migrate-cloud.md.")(migrate_cloud)
+    app.command(
+        "migrate-cloud",
+        help="Move the billing data (PostgreSQL, Redis) from one cloud to the other, "
+        "verified. See runbooks/migrate-cloud.md.",
+    )(migrate_cloud)
 
 
 @with_session(cloud=False)
@@ -44,7 +53,9 @@ def migrate_cloud(
     source: Annotated[str, typer.Argument(help="Cloud to copy from: aws or gcp.")],
     target: Annotated[str, typer.Argument(help="Cloud to copy to: aws or gcp.")],
     only: Only = None,
-    source_postgres: _url("--source-postgres", "Source PostgreSQL (postgresql://USER:PW@HOST:PORT/DB)") = None,
+    source_postgres: _url(
+        "--source-postgres", "Source PostgreSQL (postgresql://USER:PW@HOST:PORT/DB)"
+    ) = None,
     target_postgres: _url("--target-postgres", "Target PostgreSQL") = None,
     source_redis: _url("--source-redis", "Source Redis (redis:// or rediss://)") = None,
     target_redis: _url("--target-redis", "Target Redis") = None,
@@ -52,37 +63,68 @@ def migrate_cloud(
     target_redis_ca: _ca("--target-redis-ca", "target") = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel COPY pipes / Redis workers.")] = 2,
     verify: Annotated[str, typer.Option(help="Verification: counts or full (checksums).")] = "full",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show sizes, checks and the plan; change nothing.")]
-    = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show sizes, checks and the plan; change nothing.")
+    ] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Finish the last unfinished run.")] = False,
-    replace_target: Annotated[bool, typer.Option("--replace-target", help="Overwrite a non-empty target "
-                                                 "(asks for the environment name; --yes confirms).")] = False,
-    split_larger_than: Annotated[float | None, typer.Option(help="Split tables larger than this many MB into "
-                                                            "parallel ranges (default: automatic).")] = None,
+    replace_target: Annotated[
+        bool,
+        typer.Option(
+            "--replace-target",
+            help="Overwrite a non-empty target (asks for the environment name; --yes confirms).",
+        ),
+    ] = False,
+    split_larger_than: Annotated[
+        float | None,
+        typer.Option(help="Split tables larger than this many MB into parallel ranges (default: automatic)."),
+    ] = None,
 ) -> int:
     from billingops.transfer import endpoints
 
     endpoints.check_clouds(source, target)
     if only not in (None, "postgres", "redis"):
-        raise UsageError(f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both.")
+        raise UsageError(
+            f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both."
+        )
     if verify not in ("counts", "full"):
         raise UsageError(f"--verify must be counts or full, not {verify!r}.", hint="full is the default.")
     if not 1 <= jobs <= 64:
-        raise UsageError(f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores.")
+        raise UsageError(
+            f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores."
+        )
     if dry_run and resume:
         raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
     settings = session.settings
     env_name = _env_name(session)
     want_pg, want_redis = only in (None, "postgres"), only in (None, "redis")
-    flags = {"source_postgres": source_postgres, "target_postgres": target_postgres, "source_redis": source_redis,
-             "target_redis": target_redis, "source_redis_ca": source_redis_ca, "target_redis_ca": target_redis_ca}
-    found = endpoints.resolve(source_env=settings.env(env_name, source), target_env=settings.env(env_name, target),
-                              want_pg=want_pg, want_redis=want_redis, flags=flags)
+    flags = {
+        "source_postgres": source_postgres,
+        "target_postgres": target_postgres,
+        "source_redis": source_redis,
+        "target_redis": target_redis,
+        "source_redis_ca": source_redis_ca,
+        "target_redis_ca": target_redis_ca,
+    }
+    found = endpoints.resolve(
+        source_env=settings.env(env_name, source),
+        target_env=settings.env(env_name, target),
+        want_pg=want_pg,
+        want_redis=want_redis,
+        flags=flags,
+    )
     base = {"source": source, "target": target, "env": env_name, "endpoints": found.shown(), "verify": verify}
     if dry_run:
         return _dry_run(session, base, found, jobs, replace_target)
-    return _run(session, base, found, jobs=jobs, verify=verify, resume=resume, replace=replace_target,
-                split_mb=split_larger_than)
+    return _run(
+        session,
+        base,
+        found,
+        jobs=jobs,
+        verify=verify,
+        resume=resume,
+        replace=replace_target,
+        split_mb=split_larger_than,
+    )
 
 
 def _env_name(session: Session) -> str:
@@ -101,22 +143,32 @@ def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool)
             estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
         doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}
     if found.source_redis:
-        from billingops.transfer import redis_copy
-
-        from billingops.transfer import redis_estimate
+        from billingops.transfer import redis_copy, redis_estimate
 
         src, dst = redis_copy.inspect(found.source_redis), redis_copy.inspect(found.target_redis)
-        doc["redis"] = {"source": src.to_dict(), "target": dst.to_dict(), "target_keys": dst.total_keys,
-                        "estimate": redis_estimate.estimate(found.source_redis, src, verify=base["verify"])}
+        doc["redis"] = {
+            "source": src.to_dict(),
+            "target": dst.to_dict(),
+            "target_keys": dst.total_keys,
+            "estimate": redis_estimate.estimate(found.source_redis, src, verify=base["verify"]),
+        }
     doc["would_do"] = plan.what_would_be_done(doc.get("postgres"), doc.get("redis"), replace)
     session.audit().record(COMMAND, phase="dry-run", **{k: base[k] for k in ("source", "target", "env")})
     session.output.result(doc, lambda _console: plan.render_dry_run(session.output, doc))
     return 0
 
 
-def _run(session: Session, base: dict, found: Any, *, jobs: int, verify: str, resume: bool, replace: bool,
-         split_mb: float | None) -> int:
-    from billingops.journal import Journal
+def _run(
+    session: Session,
+    base: dict,
+    found: Any,
+    *,
+    jobs: int,
+    verify: str,
+    resume: bool,
+    replace: bool,
+    split_mb: float | None,
+) -> int:
     from billingops.transfer import plan, postgres_migrate
     from billingops.transfer.progress import Reporter
 
@@ -124,8 +176,13 @@ def _run(session: Session, base: dict, found: Any, *, jobs: int, verify: str, re
     journal = _journal(session, base, resume)
     state = journal.data.setdefault("migrate", {"endpoints": base["endpoints"], "postgres": {}, "redis": {}})
     audit = session.audit()
-    audit.record(COMMAND, phase="start", run_id=journal.run_id, resume=resume,
-                 **{k: base[k] for k in ("source", "target", "env", "endpoints")})
+    audit.record(
+        COMMAND,
+        phase="start",
+        run_id=journal.run_id,
+        resume=resume,
+        **{k: base[k] for k in ("source", "target", "env", "endpoints")},
+    )
     doc: dict[str, Any] = {**base, "run_id": journal.run_id, "resumed": resume}
     status = "failed"
     try:
@@ -143,22 +200,43 @@ def _run(session: Session, base: dict, found: Any, *, jobs: int, verify: str, re
         with Reporter(output) as reporter:
             if pg_checked is not None:
                 pg = postgres_migrate.PgMigration(
-                    found.source_pg, found.target_pg, pg_checked,
+                    found.source_pg,
+                    found.target_pg,
+                    pg_checked,
                     postgres_migrate.PgOptions(jobs=jobs, verify=verify, split_mb=split_mb, resumed=resume),
-                    state["postgres"], journal.save, reporter, settings.runs_dir / f"{journal.run_id}.postgres")
+                    state["postgres"],
+                    journal.save,
+                    reporter,
+                    settings.runs_dir / f"{journal.run_id}.postgres",
+                )
                 doc["postgres"] = {**pg.run().to_dict(), "roles_missing_on_target": pg_checked.missing_roles}
             if redis_checked is not None:
-                doc["redis"] = _redis(found, redis_checked, state["redis"], journal, reporter, jobs=jobs,
-                                      verify=verify, replace=replace)
-        ok = all(part["verification"]["ok"] if isinstance(part["verification"], dict)
-                 else all(d["ok"] for d in part["verification"])
-                 for part in (doc.get("postgres"), doc.get("redis")) if part)
+                doc["redis"] = _redis(
+                    found,
+                    redis_checked,
+                    state["redis"],
+                    journal,
+                    reporter,
+                    jobs=jobs,
+                    verify=verify,
+                    replace=replace,
+                )
+        ok = all(
+            part["verification"]["ok"]
+            if isinstance(part["verification"], dict)
+            else all(d["ok"] for d in part["verification"])
+            for part in (doc.get("postgres"), doc.get("redis"))
+            if part
+        )
         doc["ok"] = ok
         doc["cutover"] = plan.cutover_steps(base["source"], base["target"], base["env"])
         status = "ok" if ok else "failed"
     except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Interrupted" \
+        status = (
+            "interrupted"
+            if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Interrupted"
             else ("refused" if isinstance(exc, Refused) else "failed")
+        )
         raise
     finally:
         journal.finish(status)
@@ -166,9 +244,13 @@ def _run(session: Session, base: dict, found: Any, *, jobs: int, verify: str, re
     output.result(doc, lambda _console: plan.render_result(output, doc))
     if not doc["ok"]:
         failed = (doc.get("postgres") or {}).get("verification", {}).get("failed_tables", [])
-        output.error(StepFailed(f"Verification failed{': ' + ', '.join(failed) if failed else ''}.",
-                                hint="Do not cut over. See the verification table; rerun with --replace-target "
-                                     "after finding the cause."))
+        output.error(
+            StepFailed(
+                f"Verification failed{': ' + ', '.join(failed) if failed else ''}.",
+                hint="Do not cut over. See the verification table; rerun with --replace-target "
+                "after finding the cause.",
+            )
+        )
         return 1
     return 0
 
@@ -178,16 +260,26 @@ def _journal(session: Session, base: dict, resume: bool) -> Any:
 
     runs = session.settings.runs_dir
     if not resume:
-        return Journal.create(runs, command=COMMAND, env=base["env"], cloud=f"{base['source']}->{base['target']}",
-                              argv=session.argv)
+        return Journal.create(
+            runs,
+            command=COMMAND,
+            env=base["env"],
+            cloud=f"{base['source']}->{base['target']}",
+            argv=session.argv,
+        )
     journal = Journal.latest(runs, command=COMMAND, env=base["env"], unfinished_only=True)
     if journal is None:
-        raise UsageError(f"There is no unfinished migrate-cloud run for {base['env']} to resume.",
-                         hint="Start a new run without --resume.")
+        raise UsageError(
+            f"There is no unfinished migrate-cloud run for {base['env']} to resume.",
+            hint="Start a new run without --resume.",
+        )
     previous = journal.data.get("migrate", {}).get("endpoints")
     if previous and previous != base["endpoints"]:
-        raise UsageError(f"Run {journal.run_id} moved different endpoints ({previous}); it cannot be resumed "
-                         f"with {base['endpoints']}.", hint="Pass the same URLs as the interrupted run.")
+        raise UsageError(
+            f"Run {journal.run_id} moved different endpoints ({previous}); it cannot be resumed "
+            f"with {base['endpoints']}.",
+            hint="Pass the same URLs as the interrupted run.",
+        )
     journal.reopen()
     return journal
 
@@ -203,13 +295,17 @@ def _consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, f
     if not busy:
         return
     if not replace:
-        raise Refused(f"Refusing to migrate into a non-empty target: {'; '.join(busy)}.",
-                      hint="Check you picked the right target; pass --replace-target to overwrite it "
-                           "(everything in it is dropped).")
+        raise Refused(
+            f"Refusing to migrate into a non-empty target: {'; '.join(busy)}.",
+            hint="Check you picked the right target; pass --replace-target to overwrite it "
+            "(everything in it is dropped).",
+        )
     question = f"Overwrite the {base['target']} {base['env']} data ({'; '.join(busy)})?"
     if not session.yes and not session.output.confirm_typed(question, base["env"], flag="--yes"):
-        raise Refused("The target was not overwritten: the confirmation did not match.",
-                      hint=f"Type the environment name ({base['env']}) exactly, or pass --yes.")
+        raise Refused(
+            "The target was not overwritten: the confirmation did not match.",
+            hint=f"Type the environment name ({base['env']}) exactly, or pass --yes.",
+        )
     if pg is not None and pg.target_objects:
         from billingops.transfer import postgres_schema
 
@@ -221,7 +317,8 @@ def _consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, f
 
 
 def _flush_redis(endpoint: Any, dbs: list[int]) -> None:
-    """Empty the target's databases (confirmed --replace-target): keys the source lacks would fail verification."""
+    """Empty the target's databases (confirmed --replace-target): keys the source lacks would fail
+    verification."""
     from billingops.errors import ExternalError
     from billingops.transfer.redis_resp import RespConnection, is_error
 
@@ -229,12 +326,23 @@ def _flush_redis(endpoint: Any, dbs: list[int]) -> None:
         with RespConnection(endpoint.url, db=db, ca_file=endpoint.ca_file, timeout=120.0) as conn:
             reply = conn.call(b"FLUSHDB")
         if is_error(reply):
-            raise ExternalError(f"Could not empty db {db} of the target Redis {endpoint.shown}: {reply}.",
-                                hint="Empty it by hand (FLUSHDB must be allowed for this user), then rerun.")
+            raise ExternalError(
+                f"Could not empty db {db} of the target Redis {endpoint.shown}: {reply}.",
+                hint="Empty it by hand (FLUSHDB must be allowed for this user), then rerun.",
+            )
 
 
-def _redis(found: Any, checked: Any, state: dict, journal: Any, reporter: Any, *, jobs: int, verify: str,
-           replace: bool) -> dict:
+def _redis(
+    found: Any,
+    checked: Any,
+    state: dict,
+    journal: Any,
+    reporter: Any,
+    *,
+    jobs: int,
+    verify: str,
+    replace: bool,
+) -> dict:
     from billingops.transfer import redis_copy, redis_verify
 
     dbs = sorted(db for db, keys in checked.source.dbs.items() if keys)
@@ -247,12 +355,27 @@ def _redis(found: Any, checked: Any, state: dict, journal: Any, reporter: Any, *
         journal.save()
 
     reporter.phase("redis", f"redis: copying dbs {', '.join(map(str, dbs)) or '(none)'}")
-    results = redis_copy.copy(found.source_redis, found.target_redis, dbs=dbs, jobs=jobs, replace=replace,
-                              on_progress=reporter.redis, journal_done=set(done), on_db_done=db_done,
-                              checked=checked)
+    results = redis_copy.copy(
+        found.source_redis,
+        found.target_redis,
+        dbs=dbs,
+        jobs=jobs,
+        replace=replace,
+        on_progress=reporter.redis,
+        journal_done=set(done),
+        on_db_done=db_done,
+        checked=checked,
+    )
     finished_ms = int(time.time() * 1000)
     reporter.phase("redis_verify", f"redis: verifying ({verify})")
-    checks = redis_verify.verify(found.source_redis, found.target_redis, dbs=dbs, mode=verify,
-                                 copy_started_ms=state["copy_started_ms"], copy_finished_ms=finished_ms, jobs=jobs,
-                                 on_progress=lambda update: reporter.redis({**update, "phase": "verify"}))
+    checks = redis_verify.verify(
+        found.source_redis,
+        found.target_redis,
+        dbs=dbs,
+        mode=verify,
+        copy_started_ms=state["copy_started_ms"],
+        copy_finished_ms=finished_ms,
+        jobs=jobs,
+        on_progress=lambda update: reporter.redis({**update, "phase": "verify"}),
+    )
     return {"copied": [r.to_dict() for r in results], "verification": [c.to_dict() for c in checks]}

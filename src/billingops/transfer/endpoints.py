@@ -31,20 +31,26 @@ class Endpoints:
     target_redis: Any = None
 
     def shown(self) -> dict[str, str | None]:
-        return {"source_postgres": self.source_pg.shown if self.source_pg else None,
-                "target_postgres": self.target_pg.shown if self.target_pg else None,
-                "source_redis": redact.redact_url(self.source_redis.url) if self.source_redis else None,
-                "target_redis": redact.redact_url(self.target_redis.url) if self.target_redis else None}
+        return {
+            "source_postgres": self.source_pg.shown if self.source_pg else None,
+            "target_postgres": self.target_pg.shown if self.target_pg else None,
+            "source_redis": redact.redact_url(self.source_redis.url) if self.source_redis else None,
+            "target_redis": redact.redact_url(self.target_redis.url) if self.target_redis else None,
+        }
 
 
 def check_clouds(source: str, target: str) -> None:
     for name, value in (("SOURCE", source), ("TARGET", target)):
         if value not in CLOUDS:
-            raise UsageError(f"{name} must be aws or gcp, not {value!r}.",
-                             hint="Example: billingops migrate-cloud aws gcp --env prod")
+            raise UsageError(
+                f"{name} must be aws or gcp, not {value!r}.",
+                hint="Example: billingops migrate-cloud aws gcp --env prod",
+            )
     if source == target:
-        raise UsageError(f"SOURCE and TARGET are both {source}: migrate-cloud moves data between the two clouds.",
-                         hint="Give two different clouds, e.g. `billingops migrate-cloud aws gcp --env prod`.")
+        raise UsageError(
+            f"SOURCE and TARGET are both {source}: migrate-cloud moves data between the two clouds.",
+            hint="Give two different clouds, e.g. `billingops migrate-cloud aws gcp --env prod`.",
+        )
 
 
 def validate_redis_url(url: str, flag: str, ca_file: Path | None, ca_flag: str) -> None:
@@ -53,23 +59,39 @@ def validate_redis_url(url: str, flag: str, ca_file: Path | None, ca_flag: str) 
         parts = urlsplit(url)
         parts.port  # noqa: B018  # raises ValueError on a malformed port
     except ValueError as exc:
-        raise UsageError(f"{flag} {shown} is not a valid URL: {exc}.",
-                         hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.") from None
+        raise UsageError(
+            f"{flag} {shown} is not a valid URL: {exc}.",
+            hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.",
+        ) from None
     if parts.scheme not in ("redis", "rediss"):
-        raise UsageError(f"{flag} {shown} is not a Redis URL (scheme {parts.scheme or 'missing'!r}).",
-                         hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.")
+        raise UsageError(
+            f"{flag} {shown} is not a Redis URL (scheme {parts.scheme or 'missing'!r}).",
+            hint="Use redis://:PASSWORD@HOST:6379/0 or rediss://... for TLS.",
+        )
     if not parts.hostname:
         raise UsageError(f"{flag} {shown} has no host.", hint="Use redis://:PASSWORD@HOST:6379/0.")
     if ca_file is not None:
         if parts.scheme != "rediss":
-            raise UsageError(f"{ca_flag} was given but {flag} is not a TLS (rediss://) URL.",
-                             hint="Use rediss://... with a CA file, or drop the CA option.")
+            raise UsageError(
+                f"{ca_flag} was given but {flag} is not a TLS (rediss://) URL.",
+                hint="Use rediss://... with a CA file, or drop the CA option.",
+            )
         if not ca_file.is_file():
-            raise UsageError(f"{ca_flag} {ca_file}: no such file.", hint="Give the path of the server CA (PEM).")
+            raise UsageError(
+                f"{ca_flag} {ca_file}: no such file.", hint="Give the path of the server CA (PEM)."
+            )
 
 
-def resolve(*, source_env: EnvConfig | None, target_env: EnvConfig | None, want_pg: bool, want_redis: bool,
-            flags: dict[str, Any], outputs_reader: Any = None, store_factory: Any = None) -> Endpoints:
+def resolve(
+    *,
+    source_env: EnvConfig | None,
+    target_env: EnvConfig | None,
+    want_pg: bool,
+    want_redis: bool,
+    flags: dict[str, Any],
+    outputs_reader: Any = None,
+    store_factory: Any = None,
+) -> Endpoints:
     """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis and
     the two CA files. Cloud look-ups happen only for endpoints without a flag."""
     from billingops.transfer.redis_copy import RedisEndpoint
@@ -95,7 +117,9 @@ def resolve(*, source_env: EnvConfig | None, target_env: EnvConfig | None, want_
     return found
 
 
-def _lookup(cache: dict, env: EnvConfig | None, side: str, outputs_reader: Any, store_factory: Any) -> _CloudLookup:
+def _lookup(
+    cache: dict, env: EnvConfig | None, side: str, outputs_reader: Any, store_factory: Any
+) -> _CloudLookup:
     if env is None:
         raise ConfigError(f"No environment to look up the {side} endpoints in.", hint="Pass --env.")
     if side not in cache:
@@ -116,10 +140,12 @@ class _CloudLookup:
                 self._outputs = self._outputs_reader(self.env) or {}
             except BillingOpsError as exc:
                 raise ConfigError(
-                    f"Could not read the {self.side} endpoints from the {self.env.cloud} terraform outputs of "
+                    f"Could not read the {self.side} endpoints from the {self.env.cloud} terraform "
+                    f"outputs of "
                     f"{self.env.name}: {exc.message}",
-                    hint=f"Pass --{self.side}-postgres / --{self.side}-redis URLs explicitly (for example through "
-                         f"a tunnel), or fix terraform access for {self.env.cloud} and retry.",
+                    hint=f"Pass --{self.side}-postgres / --{self.side}-redis URLs explicitly (for "
+                    f"example through "
+                    f"a tunnel), or fix terraform access for {self.env.cloud} and retry.",
                 ) from None
         return self._outputs
 
@@ -131,14 +157,18 @@ class _CloudLookup:
         if not secret_id:
             raise ConfigError(
                 f"The {self.env.cloud} terraform outputs of {self.env.name} have no secret id for {name}.",
-                hint=f"Pass {flag} URL explicitly, or apply the {self.env.cloud} stack so `secret_ids` has {name}.")
+                hint=f"Pass {flag} URL explicitly, or apply the {self.env.cloud} stack so "
+                f"`secret_ids` has {name}.",
+            )
         from billingops.clouds.secrets import secret_store
 
         store = (self._store_factory or secret_store)(self.env, outputs)
         found = store.read(secret_id)
         if not found:
-            raise ConfigError(f"The {self.env.cloud} secret {name} ({secret_id}) has no value.",
-                              hint=f"Set it with `billingops secrets set`, or pass {flag} explicitly.")
+            raise ConfigError(
+                f"The {self.env.cloud} secret {name} ({secret_id}) has no value.",
+                hint=f"Set it with `billingops secrets set`, or pass {flag} explicitly.",
+            )
         value = found[1].strip()
         redact.register(value)
         redact.register_url(value)

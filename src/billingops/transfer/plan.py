@@ -1,4 +1,5 @@
-"""What migrate-cloud says before and after: the dry-run plan, the cutover steps left to do, and the Rich views.
+"""What migrate-cloud says before and after: the dry-run plan, the cutover steps left to do, and the Rich
+views.
 
 Commands return plain data; these functions render it at the edge (the JSON document is the same data).
 """
@@ -16,12 +17,15 @@ def cutover_steps(source: str, target: str, env: str) -> list[str]:
     return [
         f"Stop the writers on {source}: scale the {env} service to zero (or put it in maintenance mode) and "
         f"confirm no connections remain on the source database and Redis.",
-        f"Final check: rerun `billingops migrate-cloud {source} {target} --env {env} --resume` (or a fresh run "
+        f"Final check: rerun `billingops migrate-cloud {source} {target} --env {env} --resume` (or "
+        f"a fresh run "
         f"with --replace-target) so the target holds the last writes, and confirm verification is all OK.",
         f"Switch the application's secrets on {target} ({CONSOLE_NAMES[target]}): DATABASE_URL and REDIS_URL "
         f"must point at the {target} databases (`billingops secrets ... --cloud {target} --env {env}`).",
-        f"Deploy / start the {env} service on {target} and check `billingops status --cloud {target} --env {env}`.",
-        f"Switch DNS ({env} domain) to the {target} load balancer; keep the {source} side read-only until the "
+        f"Deploy / start the {env} service on {target} and check `billingops status --cloud "
+        f"{target} --env {env}`.",
+        f"Switch DNS ({env} domain) to the {target} load balancer; keep the {source} side read-only "
+        f"until the "
         f"rollback window closes (see runbooks/migrate-cloud.md).",
     ]
 
@@ -31,16 +35,22 @@ def what_would_be_done(pg: dict | None, redis: dict | None, replace: bool) -> li
     if pg:
         inv = pg["preflight"]["source"]
         if pg["preflight"]["target_objects"]:
-            steps.append("empty the target database (--replace-target)" if replace else
-                         "REFUSE: the target database is not empty (pass --replace-target to overwrite it)")
+            steps.append(
+                "empty the target database (--replace-target)"
+                if replace
+                else "REFUSE: the target database is not empty (pass --replace-target to overwrite it)"
+            )
         if pg["preflight"]["missing_extensions"]:
             steps.append("FAIL: target lacks extensions " + ", ".join(pg["preflight"]["missing_extensions"]))
         steps += [
             "dump the source schema (pg_dump --schema-only --no-owner --no-acl) and create it on the target",
             f"copy {len(inv['tables'])} tables ({_mb(inv['total_bytes'])}) with binary COPY pipes under one "
             f"snapshot",
-            f"copy {inv['large_objects']} large objects" if inv["large_objects"] else "no large objects to copy",
-            "build indexes, constraints and triggers (pg_restore --section=post-data -j N), refresh mat. views",
+            f"copy {inv['large_objects']} large objects"
+            if inv["large_objects"]
+            else "no large objects to copy",
+            "build each table's indexes and keys as soon as its rows are in, then foreign keys and triggers "
+            "(pg_restore -j N); refresh materialized views",
             f"set {inv['sequences']} sequences to the source's values",
         ]
         skipped = inv["skipped"]
@@ -49,10 +59,15 @@ def what_would_be_done(pg: dict | None, redis: dict | None, replace: bool) -> li
                 steps.append(f"skip and report {kind.replace('_', ' ')}: {', '.join(names)}")
     if redis:
         if redis.get("target_keys"):
-            steps.append("overwrite keys on the target Redis (--replace-target)" if replace else
-                         "REFUSE: the target Redis has keys (pass --replace-target to overwrite them)")
-        steps.append(f"copy Redis dbs {', '.join(str(d) for d in redis['source']['dbs']) or '(none)'} with "
-                     f"SCAN + DUMP/PEXPIRETIME + RESTORE ABSTTL")
+            steps.append(
+                "overwrite keys on the target Redis (--replace-target)"
+                if replace
+                else "REFUSE: the target Redis has keys (pass --replace-target to overwrite them)"
+            )
+        steps.append(
+            f"copy Redis dbs {', '.join(str(d) for d in redis['source']['dbs']) or '(none)'} with "
+            f"SCAN + DUMP/PEXPIRETIME + RESTORE ABSTTL"
+        )
     steps.append("verify, then print the cutover steps")
     return steps
 
@@ -63,29 +78,48 @@ def _mb(nbytes: int) -> str:
 
 def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
     out = output.out
-    out.print(f"[bold]migrate-cloud {doc['source']} -> {doc['target']} ({doc['env']}): dry run, nothing changed[/]")
+    out.print(
+        f"[bold]migrate-cloud {doc['source']} -> {doc['target']} ({doc['env']}): dry run, nothing changed[/]"
+    )
     pg = doc.get("postgres")
     if pg:
         inv = pg["preflight"]["source"]
-        out.print(output.table("PostgreSQL tables (source)", ["table", "size", "est. rows", "primary key"],
-                               [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"])
-                                for t in inv["tables"]]))
-        out.print(f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
-                  f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}")
-        out.print(f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
-                  f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}")
+        out.print(
+            output.table(
+                "PostgreSQL tables (source)",
+                ["table", "size", "est. rows", "primary key"],
+                [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"]) for t in inv["tables"]],
+            )
+        )
+        out.print(
+            f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
+            f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}"
+        )
+        out.print(
+            f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
+            f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
+        )
         est = pg["estimate"]
         if est.get("read_mb_per_s"):
-            out.print(f"estimated duration: ~{est['seconds']:.0f} s (sampled {est['read_mb_per_s']} MB/s on "
-                      f"{est['sample_table']}; {est['model']})")
+            out.print(
+                f"estimated duration: ~{est['seconds']:.0f} s (sampled {est['read_mb_per_s']} MB/s on "
+                f"{est['sample_table']}; {est['model']})"
+            )
     redis = doc.get("redis")
     if redis:
-        out.print(output.table("Redis keys per db", ["db", "source keys", "target keys"],
-                               [(db, n, redis["target"]["dbs"].get(db, 0)) for db, n in redis["source"]["dbs"].items()]))
+        out.print(
+            output.table(
+                "Redis keys per db",
+                ["db", "source keys", "target keys"],
+                [(db, n, redis["target"]["dbs"].get(db, 0)) for db, n in redis["source"]["dbs"].items()],
+            )
+        )
         est = redis.get("estimate") or {}
         if est.get("keys"):
-            out.print(f"estimated Redis duration: ~{est['seconds']:.0f} s (sampled {est['read_keys_per_s']:,.0f} "
-                      f"keys/s)")
+            out.print(
+                f"estimated Redis duration: ~{est['seconds']:.0f} s (sampled {est['read_keys_per_s']:,.0f} "
+                f"keys/s)"
+            )
     out.print("[bold]would do:[/]")
     for step in doc["would_do"]:
         out.print(f"  - {step}", markup=False)
@@ -97,33 +131,74 @@ def render_result(output: Output, doc: dict[str, Any]) -> None:
     pg = doc.get("postgres")
     if pg and pg.get("verification"):
         for t in pg["verification"]["tables"]:
-            rows.append(("postgres", t["table"], t["source_rows"], t["target_rows"], t["checksum"] or "n/a",
-                         "OK" if t["ok"] else "FAIL"))
+            rows.append(
+                (
+                    "postgres",
+                    t["table"],
+                    t["source_rows"],
+                    t["target_rows"],
+                    t["checksum"] or "n/a",
+                    "OK" if t["ok"] else "FAIL",
+                )
+            )
             styles.append(None if t["ok"] else "red")
         ver = pg["verification"]
-        rows.append(("postgres", f"{ver['sequences']} sequences", "", "", "", "FAIL" if ver["sequence_mismatches"]
-                     else "OK"))
+        rows.append(
+            (
+                "postgres",
+                f"{ver['sequences']} sequences",
+                "",
+                "",
+                "",
+                "FAIL" if ver["sequence_mismatches"] else "OK",
+            )
+        )
         styles.append("red" if ver["sequence_mismatches"] else None)
         if ver["large_objects"] or ver["large_object_mismatches"]:
-            rows.append(("postgres", f"{ver['large_objects']} large objects", "", "", "",
-                         "FAIL" if ver["large_object_mismatches"] else "OK"))
+            rows.append(
+                (
+                    "postgres",
+                    f"{ver['large_objects']} large objects",
+                    "",
+                    "",
+                    "",
+                    "FAIL" if ver["large_object_mismatches"] else "OK",
+                )
+            )
             styles.append("red" if ver["large_object_mismatches"] else None)
     redis = doc.get("redis")
     if redis and redis.get("verification"):
         for d in redis["verification"]:
-            rows.append(("redis", f"db {d['db']}", d.get("source_keys"), d.get("target_keys"),
-                         ", ".join(d.get("mismatches", [])[:3]) or "match", "OK" if d.get("ok") else "FAIL"))
+            rows.append(
+                (
+                    "redis",
+                    f"db {d['db']}",
+                    d.get("source_keys"),
+                    d.get("target_keys"),
+                    ", ".join(d.get("mismatches", [])[:3]) or "match",
+                    "OK" if d.get("ok") else "FAIL",
+                )
+            )
             styles.append(None if d.get("ok") else "red")
-    out.print(output.table(f"Verification ({doc['verify']})", ["store", "object", "source", "target", "check",
-                                                               "result"], rows, styles))
+    out.print(
+        output.table(
+            f"Verification ({doc['verify']})",
+            ["store", "object", "source", "target", "check", "result"],
+            rows,
+            styles,
+        )
+    )
     if pg:
         secs = pg.get("seconds", {})
         out.print("postgres timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()))
         if pg.get("skipped"):
             out.print("skipped (recreate by hand if needed): " + ", ".join(pg["skipped"]), markup=False)
         if pg.get("roles_missing_on_target"):
-            out.print("roles to create on the target before the app uses it: "
-                      + ", ".join(pg["roles_missing_on_target"]), markup=False)
+            out.print(
+                "roles to create on the target before the app uses it: "
+                + ", ".join(pg["roles_missing_on_target"]),
+                markup=False,
+            )
     out.print(f"[bold]{'Verified OK' if doc['ok'] else 'VERIFICATION FAILED'}[/] (run {doc['run_id']})")
     out.print("[bold]Cutover steps still to do:[/]")
     for index, step in enumerate(doc["cutover"], 1):

@@ -1,4 +1,5 @@
-"""PostgreSQL endpoints: URL validation, sessions with errors translated, and the libpq environment for children.
+"""PostgreSQL endpoints: URL validation, sessions with errors translated, and the libpq environment for
+children.
 
 Passwords travel to pg_dump/psql/pg_restore in PGPASSWORD (the child's environment), never on argv, so they
 cannot show up in `ps` or in an error message that quotes a command line.
@@ -18,7 +19,8 @@ from billingops.errors import ExternalError, UsageError
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10
-# One text form for every value on both servers, so row text (and its hash) does not depend on session defaults.
+# One text form for every value on both servers, so row text (and its hash) does not depend on session
+# defaults.
 SESSION_SETTINGS = "-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1"
 
 
@@ -51,9 +53,18 @@ class PgEndpoint:
     def child_env(self, *, read_only: bool = False, extra_options: str = "") -> dict[str, str]:
         """Environment for a libpq child (psql, pg_dump, pg_restore) connecting to this endpoint."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD",
-                   "dbname": "PGDATABASE", "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT",
-                   "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "application_name": "PGAPPNAME"}
+        mapping = {
+            "host": "PGHOST",
+            "port": "PGPORT",
+            "user": "PGUSER",
+            "password": "PGPASSWORD",
+            "dbname": "PGDATABASE",
+            "sslmode": "PGSSLMODE",
+            "sslrootcert": "PGSSLROOTCERT",
+            "sslcert": "PGSSLCERT",
+            "sslkey": "PGSSLKEY",
+            "application_name": "PGAPPNAME",
+        }
         for key, value in self.params().items():
             if key in mapping:
                 env[mapping[key]] = value
@@ -71,8 +82,13 @@ class PgEndpoint:
 
         options = SESSION_SETTINGS + (" -c default_transaction_read_only=on" if read_only else "")
         try:
-            conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT, autocommit=autocommit,
-                                   options=options, application_name=f"billingops-migrate-{self.role}")
+            conn = psycopg.connect(
+                self.url,
+                connect_timeout=CONNECT_TIMEOUT,
+                autocommit=autocommit,
+                options=options,
+                application_name=f"billingops-migrate-{self.role}",
+            )
         except psycopg.OperationalError as exc:
             raise ExternalError(
                 f"Could not connect to the {self.role} PostgreSQL at {self.shown}: "
@@ -89,25 +105,35 @@ def validate_url(url: str, flag: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UsageError(f"{flag} {shown} is not a valid URL: {exc}.",
-                         hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME (percent-encode special "
-                              "characters in the password).") from None
+        raise UsageError(
+            f"{flag} {shown} is not a valid URL: {exc}.",
+            hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME (percent-encode special "
+            "characters in the password).",
+        ) from None
     if parts.scheme not in ("postgres", "postgresql"):
-        raise UsageError(f"{flag} {shown} is not a PostgreSQL URL (scheme {parts.scheme or 'missing'!r}).",
-                         hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.")
+        raise UsageError(
+            f"{flag} {shown} is not a PostgreSQL URL (scheme {parts.scheme or 'missing'!r}).",
+            hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.",
+        )
     if not parts.hostname:
-        raise UsageError(f"{flag} {shown} has no host.", hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME.")
+        raise UsageError(
+            f"{flag} {shown} has no host.", hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME."
+        )
     if not parts.path.strip("/"):
-        raise UsageError(f"{flag} {shown} names no database.",
-                         hint="Add the database name: postgresql://USER:PASSWORD@HOST:PORT/DBNAME.")
-    from psycopg.conninfo import conninfo_to_dict
+        raise UsageError(
+            f"{flag} {shown} names no database.",
+            hint="Add the database name: postgresql://USER:PASSWORD@HOST:PORT/DBNAME.",
+        )
     import psycopg
+    from psycopg.conninfo import conninfo_to_dict
 
     try:
         conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise UsageError(f"{flag} {shown} is not a valid connection URL: {redact.redact(str(exc))}.",
-                         hint="Check the query parameters (sslmode=require, sslrootcert=FILE ...).") from None
+        raise UsageError(
+            f"{flag} {shown} is not a valid connection URL: {redact.redact(str(exc))}.",
+            hint="Check the query parameters (sslmode=require, sslrootcert=FILE ...).",
+        ) from None
     del port
 
 
@@ -119,9 +145,13 @@ def _first_line(text: str) -> str:
 def _connect_hint(text: str, role: str) -> str:
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low:
-        return (f"Check the {role} user name and password (the secret store's DATABASE_URL, or the "
-                f"--{role}-postgres URL).")
+        return (
+            f"Check the {role} user name and password (the secret store's DATABASE_URL, or the "
+            f"--{role}-postgres URL)."
+        )
     if "does not exist" in low:
         return f"Check the database name in the {role} URL."
-    return (f"Check that the {role} host and port are reachable from here (VPN, bastion tunnel, security group "
-            f"or authorized network), then retry.")
+    return (
+        f"Check that the {role} host and port are reachable from here (VPN, bastion tunnel, security group "
+        f"or authorized network), then retry."
+    )

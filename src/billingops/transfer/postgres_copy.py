@@ -1,9 +1,10 @@
-"""Rows from source to target: binary COPY between two psql processes joined by an OS pipe, under one snapshot.
+"""Rows from source to target: binary COPY between two psql processes joined by an OS pipe, under one
+snapshot.
 
-Python only starts the pipes and watches them: the bytes go source server -> psql -> pipe -> psql -> target server.
-Every worker imports the snapshot exported by `SnapshotHolder`, so parallel workers and split ranges of one table
-read one consistent database. Tables larger than the split size are cut into ctid block ranges (TID range scans,
-PostgreSQL 14+) that run in parallel.
+Python only starts the pipes and watches them: the bytes go source server -> psql -> pipe -> psql -> target
+server. Every worker imports the snapshot exported by `SnapshotHolder`, so parallel workers and split ranges
+of one table read one consistent database. Tables larger than the split size are cut into ctid block ranges
+(TID range scans, PostgreSQL 14+) that run in parallel.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Unit:
 
     def select(self) -> str:
         cols = ", ".join(quote_ident(c) for c in self.table.columns)
-        return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"
+        return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"  # noqa: S608  # quoted identifiers
 
 
 @dataclass
@@ -92,7 +93,7 @@ def plan_units(tables: list[TableInfo], *, split_bytes: int) -> list[Unit]:
             # The last range is open-ended: rows the snapshot sees never sit past the table's end, but the
             # size was read a moment after the snapshot.
             units.append(Unit(table, index, len(bounds), first, None if last else first + step))
-    units.sort(key=lambda u: (u.table.bytes / u.count), reverse=True)
+    units.sort(key=lambda u: u.table.bytes / u.count, reverse=True)
     return units
 
 
@@ -112,29 +113,60 @@ class SnapshotHolder:
             self.conn.close()
 
 
-def copy_unit(unit: Unit, source: PgEndpoint, target: PgEndpoint, snapshot: str, *,
-              register: Callable[[list[subprocess.Popen]], None] | None = None) -> UnitResult:
+def copy_unit(
+    unit: Unit,
+    source: PgEndpoint,
+    target: PgEndpoint,
+    snapshot: str,
+    *,
+    register: Callable[[list[subprocess.Popen]], None] | None = None,
+) -> UnitResult:
     """Run one source psql | target psql pipe; returns the row count the target reported."""
     psql = process.which("psql", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
     table = unit.table.qualified()
     cols = ", ".join(quote_ident(c) for c in unit.table.columns)
-    reader = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1",
-              "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-              "-c", f"SET TRANSACTION SNAPSHOT '{snapshot}'",
-              "-c", f"COPY {_source_of(unit)} TO STDOUT (FORMAT binary)", "-c", "COMMIT"]
+    reader = [
+        psql,
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "-c",
+        f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+        "-c",
+        f"COPY {_source_of(unit)} TO STDOUT (FORMAT binary)",
+        "-c",
+        "COMMIT",
+    ]
     # A whole table is truncated in the same transaction as its COPY: a redo after an interruption can never
     # duplicate rows, and FREEZE writes the rows already frozen (no later vacuum rewrite of every page).
     writer = [psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "BEGIN"]
     if not unit.split:
         writer += ["-c", f"TRUNCATE ONLY {table}"]
-    writer += ["-c", f"COPY {table} ({cols}) FROM STDIN (FORMAT binary{'' if unit.split else ', FREEZE'})",
-               "-c", "COMMIT"]
+    writer += [
+        "-c",
+        f"COPY {table} ({cols}) FROM STDIN (FORMAT binary{'' if unit.split else ', FREEZE'})",
+        "-c",
+        "COMMIT",
+    ]
     started = time.monotonic()
-    src = subprocess.Popen(reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                           env=source.child_env(read_only=True))
+    src = subprocess.Popen(
+        reader,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=source.child_env(read_only=True),
+    )
     try:
-        dst = subprocess.Popen(writer, stdin=src.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=target.child_env(extra_options=TARGET_OPTIONS))
+        dst = subprocess.Popen(
+            writer,
+            stdin=src.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=target.child_env(extra_options=TARGET_OPTIONS),
+        )
     except BaseException:
         src.kill()
         raise
@@ -149,12 +181,15 @@ def copy_unit(unit: Unit, source: PgEndpoint, target: PgEndpoint, snapshot: str,
     except subprocess.TimeoutExpired:
         src.kill()
         dst.kill()
-        raise ExternalError(f"Copying {unit.name} did not finish within {UNIT_TIMEOUT // 3600} h.",
-                            hint="Check both servers for locks or stalls, then rerun with --resume.") from None
+        raise ExternalError(
+            f"Copying {unit.name} did not finish within {UNIT_TIMEOUT // 3600} h.",
+            hint="Check both servers for locks or stalls, then rerun with --resume.",
+        ) from None
     err_src.join(timeout=10)
     if src.returncode != 0 or dst.returncode != 0:
         raise ExternalError(
-            f"Copying {unit.name} failed (source psql exit {src.returncode}, target psql exit {dst.returncode}): "
+            f"Copying {unit.name} failed (source psql exit {src.returncode}, target psql exit "
+            f"{dst.returncode}): "
             f"{redact.redact(_tail(err_src.text + err_dst.decode(errors='replace')))}",
             hint="Fix the cause shown, then rerun with --resume: finished tables are not copied again.",
         )
@@ -163,7 +198,8 @@ def copy_unit(unit: Unit, source: PgEndpoint, target: PgEndpoint, snapshot: str,
 
 
 def _source_of(unit: Unit) -> str:
-    """`table (cols)` for a whole table: COPY reads it directly (a third less source CPU than COPY (SELECT ...),
+    """`table (cols)` for a whole table: COPY reads it directly (a third less source CPU than COPY
+    (SELECT ...),
     which goes through the executor); a ctid range needs the query form."""
     if not unit.split:
         cols = ", ".join(quote_ident(c) for c in unit.table.columns)

@@ -1,8 +1,8 @@
 """Dry-run estimate: read a short sample of the biggest table and extrapolate.
 
-The model is deliberately simple and stated in the output: data time = bytes / (sampled read rate x workers) x 2
-(the target writes what the source reads, on similar hardware), and post-data (indexes, constraints) adds 60% of
-that, as measured on billing-like data (index builds were 40-55% of the total there).
+The model is deliberately simple and stated in the output: data time = bytes / (sampled read rate x workers) x
+2 (the target writes what the source reads, on similar hardware), and post-data (indexes, constraints) adds
+60% of that, as measured on billing-like data (index builds were 40-55% of the total there).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ def estimate(source: PgEndpoint, inventory: Inventory, jobs: int) -> dict[str, A
     table = inventory.tables[0]
     blocks = min(SAMPLE_BLOCKS, max(1, table.pages))
     cols = ", ".join(quote_ident(c) for c in table.columns)
-    query = (f"SELECT count(*), coalesce(sum(octet_length(r::text)), 0) FROM (SELECT {cols} FROM ONLY "
-             f"{table.qualified()} WHERE ctid < '({blocks},0)'::tid) r")
+    query = (
+        f"SELECT count(*), coalesce(sum(octet_length(r::text)), 0) FROM (SELECT {cols} FROM ONLY "  # noqa: S608  # quoted identifiers
+        f"{table.qualified()} WHERE ctid < '({blocks},0)'::tid) r"
+    )
     with source.connect(read_only=True) as conn:
         started = time.monotonic()
         conn.execute(query).fetchone()
@@ -37,6 +39,11 @@ def estimate(source: PgEndpoint, inventory: Inventory, jobs: int) -> dict[str, A
     rate = sample_bytes / seconds
     data = inventory.total_bytes / (rate * max(1, jobs)) * WRITE_FACTOR
     total = data * (1 + POST_DATA_FACTOR)
-    return {"seconds": round(total, 1), "data_seconds": round(data, 1), "sample_table": table.key,
-            "sample_bytes": sample_bytes, "read_mb_per_s": round(rate / 1e6, 1),
-            "model": " ".join(__doc__.split("\n\n")[1].split())}
+    return {
+        "seconds": round(total, 1),
+        "data_seconds": round(data, 1),
+        "sample_table": table.key,
+        "sample_bytes": sample_bytes,
+        "read_mb_per_s": round(rate / 1e6, 1),
+        "model": " ".join(__doc__.split("\n\n")[1].split()),
+    }

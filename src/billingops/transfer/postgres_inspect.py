@@ -22,7 +22,7 @@ class TableInfo:
     bytes: int
     pages: int
     est_rows: int
-    columns: list[str]          # writable columns: generated ones are computed by the target, not copied
+    columns: list[str]  # writable columns: generated ones are computed by the target, not copied
     has_pk: bool
 
     @property
@@ -57,12 +57,21 @@ class Inventory:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "server_version": self.server_version, "database": self.database, "user": self.user,
-            "tables": [t.to_dict() for t in self.tables], "total_bytes": self.total_bytes,
-            "sequences": len(self.sequences), "extensions": self.extensions, "roles": self.roles,
-            "large_objects": self.large_objects, "materialized_views": self.materialized_views,
-            "skipped": {"event_triggers": self.event_triggers, "publications": self.publications,
-                        "subscriptions": self.subscriptions},
+            "server_version": self.server_version,
+            "database": self.database,
+            "user": self.user,
+            "tables": [t.to_dict() for t in self.tables],
+            "total_bytes": self.total_bytes,
+            "sequences": len(self.sequences),
+            "extensions": self.extensions,
+            "roles": self.roles,
+            "large_objects": self.large_objects,
+            "materialized_views": self.materialized_views,
+            "skipped": {
+                "event_triggers": self.event_triggers,
+                "publications": self.publications,
+                "subscriptions": self.subscriptions,
+            },
         }
 
 
@@ -108,8 +117,11 @@ def inspect(conn: Any) -> Inventory:
     """Read the inventory over an open psycopg connection (any isolation; nothing is written)."""
     one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
     col = lambda q: [r[0] for r in conn.execute(q).fetchall()]  # noqa: E731
-    inv = Inventory(server_version=one("SHOW server_version"), database=one("SELECT current_database()"),
-                    user=one("SELECT current_user"))
+    inv = Inventory(
+        server_version=one("SHOW server_version"),
+        database=one("SELECT current_database()"),
+        user=one("SELECT current_user"),
+    )
     for schema, name, oid, size, pages, rows, columns, has_pk in conn.execute(_TABLES).fetchall():
         inv.tables.append(TableInfo(schema, name, oid, size, pages, rows, list(columns), has_pk))
     inv.sequences = col("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1")
@@ -117,24 +129,30 @@ def inspect(conn: Any) -> Inventory:
     inv.roles = col(_ROLES)
     inv.large_objects = one("SELECT count(*) FROM pg_largeobject_metadata")
     # Creation order, so a materialized view built on another one is refreshed after it.
-    inv.materialized_views = col("SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n "
-                                 "ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid")
+    inv.materialized_views = col(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid"
+    )
     inv.event_triggers = col("SELECT evtname FROM pg_event_trigger ORDER BY 1")
     inv.publications = col("SELECT pubname FROM pg_publication ORDER BY 1")
-    inv.subscriptions = col("SELECT subname FROM pg_subscription WHERE subdbid = "
-                            "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")
+    inv.subscriptions = col(
+        "SELECT subname FROM pg_subscription WHERE subdbid = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
+    )
     return inv
 
 
 def user_objects(conn: Any) -> list[str]:
     """Up to ten user objects in the database (empty list: nothing of ours or anyone's is there)."""
     rows = conn.execute("""
-        SELECT format('%s %I.%I', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+        SELECT format('%s %I.%I', CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN
+          'v' THEN 'view'
                       WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' ELSE 'relation' END,
                       n.nspname, c.relname)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg_temp%'
+          AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT
+            LIKE 'pg_temp%'
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                           AND d.deptype = 'e')
         UNION ALL SELECT format('function %I.%I', n.nspname, p.proname) FROM pg_proc p

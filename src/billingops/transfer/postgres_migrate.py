@@ -1,8 +1,9 @@
 """The PostgreSQL half of migrate-cloud, phase by phase, each recorded in the run journal:
 
 preflight (connect, inventory, extensions, empty target) -> schema (pre-data) -> data (COPY pipes under one
-snapshot) -> large objects -> post-data (pg_restore -j) -> sequences -> verify. A resumed run skips finished phases
-and finished tables; a table that was not finished is emptied and copied again, so no row is ever doubled.
+snapshot; each table's indexes built as soon as it is in) -> large objects -> post-data (foreign keys,
+triggers: pg_restore -j) -> sequences -> verify. A resumed run skips finished phases and finished tables; a
+table that was not finished is emptied and copied again, so no row is ever doubled.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 from billingops.errors import Interrupted, StepFailed
 from billingops.transfer import postgres_copy, postgres_objects, postgres_schema, postgres_verify
 from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import Inventory, inspect, missing_extensions, missing_roles, user_objects
+from billingops.transfer.postgres_inspect import (
+    Inventory,
+    inspect,
+    missing_extensions,
+    missing_roles,
+    user_objects,
+)
 from billingops.transfer.progress import CopyMonitor, Reporter
 
 log = logging.getLogger(__name__)
@@ -32,8 +39,12 @@ class PgPreflight:
     missing_roles: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source.to_dict(), "target_objects": self.target_objects,
-                "missing_extensions": self.missing_extensions, "roles_missing_on_target": self.missing_roles}
+        return {
+            "source": self.source.to_dict(),
+            "target_objects": self.target_objects,
+            "missing_extensions": self.missing_extensions,
+            "roles_missing_on_target": self.missing_roles,
+        }
 
 
 @dataclass
@@ -56,10 +67,16 @@ class PgResult:
     verification: postgres_verify.VerifyReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tables": self.tables, "rows_copied": self.rows, "bytes": self.bytes,
-                "large_objects": self.large_objects, "sequences": self.sequences,
-                "seconds": {k: round(v, 2) for k, v in self.seconds.items()}, "skipped": self.skipped,
-                "verification": self.verification.to_dict() if self.verification else None}
+        return {
+            "tables": self.tables,
+            "rows_copied": self.rows,
+            "bytes": self.bytes,
+            "large_objects": self.large_objects,
+            "sequences": self.sequences,
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
+            "skipped": self.skipped,
+            "verification": self.verification.to_dict() if self.verification else None,
+        }
 
 
 def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
@@ -67,13 +84,26 @@ def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
     with source.connect(read_only=True) as src:
         inventory = inspect(src)
     with target.connect(read_only=True) as dst:
-        return PgPreflight(inventory, user_objects(dst), missing_extensions(dst, inventory.extensions),
-                           missing_roles(dst, inventory.roles))
+        return PgPreflight(
+            inventory,
+            user_objects(dst),
+            missing_extensions(dst, inventory.extensions),
+            missing_roles(dst, inventory.roles),
+        )
 
 
 class PgMigration:
-    def __init__(self, source: PgEndpoint, target: PgEndpoint, checked: PgPreflight, options: PgOptions,
-                 state: dict[str, Any], save: Callable[[], None], reporter: Reporter, workdir: Path) -> None:
+    def __init__(
+        self,
+        source: PgEndpoint,
+        target: PgEndpoint,
+        checked: PgPreflight,
+        options: PgOptions,
+        state: dict[str, Any],
+        save: Callable[[], None],
+        reporter: Reporter,
+        workdir: Path,
+    ) -> None:
         self.source, self.target, self.checked, self.options = source, target, checked, options
         self.state, self.save, self.reporter, self.workdir = state, save, reporter, workdir
         self.result = PgResult(skipped=self._skipped_report())
@@ -81,8 +111,11 @@ class PgMigration:
 
     def _skipped_report(self) -> list[str]:
         inv = self.checked.source
-        return ([f"event trigger {n}" for n in inv.event_triggers] + [f"publication {n}" for n in inv.publications]
-                + [f"subscription {n}" for n in inv.subscriptions])
+        return (
+            [f"event trigger {n}" for n in inv.event_triggers]
+            + [f"publication {n}" for n in inv.publications]
+            + [f"subscription {n}" for n in inv.subscriptions]
+        )
 
     def _mark(self, key: str, value: Any = True) -> None:
         self.state[key] = value
@@ -102,12 +135,19 @@ class PgMigration:
             self.reporter.phase("verify", f"postgres: verifying ({self.options.verify}) {len(tables)} tables")
             started = time.monotonic()
             self.result.verification = postgres_verify.verify(
-                self.source, self.target, tables, mode=self.options.verify, jobs=self.options.jobs,
-                snapshot=holder.snapshot)
+                self.source,
+                self.target,
+                tables,
+                mode=self.options.verify,
+                jobs=self.options.jobs,
+                snapshot=holder.snapshot,
+            )
             self.result.seconds["verify"] = time.monotonic() - started
         except KeyboardInterrupt:
-            raise Interrupted("The PostgreSQL migration was interrupted; finished steps and tables are recorded.",
-                              hint="Rerun the same command with --resume to finish it.") from None
+            raise Interrupted(
+                "The PostgreSQL migration was interrupted; finished steps and tables are recorded.",
+                hint="Rerun the same command with --resume to finish it.",
+            ) from None
         finally:
             holder.close()
         return self.result
@@ -137,8 +177,9 @@ class PgMigration:
     def _post_plan(self) -> postgres_schema.PostDataPlan:
         if self._plan is None:
             with self.source.connect(read_only=True) as conn:
-                self._plan = postgres_schema.plan_post_data(self._dump(), conn,
-                                                            {t.key for t in self.checked.source.tables})
+                self._plan = postgres_schema.plan_post_data(
+                    self._dump(), conn, {t.key for t in self.checked.source.tables}
+                )
         return self._plan
 
     def _data(self, snapshot: str) -> None:
@@ -153,22 +194,38 @@ class PgMigration:
         if self.options.resumed:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
-            postgres_copy.truncate(self.target, sorted({u.table for u in units if u.split}, key=lambda t: t.key))
-        self.reporter.phase("data", f"postgres: copying {len(todo)} tables ({len(units)} COPY pipes, "
-                                    f"{self.options.jobs} at a time){' - resumed' if done else ''}")
+            postgres_copy.truncate(
+                self.target, sorted({u.table for u in units if u.split}, key=lambda t: t.key)
+            )
+        self.reporter.phase(
+            "data",
+            f"postgres: copying {len(todo)} tables ({len(units)} COPY pipes, "
+            f"{self.options.jobs} at a time){' - resumed' if done else ''}",
+        )
         self.reporter.tables_planned({t.key: t.bytes for t in todo})
         remaining = {t.key: sum(1 for u in units if u.table.key == t.key) for t in todo}
         rows = {t.key: 0 for t in todo}
-        with self.target.connect() as monitor_conn, CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo),
-                                                               self.reporter), \
-                cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+        with (
+            self.target.connect() as monitor_conn,
+            CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo), self.reporter),
+            cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool,
+        ):
 
             def build(key: str) -> cf.Future:
-                return pool.submit(postgres_schema.restore_entries, self.target, self._dump(), self.workdir, key,
-                                   plan.per_table.get(key, []), jobs=1, tolerate_existing=self.options.resumed)
+                return pool.submit(
+                    postgres_schema.restore_entries,
+                    self.target,
+                    self._dump(),
+                    self.workdir,
+                    key,
+                    plan.per_table.get(key, []),
+                    jobs=1,
+                    tolerate_existing=self.options.resumed,
+                )
 
-            pending: dict[cf.Future, Any] = {pool.submit(postgres_copy.copy_unit, u, self.source, self.target,
-                                                         snapshot): u for u in units}
+            pending: dict[cf.Future, Any] = {
+                pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units
+            }
             # Tables copied by the interrupted run whose indexes were not finished.
             pending.update({build(key): key for key in done if key not in indexed})
             try:
@@ -192,8 +249,13 @@ class PgMigration:
                             self.result.bytes += result.unit.table.bytes
                             self.save()
                             pending[build(key)] = key
-                        self.reporter.unit_done(key, result.unit.table.bytes / result.unit.count, rows[key],
-                                                table_done, result.seconds)
+                        self.reporter.unit_done(
+                            key,
+                            result.unit.table.bytes / result.unit.count,
+                            rows[key],
+                            table_done,
+                            result.seconds,
+                        )
             except BaseException:
                 for future in pending:
                     future.cancel()
@@ -202,15 +264,27 @@ class PgMigration:
     def _large_objects(self) -> None:
         if not self.checked.source.large_objects:
             return
-        self.reporter.phase("large_objects", f"postgres: copying {self.checked.source.large_objects} large objects")
+        self.reporter.phase(
+            "large_objects", f"postgres: copying {self.checked.source.large_objects} large objects"
+        )
         with self.source.connect(read_only=True) as src, self.target.connect() as dst:
             self.result.large_objects = postgres_objects.copy_large_objects(src, dst)
 
     def _post_data(self) -> None:
-        self.reporter.phase("post_data", f"postgres: building foreign keys, triggers and what else spans tables "
-                                         f"(pg_restore -j {self.options.jobs})")
-        postgres_schema.restore_entries(self.target, self._dump(), self.workdir, "final", self._post_plan().rest,
-                                        jobs=self.options.jobs, tolerate_existing=self.options.resumed)
+        self.reporter.phase(
+            "post_data",
+            f"postgres: building foreign keys, triggers and what else spans tables "
+            f"(pg_restore -j {self.options.jobs})",
+        )
+        postgres_schema.restore_entries(
+            self.target,
+            self._dump(),
+            self.workdir,
+            "final",
+            self._post_plan().rest,
+            jobs=self.options.jobs,
+            tolerate_existing=self.options.resumed,
+        )
         views = self.checked.source.materialized_views
         if views:
             # A schema-only dump carries no materialized view contents: build them from the copied rows.
@@ -223,7 +297,9 @@ class PgMigration:
         with self.source.connect(read_only=True) as src, self.target.connect() as dst:
             values = postgres_objects.read_sequences(src)
             self.result.sequences = postgres_objects.set_sequences(dst, values)
-        self.reporter.phase("sequences", f"postgres: set {self.result.sequences} sequences to the source's values")
+        self.reporter.phase(
+            "sequences", f"postgres: set {self.result.sequences} sequences to the source's values"
+        )
 
 
 def _target_oids(conn: Any, tables: list) -> dict[int, str]:
@@ -242,5 +318,5 @@ def require_extensions(checked: PgPreflight) -> None:
             f"The target PostgreSQL does not offer these extensions used by the source: "
             f"{', '.join(checked.missing_extensions)}. No data was moved.",
             hint="Enable them on the target (Cloud SQL: supported extensions list / database flags; RDS: "
-                 "rds.extensions / shared_preload_libraries), or drop them on the source, then rerun.",
+            "rds.extensions / shared_preload_libraries), or drop them on the source, then rerun.",
         )

@@ -17,10 +17,12 @@ ORDER BY 1
 
 
 def read_sequences(conn: Any) -> dict[str, tuple[int, bool]]:
-    """{qualified name: (last_value, is_called)} read from each sequence itself (pg_sequences hides unused ones)."""
+    """{qualified name: (last_value, is_called)} read from each sequence itself (pg_sequences hides
+    unused ones)."""
     values: dict[str, tuple[int, bool]] = {}
     for (name,) in conn.execute(_SEQUENCES).fetchall():
-        last_value, is_called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()
+        # `name` comes from format('%I.%I'): already quoted.
+        last_value, is_called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()  # noqa: S608
         values[name] = (int(last_value), bool(is_called))
     return values
 
@@ -32,7 +34,9 @@ def set_sequences(conn: Any, values: dict[str, tuple[int, bool]]) -> int:
 
 
 def large_object_ids(conn: Any) -> list[int]:
-    return [r[0] for r in conn.execute("SELECT oid::bigint FROM pg_largeobject_metadata ORDER BY 1").fetchall()]
+    return [
+        r[0] for r in conn.execute("SELECT oid::bigint FROM pg_largeobject_metadata ORDER BY 1").fetchall()
+    ]
 
 
 def copy_large_objects(source_conn: Any, target_conn: Any) -> int:

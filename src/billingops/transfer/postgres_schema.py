@@ -1,8 +1,9 @@
-"""Schema through the PostgreSQL tools: one custom-format schema dump, restored in two sections.
+"""Schema through the PostgreSQL tools: one custom-format schema dump, restored in pieces.
 
-pre-data (types, tables, functions, views...) goes in as one transaction before any row moves; post-data (indexes,
-constraints, triggers, materialized view data) is built after the rows with `pg_restore -j N`, which runs the
-index builds in parallel. Owners and grants are left out (`--no-owner --no-acl`) so every object belongs to the
+pre-data (types, tables, functions, views...) goes in as one transaction before any row moves. post-data is
+split: each copied table's indexes and primary/unique keys are restored as soon as its rows are in (while
+other tables still copy), and the rest (foreign keys, triggers, index attachments...) at the end with
+`pg_restore -j N`. Owners and grants are left out (`--no-owner --no-acl`) so every object belongs to the
 target user (RDS `rds_superuser` and Cloud SQL `cloudsqlsuperuser` cannot take each other's ownership); event
 triggers, publications and subscriptions are filtered out of the table of contents and reported.
 """
@@ -23,8 +24,14 @@ log = logging.getLogger(__name__)
 DUMP_TIMEOUT = 1800
 POST_DATA_TIMEOUT = 6 * 3600
 # TOC entry types that must not be replayed on another cloud's managed server.
-SKIPPED_TYPES = ("EVENT TRIGGER", "PUBLICATION", "PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA",
-                 "SUBSCRIPTION", "SUBSCRIPTION TABLE")
+SKIPPED_TYPES = (
+    "EVENT TRIGGER",
+    "PUBLICATION",
+    "PUBLICATION TABLE",
+    "PUBLICATION TABLES IN SCHEMA",
+    "SUBSCRIPTION",
+    "SUBSCRIPTION TABLE",
+)
 # On a resumed post-data step, objects built before the interruption answer with these; anything else is real.
 _ALREADY_DONE = re.compile(r"already exists|multiple primary keys for table")
 # Index builds are the long pole: give them memory (session-level, allowed on RDS and Cloud SQL).
@@ -35,14 +42,29 @@ def dump_schema(source: PgEndpoint, workdir: Path) -> Path:
     """pg_dump --schema-only in custom format, run read-only against the source."""
     path = workdir / "schema.dump"
     tool = process.which("pg_dump", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
-    process.run([tool, "--schema-only", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions",
-                 "--format=custom", "--file", str(path), "--dbname", source.dbname],
-                env=source.child_env(read_only=True), timeout=DUMP_TIMEOUT)
+    process.run(
+        [
+            tool,
+            "--schema-only",
+            "--no-owner",
+            "--no-acl",
+            "--no-publications",
+            "--no-subscriptions",
+            "--format=custom",
+            "--file",
+            str(path),
+            "--dbname",
+            source.dbname,
+        ],
+        env=source.child_env(read_only=True),
+        timeout=DUMP_TIMEOUT,
+    )
     return path
 
 
 def toc_list(dump: Path, workdir: Path, section: str) -> tuple[Path, list[str]]:
-    """The dump's table of contents for one section minus skipped entries; returns (list file, skipped names)."""
+    """The dump's table of contents for one section minus skipped entries; returns (list file, skipped
+    names)."""
     tool = process.which("pg_restore")
     listing = process.run([tool, "--list", f"--section={section}", str(dump)], timeout=120).stdout
     kept, skipped = [], []
@@ -109,7 +131,8 @@ def plan_post_data(dump: Path, source_conn, tables: set[str]) -> PostDataPlan:
 def _owning_table(line: str, entry_type: str, index_table: dict) -> str | None:
     if entry_type not in PER_TABLE_TYPES:
         return None
-    # "ID; CAT OID TYPE SCHEMA TAG OWNER"; a CONSTRAINT's tag is "table name", an INDEX's is its name. Names with
+    # "ID; CAT OID TYPE SCHEMA TAG OWNER"; a CONSTRAINT's tag is "table name", an INDEX's is its name.
+    # Names with
     # spaces fall through to the final step, which is always correct, only later.
     words = line.split(f" {entry_type} ", 1)[1].split(" ")
     if len(words) < 3:
@@ -120,20 +143,38 @@ def _owning_table(line: str, entry_type: str, index_table: dict) -> str | None:
     return index_table.get((schema, " ".join(tag)))
 
 
-def restore_entries(target: PgEndpoint, dump: Path, workdir: Path, name: str, entries: list[str], *, jobs: int,
-                    tolerate_existing: bool) -> None:
+def restore_entries(
+    target: PgEndpoint,
+    dump: Path,
+    workdir: Path,
+    name: str,
+    entries: list[str],
+    *,
+    jobs: int,
+    tolerate_existing: bool,
+) -> None:
     """pg_restore exactly `entries` of the dump (TOC lines). A resumed run may find some built already."""
     if not entries:
         return
     listfile = workdir / f"post-data-{_safe(name)}.list"
     listfile.write_text("\n".join(entries) + "\n")
     tool = process.which("pg_restore")
-    argv = [tool, "--no-owner", "--no-acl", f"--jobs={max(1, jobs)}", "--use-list", str(listfile),
-            "--dbname", target.dbname, str(dump)]
+    argv = [
+        tool,
+        "--no-owner",
+        "--no-acl",
+        f"--jobs={max(1, jobs)}",
+        "--use-list",
+        str(listfile),
+        "--dbname",
+        target.dbname,
+        str(dump),
+    ]
     if not tolerate_existing:
         argv.insert(-1, "--exit-on-error")
-    result = process.run(argv, env=target.child_env(extra_options=POST_DATA_OPTIONS), timeout=POST_DATA_TIMEOUT,
-                         check=False)
+    result = process.run(
+        argv, env=target.child_env(extra_options=POST_DATA_OPTIONS), timeout=POST_DATA_TIMEOUT, check=False
+    )
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if "ERROR:" in line]
         real = [line for line in errors if not _ALREADY_DONE.search(line)]
@@ -147,20 +188,41 @@ def _safe(name: str) -> str:
 
 
 def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path) -> list[str]:
-    """Create the schema objects on the target in one transaction (all or nothing, so a resume can redo it)."""
+    """Create the schema objects on the target in one transaction (all or nothing, so a resume can redo
+    it)."""
     listfile, skipped = toc_list(dump, workdir, "pre-data")
     tool = process.which("pg_restore")
-    process.run([tool, "--section=pre-data", "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
-                 "--use-list", str(listfile), "--dbname", target.dbname, str(dump)],
-                env=target.child_env(), timeout=DUMP_TIMEOUT)
+    process.run(
+        [
+            tool,
+            "--section=pre-data",
+            "--no-owner",
+            "--no-acl",
+            "--exit-on-error",
+            "--single-transaction",
+            "--use-list",
+            str(listfile),
+            "--dbname",
+            target.dbname,
+            str(dump),
+        ],
+        env=target.child_env(),
+        timeout=DUMP_TIMEOUT,
+    )
     return skipped
 
 
 def wipe_target(conn) -> None:
-    """Drop every user schema (CASCADE) and large object on the target: --replace-target, after confirmation."""
-    schemas = [r[0] for r in conn.execute(
-        "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
-    ).fetchall()]
+    """Drop every user schema (CASCADE) and large object on the target: --replace-target, after
+    confirmation."""
+    schemas = [
+        r[0]
+        for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> "
+            "'information_schema'"
+        ).fetchall()
+    ]
+    import psycopg
     from psycopg import sql
 
     try:
@@ -168,7 +230,9 @@ def wipe_target(conn) -> None:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         conn.execute("CREATE SCHEMA IF NOT EXISTS public")
         conn.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
-    except Exception as exc:  # psycopg.Error: the target user may not own everything there
-        raise ExternalError(f"Could not empty the target database: {exc}.",
-                            hint="Empty it by hand as its owner (or recreate the database), then rerun "
-                                 "without --replace-target.") from None
+    except psycopg.Error as exc:  # the target user may not own everything there
+        raise ExternalError(
+            f"Could not empty the target database: {exc}.",
+            hint="Empty it by hand as its owner (or recreate the database), then rerun "
+            "without --replace-target.",
+        ) from None

@@ -1,10 +1,12 @@
-"""Prove the copy: per-table row counts, and (`full`) an order-independent checksum of every row on both servers.
+"""Prove the copy: per-table row counts, and (`full`) an order-independent checksum of every row on both
+servers.
 
-The checksum of a table is sum(hashtextextended(row::text, 0)) over its rows, with one fixed text form for values
-(TimeZone, DateStyle... set per session in postgres_conn). A sum, not an XOR, so duplicated rows do not cancel
-out; split into ctid block ranges on each server (a sum over ranges is the sum over the table), computed on both
-servers at once with `jobs` sessions each. The source side reads inside the copy's snapshot when it is still open.
-Sequences and large objects are compared too. Anything not computed counts as a mismatch, never as a match.
+The checksum of a table is sum(hashtextextended(row::text, 0)) over its rows, with one fixed text form for
+values (TimeZone, DateStyle... set per session in postgres_conn). A sum, not an XOR, so duplicated rows do not
+cancel out; split into ctid block ranges on each server (a sum over ranges is the sum over the table),
+computed on both servers at once with `jobs` sessions each. The source side reads inside the copy's snapshot
+when it is still open. Sequences and large objects are compared too. Anything not computed counts as a
+mismatch, never as a match.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+
+from billingops.errors import BillingOpsError
 from billingops.transfer import postgres_objects
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_inspect import TableInfo, quote_ident
@@ -44,8 +49,14 @@ class TableCheck:
 
     def to_dict(self, mode: str) -> dict[str, Any]:
         checksum = None if mode == "counts" else ("match" if self.ok(mode) else "MISMATCH")
-        return {"table": self.table, "source_rows": self.source_rows, "target_rows": self.target_rows,
-                "checksum": checksum, "ok": self.ok(mode), **({"error": self.error} if self.error else {})}
+        return {
+            "table": self.table,
+            "source_rows": self.source_rows,
+            "target_rows": self.target_rows,
+            "checksum": checksum,
+            "ok": self.ok(mode),
+            **({"error": self.error} if self.error else {}),
+        }
 
 
 @dataclass
@@ -60,22 +71,39 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return (all(t.ok(self.mode) for t in self.tables) and not self.sequence_mismatches
-                and not self.large_object_mismatches)
+        return (
+            all(t.ok(self.mode) for t in self.tables)
+            and not self.sequence_mismatches
+            and not self.large_object_mismatches
+        )
 
     @property
     def failed_tables(self) -> list[str]:
         return [t.table for t in self.tables if not t.ok(self.mode)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "ok": self.ok, "tables": [t.to_dict(self.mode) for t in self.tables],
-                "failed_tables": self.failed_tables, "sequences": self.sequences,
-                "sequence_mismatches": self.sequence_mismatches, "large_objects": self.large_objects,
-                "large_object_mismatches": self.large_object_mismatches, "seconds": round(self.seconds, 2)}
+        return {
+            "mode": self.mode,
+            "ok": self.ok,
+            "tables": [t.to_dict(self.mode) for t in self.tables],
+            "failed_tables": self.failed_tables,
+            "sequences": self.sequences,
+            "sequence_mismatches": self.sequence_mismatches,
+            "large_objects": self.large_objects,
+            "large_object_mismatches": self.large_object_mismatches,
+            "seconds": round(self.seconds, 2),
+        }
 
 
-def verify(source: PgEndpoint, target: PgEndpoint, tables: list[TableInfo], *, mode: str, jobs: int,
-           snapshot: str | None = None) -> VerifyReport:
+def verify(
+    source: PgEndpoint,
+    target: PgEndpoint,
+    tables: list[TableInfo],
+    *,
+    mode: str,
+    jobs: int,
+    snapshot: str | None = None,
+) -> VerifyReport:
     started = time.monotonic()
     report = VerifyReport(mode)
     checks = {t.key: TableCheck(t.key) for t in tables}
@@ -92,9 +120,22 @@ def verify(source: PgEndpoint, target: PgEndpoint, tables: list[TableInfo], *, m
         partial = {t.key: [0, 0, 0] for t in tables}  # rows, sum, ranges done
         expected = {t.key: len(_ranges(pages.get(t.key))) for t in tables}
         for _ in range(max(1, jobs)):
-            thread = threading.Thread(target=_worker, daemon=True, args=(
-                side, endpoint, snapshot if side == "source" else None, mode, work, partial, expected, checks,
-                pages, lock))
+            thread = threading.Thread(
+                target=_worker,
+                daemon=True,
+                args=(
+                    side,
+                    endpoint,
+                    snapshot if side == "source" else None,
+                    mode,
+                    work,
+                    partial,
+                    expected,
+                    checks,
+                    pages,
+                    lock,
+                ),
+            )
             thread.start()
             threads.append(thread)
     for thread in threads:
@@ -108,8 +149,10 @@ def _pages(conn: Any, tables: list[TableInfo]) -> dict[str, int | None]:
     """Current heap size in blocks per table on this server; None where the table is missing."""
     found: dict[str, int | None] = {}
     for table in tables:
-        row = conn.execute("SELECT pg_relation_size(to_regclass(%s)) / current_setting('block_size')::int",
-                           (table.qualified(),)).fetchone()
+        row = conn.execute(
+            "SELECT pg_relation_size(to_regclass(%s)) / current_setting('block_size')::int",
+            (table.qualified(),),
+        ).fetchone()
         found[table.key] = None if row[0] is None else int(row[0])
     return found
 
@@ -129,21 +172,33 @@ def _query(table: TableInfo, mode: str, first: int | None, end: int | None) -> s
         clauses.append(f"ctid < '({end},0)'::tid")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     if mode == "counts":
-        return f"SELECT count(*), 0 FROM ONLY {table.qualified()}{where}"
+        return f"SELECT count(*), 0 FROM ONLY {table.qualified()}{where}"  # noqa: S608  # quoted identifiers
     cols = ", ".join(quote_ident(c) for c in table.columns)
-    return (f"SELECT count(*), coalesce(sum(hashtextextended(r::text, 0)), 0) "
-            f"FROM (SELECT {cols} FROM ONLY {table.qualified()}{where}) r")
+    return (
+        f"SELECT count(*), coalesce(sum(hashtextextended(r::text, 0)), 0) "  # noqa: S608  # quoted identifiers
+        f"FROM (SELECT {cols} FROM ONLY {table.qualified()}{where}) r"
+    )
 
 
-def _worker(side: str, endpoint: PgEndpoint, snapshot: str | None, mode: str, work: queue.Queue,
-            partial: dict, expected: dict, checks: dict[str, TableCheck], pages: dict, lock: threading.Lock) -> None:
+def _worker(
+    side: str,
+    endpoint: PgEndpoint,
+    snapshot: str | None,
+    mode: str,
+    work: queue.Queue,
+    partial: dict,
+    expected: dict,
+    checks: dict[str, TableCheck],
+    pages: dict,
+    lock: threading.Lock,
+) -> None:
     conn = None
     try:
         conn = endpoint.connect(read_only=True)
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot:
             conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-    except Exception as exc:  # reported per table below: a side that cannot be read never matches
+    except (BillingOpsError, psycopg.Error) as exc:  # reported per table: an unreadable side never matches
         _fail_all(side, work, checks, lock, str(exc))
         return
     try:
@@ -158,7 +213,7 @@ def _worker(side: str, endpoint: PgEndpoint, snapshot: str | None, mode: str, wo
                 continue
             try:
                 rows, total = conn.execute(_query(table, mode, first, end)).fetchone()
-            except Exception as exc:  # psycopg.Error: record it on the table, keep verifying the others
+            except psycopg.Error as exc:  # record it on the table, keep verifying the others
                 with lock:
                     checks[table.key].error = f"{side}: {str(exc).strip().splitlines()[0]}"
                 conn.execute("ROLLBACK")
@@ -176,8 +231,8 @@ def _worker(side: str, endpoint: PgEndpoint, snapshot: str | None, mode: str, wo
         try:
             conn.execute("ROLLBACK")
             conn.close()
-        except Exception:  # closing after a broken connection: nothing left to do
-            pass
+        except psycopg.Error as exc:  # closing after a broken connection: nothing left to do
+            log.debug("closing a verification session: %s", exc)
 
 
 def _fail_all(side: str, work: queue.Queue, checks: dict, lock: threading.Lock, why: str) -> None:
@@ -196,11 +251,15 @@ def _compare_objects(source: PgEndpoint, target: PgEndpoint, report: VerifyRepor
         report.sequences = len(src_seq)
         for name, value in src_seq.items():
             if dst_seq.get(name) != value:
-                report.sequence_mismatches.append(f"{name}: source {value[0]}, target "
-                                                  f"{dst_seq[name][0] if name in dst_seq else 'missing'}")
+                report.sequence_mismatches.append(
+                    f"{name}: source {value[0]}, target {dst_seq[name][0] if name in dst_seq else 'missing'}"
+                )
         src_lo = postgres_objects.large_object_digests(s)
-        dst_lo = postgres_objects.large_object_digests(t) if report.mode == "full" else {
-            oid: "" for oid in postgres_objects.large_object_ids(t)}
+        dst_lo = (
+            postgres_objects.large_object_digests(t)
+            if report.mode == "full"
+            else {oid: "" for oid in postgres_objects.large_object_ids(t)}
+        )
         if report.mode == "counts":
             src_lo = {oid: "" for oid in src_lo}
         report.large_objects = len(src_lo)

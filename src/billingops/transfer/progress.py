@@ -1,7 +1,8 @@
 """Live progress for migrate-cloud: Rich bars on a TTY, JSON lines on stderr with --json, log lines otherwise.
 
 Per table: rows and MB/s; per Redis database: keys/s; overall: an ETA. The byte path never passes through this
-process, so PostgreSQL progress is read from the target's pg_stat_progress_copy (rows and bytes per running COPY).
+process, so PostgreSQL progress is read from the target's pg_stat_progress_copy (rows and bytes per running
+COPY).
 """
 
 from __future__ import annotations
@@ -34,12 +35,23 @@ class Reporter:
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
         if self.mode == "rich":
-            from rich.progress import (BarColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
-            self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
-                                      TextColumn("{task.fields[count]}", markup=False), TransferSpeedColumn(),
-                                      TimeRemainingColumn(), console=self.output.err, transient=False)
+            self._progress = Progress(
+                TextColumn("{task.description}", markup=False),
+                BarColumn(),
+                TextColumn("{task.fields[count]}", markup=False),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=self.output.err,
+                transient=False,
+            )
             self._progress.start()
         return self
 
@@ -63,16 +75,18 @@ class Reporter:
     # -- PostgreSQL tables ---------------------------------------------------------------------------
     def tables_planned(self, sizes: dict[str, int]) -> None:
         if self._progress is not None:
-            self._overall = self._progress.add_task("postgres: all tables", total=max(1, sum(sizes.values())),
-                                                    count="")
+            self._overall = self._progress.add_task(
+                "postgres: all tables", total=max(1, sum(sizes.values())), count=""
+            )
         self._sizes = sizes
 
     def unit_done(self, table: str, share_bytes: float, rows: int, table_done: bool, seconds: float) -> None:
         with self._lock:
             self._done_bytes[table] = self._done_bytes.get(table, 0.0) + share_bytes
             self._live_bytes.pop(table, None)
-        self.event("table_done" if table_done else "range_done", table=table, rows=rows,
-                   seconds=round(seconds, 2))
+        self.event(
+            "table_done" if table_done else "range_done", table=table, rows=rows, seconds=round(seconds, 2)
+        )
         if self.mode == "plain" and table_done:
             self.output.say(f"copied {table}")
         self._refresh(table, rows_done=None, finished=table_done)
@@ -91,8 +105,10 @@ class Reporter:
         size = self._sizes.get(table, 0)
         with self._lock:
             done = min(size, self._done_bytes.get(table, 0.0) + self._live_bytes.get(table, 0.0))
-            total_done = sum(min(self._sizes.get(t, 0), self._done_bytes.get(t, 0.0) + self._live_bytes.get(t, 0.0))
-                             for t in self._sizes)
+            total_done = sum(
+                min(self._sizes.get(t, 0), self._done_bytes.get(t, 0.0) + self._live_bytes.get(t, 0.0))
+                for t in self._sizes
+            )
         if table not in self._tasks:
             self._tasks[table] = self._progress.add_task(table, total=max(1, size), count="")
         fields = {"count": f"{rows_done:,} rows"} if rows_done is not None else {}
@@ -107,13 +123,20 @@ class Reporter:
         name = f"redis db {update.get('db')}" + (" verify" if update.get("phase") == "verify" else "")
         if self._progress is not None:
             if name not in self._tasks:
-                self._tasks[name] = self._progress.add_task(name, total=max(1, update.get("total") or 1), count="")
-            self._progress.update(self._tasks[name], completed=update.get("keys", 0),
-                                  total=max(1, update.get("total") or 1),
-                                  count=f"{update.get('keys', 0):,} keys, {update.get('keys_per_s', 0):,.0f}/s")
+                self._tasks[name] = self._progress.add_task(
+                    name, total=max(1, update.get("total") or 1), count=""
+                )
+            self._progress.update(
+                self._tasks[name],
+                completed=update.get("keys", 0),
+                total=max(1, update.get("total") or 1),
+                count=f"{update.get('keys', 0):,} keys, {update.get('keys_per_s', 0):,.0f}/s",
+            )
         elif self.mode == "plain":
-            self.output.say(f"{name}: {update.get('keys', 0):,}/{update.get('total', 0):,} keys "
-                            f"({update.get('keys_per_s', 0):,.0f} keys/s)")
+            self.output.say(
+                f"{name}: {update.get('keys', 0):,}/{update.get('total', 0):,} keys "
+                f"({update.get('keys_per_s', 0):,.0f} keys/s)"
+            )
 
 
 class CopyMonitor:
@@ -133,12 +156,16 @@ class CopyMonitor:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        import psycopg
+
         while not self._stop.wait(POLL_SECONDS):
             try:
-                rows = self.conn.execute("SELECT relid::bigint, sum(tuples_processed)::bigint, "
-                                         "sum(bytes_processed)::bigint FROM pg_stat_progress_copy "
-                                         "WHERE datname = current_database() GROUP BY relid").fetchall()
-            except Exception as exc:  # progress is best effort: never fail a copy because a poll failed
+                rows = self.conn.execute(
+                    "SELECT relid::bigint, sum(tuples_processed)::bigint, "
+                    "sum(bytes_processed)::bigint FROM pg_stat_progress_copy "
+                    "WHERE datname = current_database() GROUP BY relid"
+                ).fetchall()
+            except psycopg.Error as exc:  # progress is best effort: never fail a copy because a poll failed
                 log.debug("progress poll failed: %s", exc)
                 return
             live = {self.names[r[0]]: (int(r[1]), int(r[2])) for r in rows if r[0] in self.names}
