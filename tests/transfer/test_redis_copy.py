@@ -39,9 +39,7 @@ def _copy(src: RedisEndpoint, dst: RedisEndpoint, dbs=(0,), **kw):
 
 def _full(src, dst, dbs=(0,)):
     now = int(time.time() * 1000)
-    return redis_verify.verify(
-        src, dst, dbs=list(dbs), mode="full", copy_started_ms=now - 5000, copy_finished_ms=now
-    )
+    return redis_verify.verify(src, dst, dbs=list(dbs), mode="full", copy_started_ms=now - 5000, copy_finished_ms=now)
 
 
 def _load_every_type(r: redis.Redis) -> None:
@@ -288,9 +286,7 @@ def test_target_newer_dump_format_is_refused_at_preflight(source_redis, target_r
 
     def newer_format(self, *args):
         reply = real_check(self, *args)
-        if (
-            args[0] == b"DUMP" and reply
-        ):  # what a newer Redis writes: an RDB version this target does not know
+        if args[0] == b"DUMP" and reply:  # what a newer Redis writes: an RDB version this target does not know
             reply = reply[:-10] + bytes([99, 0]) + reply[-8:]
         return reply
 
@@ -345,3 +341,53 @@ def test_large_values_are_cut_into_bounded_batches(source_redis, target_redis, m
     assert result.keys_copied == 40 and result.big_keys == 0
     assert len(sent) >= 8 and max(sent) <= 5  # ~200 KB each: at most five per 1 MB batch
     assert _client(target_redis.url()).get("blob39") == bytes([39]) * 200_000
+
+
+_INTERRUPTIBLE = """
+import sys
+from billingops.errors import BillingOpsError
+from billingops.transfer import redis_copy
+
+def progress(event):
+    print("progress", flush=True)
+
+try:
+    redis_copy.copy(redis_copy.RedisEndpoint(sys.argv[1]), redis_copy.RedisEndpoint(sys.argv[2]), dbs=[0],
+                    jobs=int(sys.argv[3]), replace=False, on_progress=progress, journal_done=set(),
+                    parallel_min_keys=1000)
+    print("finished", flush=True)
+except BillingOpsError as exc:
+    print(type(exc).__name__, exc.paragraph(), flush=True)
+    sys.exit(exc.exit_code)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_stops_the_copy_and_its_workers(source_redis, target_redis, jobs):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from billingops.transfer.redis_resp import RespConnection, encode
+
+    with RespConnection(source_redis.url()) as conn:  # 300k keys in a few pipelines, fast
+        for start in range(0, 300_000, 20_000):
+            conn.send(b"".join(encode(b"SET", b"k%d" % i, b"v" * 50) for i in range(start, start + 20_000)))
+            conn.read(20_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTIBLE, source_redis.url(), target_redis.url(), str(jobs)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout.readline().strip() == "progress"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground process group
+    out, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, out
+    assert "Interrupted" in out and "--resume" in out
+    workers = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert workers == []
+    assert _client(target_redis.url()).dbsize() < 300_000
