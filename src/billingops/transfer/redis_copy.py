@@ -132,8 +132,9 @@ def preflight(source: RedisEndpoint, target: RedisEndpoint) -> Preflight:
             raise Refused(
                 f"the {side} Redis at {endpoint.shown} runs in cluster mode, which this copy does not "
                 "support (keys live on several shards and only in db 0)",
-                hint="point the URL at a non-cluster endpoint, or migrate each shard's primary separately "
-                "into a non-cluster target",
+                hint="use a cluster-mode-disabled instance on both sides (the platform's default), or move "
+                "the data as an RDB file through object storage (ElastiCache backup export to S3, Memorystore "
+                "import from GCS; the target is offline during the import)",
             )
     if tgt_inv.version_tuple() and tgt_inv.version_tuple() < (5, 0):
         raise RedisUnavailable(
