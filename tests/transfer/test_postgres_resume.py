@@ -100,19 +100,14 @@ def resume_and_check(run_cli, tmp_path, source: str, target: str) -> dict:
     assert doc["ok"] and doc["resumed"]
     assert count(target, "SELECT count(*) FROM ledger") == LEDGER_ROWS
     assert count(target, "SELECT count(DISTINCT id) FROM ledger") == LEDGER_ROWS
-    assert (
-        count(target, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('ledger_pkey', 'ledger_account')")
-        == 2
-    )
+    assert count(target, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('ledger_pkey', 'ledger_account')") == 2
     return doc
 
 
 def test_resume_after_billingops_is_killed_mid_table(run_cli, tmp_path, big_source, empty_target):
     proc = start(tmp_path, big_source, empty_target)
     wait_for_range(proc)
-    os.killpg(
-        proc.pid, signal.SIGKILL
-    )  # billingops and its psql workers, like a lost SSH session with kill -9
+    os.killpg(proc.pid, signal.SIGKILL)  # billingops and its psql workers, like a lost SSH session with kill -9
     proc.wait(timeout=30)
     partial = count(empty_target, "SELECT count(*) FROM ledger")
     assert 0 < partial < LEDGER_ROWS
@@ -135,4 +130,16 @@ def test_resume_after_a_copy_worker_is_killed(run_cli, tmp_path, big_source, emp
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
     assert "Copying public.ledger" in err and "--resume" in err
+    resume_and_check(run_cli, tmp_path, big_source, empty_target)
+
+
+def test_ctrl_c_stops_cleanly_and_resume_finishes(run_cli, tmp_path, big_source, empty_target):
+    proc = start(tmp_path, big_source, empty_target)
+    wait_for_range(proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal sends to the foreground group on Ctrl-C
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    journal = json.loads(next((tmp_path / ".billingops" / "runs").glob("*.json")).read_text())
+    assert journal["status"] == "interrupted"
     resume_and_check(run_cli, tmp_path, big_source, empty_target)

@@ -89,7 +89,7 @@ class Reporter:
         )
         if self.mode == "plain" and table_done:
             self.output.say(f"copied {table}")
-        self._refresh(table, rows_done=None, finished=table_done)
+        self._refresh(table, rows_done=rows, finished=table_done)
 
     def live(self, per_table: dict[str, tuple[int, int]]) -> None:
         """{table: (rows, bytes)} of the COPYs running now, from pg_stat_progress_copy."""
