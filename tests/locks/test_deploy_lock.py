@@ -31,7 +31,10 @@ while time.time() < start_at:
 try:
     with acquire(env, run_id, "deploy", wait=wait, poll_seconds=0.2):
         print("WON", flush=True)
-        time.sleep(hold)
+        release = Path(root) / "release"
+        deadline = time.time() + (hold if hold >= 0 else 300)
+        while time.time() < deadline and not (hold < 0 and release.exists()):
+            time.sleep(0.05)
 except Refused as err:
     print("REFUSED", err.paragraph(), flush=True)
     sys.exit(4)
@@ -95,7 +98,14 @@ def deploy_project(request, make_project):
 
 def test_exactly_one_of_many_racing_runners_wins(deploy_project, run_cli):
     kind, project = deploy_project
-    results = _results(_racers(project))
+    procs = _racers(project, hold=-1)
+    # the winner holds the lock until every other racer has finished, so a late starter cannot win after a
+    # release: two winners can only mean two runners held the lock at the same time
+    deadline = time.monotonic() + 120
+    while sum(p.poll() is not None for p in procs) < RACERS - 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (project.root / "release").touch()
+    results = _results(procs)
     winners = [out for code, out, _ in results if code == 0]
     refused = [out for code, out, _ in results if code == 4]
     assert len(winners) == 1 and len(refused) == RACERS - 1, results
