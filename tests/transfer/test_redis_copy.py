@@ -393,3 +393,29 @@ def test_ctrl_c_stops_the_copy_and_its_workers(source_redis, target_redis, jobs)
     workers = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert workers == []
     assert _client(target_redis.url()).dbsize() < 300_000
+
+
+def test_a_read_only_acl_user_is_enough_on_the_source(source_redis, target_redis):
+    src_r = _client(source_redis.url())
+    _load_every_type(src_r)
+    src_r.acl_setuser(
+        "reader",
+        enabled=True,
+        passwords=["+reader-pw"],
+        keys="*",
+        commands=["-@all", "+@read", "+@connection", "+info"],
+    )
+    try:
+        src = RedisEndpoint(f"redis://reader:reader-pw@127.0.0.1:{source_redis.port}/0")
+        dst = RedisEndpoint(target_redis.url())
+
+        (result,), _ = _copy(src, dst)
+
+        assert result.keys_copied == src_r.dbsize() and all(r.ok for r in _full(src, dst))
+    finally:
+        src_r.acl_deluser("reader")
+
+
+def test_tls_without_certificate_verification_when_asked(source_redis, tls_redis):
+    url = tls_redis.tls_url() + "?ssl_cert_reqs=none"
+    assert redis_copy.inspect(RedisEndpoint(url)).version.startswith("7.")
