@@ -203,3 +203,13 @@ def test_bad_clouds_are_exit_2(run_cli, args, expected):
 def test_resume_without_an_unfinished_run_is_exit_2(run_cli, billing_source, empty_target):
     result = migrate(run_cli, billing_source, empty_target, "--resume")
     assert result.returncode == 2 and "no unfinished migrate-cloud run" in result.stderr
+
+
+def test_resume_never_skips_the_refusal(run_cli, billing_source, empty_target):
+    with psycopg.connect(empty_target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE precious (id int)")
+    assert migrate(run_cli, billing_source, empty_target).returncode == 4
+    result = migrate(run_cli, billing_source, empty_target, "--resume")
+    assert result.returncode == 2, result.stderr
+    assert "stopped before copying anything" in result.stderr
+    assert rows(empty_target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'billing'") == [(0,)]

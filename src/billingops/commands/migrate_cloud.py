@@ -27,16 +27,12 @@ Only = Annotated[str | None, typer.Option("--only", help="Move only one store: p
 def _url(flag: str, what: str) -> Any:
     return Annotated[
         str | None,
-        typer.Option(
-            flag, help=f"{what} URL; overrides terraform outputs and the secret store. Shown redacted."
-        ),
+        typer.Option(flag, help=f"{what} URL; overrides terraform outputs and the secret store. Shown redacted."),
     ]
 
 
 def _ca(flag: str, side: str) -> Any:
-    return Annotated[
-        Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL (Memorystore).")
-    ]
+    return Annotated[Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL (Memorystore).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -53,9 +49,7 @@ def migrate_cloud(
     source: Annotated[str, typer.Argument(help="Cloud to copy from: aws or gcp.")],
     target: Annotated[str, typer.Argument(help="Cloud to copy to: aws or gcp.")],
     only: Only = None,
-    source_postgres: _url(
-        "--source-postgres", "Source PostgreSQL (postgresql://USER:PW@HOST:PORT/DB)"
-    ) = None,
+    source_postgres: _url("--source-postgres", "Source PostgreSQL (postgresql://USER:PW@HOST:PORT/DB)") = None,
     target_postgres: _url("--target-postgres", "Target PostgreSQL") = None,
     source_redis: _url("--source-redis", "Source Redis (redis:// or rediss://)") = None,
     target_redis: _url("--target-redis", "Target Redis") = None,
@@ -83,15 +77,11 @@ def migrate_cloud(
 
     endpoints.check_clouds(source, target)
     if only not in (None, "postgres", "redis"):
-        raise UsageError(
-            f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both."
-        )
+        raise UsageError(f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both.")
     if verify not in ("counts", "full"):
         raise UsageError(f"--verify must be counts or full, not {verify!r}.", hint="full is the default.")
     if not 1 <= jobs <= 64:
-        raise UsageError(
-            f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores."
-        )
+        raise UsageError(f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores.")
     if dry_run and resume:
         raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
     settings = session.settings
@@ -197,6 +187,9 @@ def _run(
             redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
         if not resume:
             _consent(session, base, pg_checked, redis_checked, replace, found)
+            # From here on the target holds this run's data: only now may --resume skip the empty-target check.
+            state["started_copy"] = True
+            journal.save()
         with Reporter(output) as reporter:
             if pg_checked is not None:
                 pg = postgres_migrate.PgMigration(
@@ -272,6 +265,12 @@ def _journal(session: Session, base: dict, resume: bool) -> Any:
         raise UsageError(
             f"There is no unfinished migrate-cloud run for {base['env']} to resume.",
             hint="Start a new run without --resume.",
+        )
+    if not journal.data.get("migrate", {}).get("started_copy"):
+        raise UsageError(
+            f"The last migrate-cloud run for {base['env']} ({journal.run_id}) stopped before copying anything "
+            f"(status {journal.status}), so there is nothing to resume.",
+            hint="Start a new run without --resume (it checks the target again).",
         )
     previous = journal.data.get("migrate", {}).get("endpoints")
     if previous and previous != base["endpoints"]:
