@@ -69,9 +69,7 @@ def test_status_aws_shows_every_section(run_cli, aws_platform, tmp_path):
     }
     # the state lock cannot be read here (no state bucket in moto); that shows as unknown, not as a crash
     assert status["state_lock"]["data"] is not None or status["state_lock"]["unknown"]
-    screen = run_cli(
-        "status", "--env", "staging", *aws_platform.flags(), env={"BILLINGOPS_STATE_DIR": str(state)}
-    )
+    screen = run_cli("status", "--env", "staging", *aws_platform.flags(), env={"BILLINGOPS_STATE_DIR": str(state)})
     assert screen.returncode == 0
     for word in ("service", "database", "cache", "state lock", "last deploy", "billing-staging-postgres"):
         assert word in screen.stdout
@@ -170,9 +168,7 @@ def test_status_gcp_service_database_and_cache(sql_fake):
         client_options=ClientOptions(api_endpoint=sql_fake.url),
         credentials=AnonymousCredentials(),
     )
-    adapter = GcpStatus(
-        run, "billingops-test", "us-central1", http=requests.Session(), redis_api=sql_fake.url + "/v1"
-    )
+    adapter = GcpStatus(run, "billingops-test", "us-central1", http=requests.Session(), redis_api=sql_fake.url + "/v1")
     service = adapter.service("billing-staging")
     assert service.healthy is True and "billing-staging-00007-abc 100%" in service.serving
     assert "app:v7" in service.serving and service.desired == "1-5 (autoscaled)"
@@ -234,37 +230,27 @@ def test_status_watch_refreshes_until_interrupted(aws_platform, tmp_path):
     import signal
     import subprocess
     import sys
+    import threading
     import time
 
+    argv = [sys.executable, "-m", "billingops", "status", "--env", "staging", *aws_platform.flags()]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "billingops",
-            "status",
-            "--env",
-            "staging",
-            *aws_platform.flags(),
-            "--watch",
-            "--interval",
-            "1",
-            "--json",
-        ],
+        [*argv, "--watch", "--interval", "1", "--json"],
         cwd=tmp_path,
         env=dict(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    seen = ""
-    os.set_blocking(proc.stdout.fileno(), False)
-    while time.monotonic() < deadline and seen.count('"checked_at"') < 2:
-        chunk = proc.stdout.read() or ""
-        seen += chunk
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and sum('"checked_at"' in line for line in lines) < 2:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    seen += out or ""
-    assert seen.count('"checked_at"') >= 2, err
+    err = proc.stderr.read()
+    proc.wait(timeout=30)
+    reader.join(timeout=10)
+    assert sum('"checked_at"' in line for line in lines) >= 2, err
     assert proc.returncode == 0 and "stopped watching" in err
