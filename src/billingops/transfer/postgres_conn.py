@@ -103,7 +103,7 @@ def validate_url(url: str, flag: str) -> None:
     shown = redact.redact_url(url) if url else "(empty)"
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018  # parsing the port raises ValueError when it is not a number
     except ValueError as exc:
         raise UsageError(
             f"{flag} {shown} is not a valid URL: {exc}.",
@@ -134,7 +134,6 @@ def validate_url(url: str, flag: str) -> None:
             f"{flag} {shown} is not a valid connection URL: {redact.redact(str(exc))}.",
             hint="Check the query parameters (sslmode=require, sslrootcert=FILE ...).",
         ) from None
-    del port
 
 
 def _first_line(text: str) -> str:
