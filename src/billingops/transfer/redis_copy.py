@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from billingops.errors import BillingOpsError, Interrupted, Refused
+from billingops.errors import Interrupted, Refused
 from billingops.redact import redact_url
 from billingops.transfer import redis_parallel
 from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, is_error
@@ -21,9 +21,7 @@ from billingops.transfer.redis_worker import DEFAULT_BIG_KEY_BYTES, SliceCounts,
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MIN_KEYS = (
-    50_000  # below this a database is one slice: process start-up would cost more than it saves
-)
+PARALLEL_MIN_KEYS = 50_000  # below this a database is one slice: process start-up would cost more than it saves
 
 
 @dataclass
@@ -164,9 +162,7 @@ def _sample_restore(
                 if payload is not None:
                     break
         if not size_check:
-            log.warning(
-                "MEMORY USAGE is not available on %s: big keys cannot be detected before DUMP", source.shown
-            )
+            log.warning("MEMORY USAGE is not available on %s: big keys cannot be detected before DUMP", source.shown)
     if payload is None:
         return size_check, False
     probe = b"billingops:migrate:preflight:%d" % time.time_ns()
@@ -212,17 +208,17 @@ def copy(
         parts = max(1, jobs) if keys >= parallel_min_keys else 1
         specs += [
             SliceSpec(
-                source.url,
-                target.url,
-                db,
-                part,
-                parts,
-                source.ca_file,
-                target.ca_file,
-                replace,
-                big_key_bytes,
-                checked.size_check,
-                checked.abs_expiry,
+                source_url=source.url,
+                target_url=target.url,
+                db=db,
+                part=part,
+                parts=parts,
+                source_ca=source.ca_file,
+                target_ca=target.ca_file,
+                replace=replace,
+                big_key_bytes=big_key_bytes,
+                size_check=checked.size_check,
+                abs_expiry=checked.abs_expiry,
             )
             for part in range(parts)
         ]
@@ -251,8 +247,6 @@ def copy(
             "Redis copy interrupted; databases finished so far are recorded",
             hint="rerun with --resume to copy only the unfinished databases",
         ) from None
-    except BillingOpsError:
-        raise
     for db in todo:  # a database with no keys has no slice output worth waiting for
         results.setdefault(db, DbCopyResult(db))
     return [results[db] for db in todo]

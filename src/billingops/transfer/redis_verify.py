@@ -29,9 +29,7 @@ class DbVerifyResult:
     ok: bool
     source_keys: int
     target_keys: int
-    mismatches: list[str] = field(
-        default_factory=list
-    )  # key names, escaped and truncated, at most MAX_REPORTED
+    mismatches: list[str] = field(default_factory=list)  # key names, escaped and truncated, at most MAX_REPORTED
     mismatch_count: int = 0
     details: dict[str, str] = field(default_factory=dict)  # key name -> why it does not match
     mode: str = "full"
@@ -53,14 +51,15 @@ def verify(
     on_progress: Callable[[dict], None] | None = None,
     parallel_min_keys: int = PARALLEL_MIN_KEYS,
 ) -> list[DbVerifyResult]:
+    """One result per database in `dbs`; `full` runs in `jobs` processes per database of PARALLEL_MIN_KEYS+."""
     if mode not in MODES:
         raise UsageError(f"unknown verification mode {mode!r}", hint="use --verify counts or --verify full")
     src_inv = inspect(source)
     if mode == "counts":
         return [_verify_counts(source, target, db) for db in dbs]
-    window = (
-        max(0, copy_finished_ms - copy_started_ms) + 1000
-    )  # clocks of two hosts: allow one second of skew
+    # ABSTTL copies expiries exactly; the window only matters for keys whose TTL was changed during the copy and
+    # for sources older than 7.0, whose expiries are read as PTTL + this host's clock (a second of slack).
+    window = max(0, copy_finished_ms - copy_started_ms) + 1000
     abs_expiry = not src_inv.version_tuple() or src_inv.version_tuple() >= (7, 0)
     size_check = _memory_usage_works(source)
     specs = []
@@ -68,14 +67,14 @@ def verify(
         parts = max(1, jobs) if src_inv.dbs.get(db, 0) >= parallel_min_keys else 1
         specs += [
             VerifySpec(
-                source.url,
-                target.url,
-                db,
-                part,
-                parts,
-                source.ca_file,
-                target.ca_file,
-                window,
+                source_url=source.url,
+                target_url=target.url,
+                db=db,
+                part=part,
+                parts=parts,
+                source_ca=source.ca_file,
+                target_ca=target.ca_file,
+                window_ms=window,
                 size_check=size_check,
                 abs_expiry=abs_expiry,
             )
@@ -99,9 +98,7 @@ def verify(
     return [_finish_full(source, target, db, done[db]) for db in dbs]
 
 
-def _finish_full(
-    source: RedisEndpoint, target: RedisEndpoint, db: int, parts: list[SliceVerify]
-) -> DbVerifyResult:
+def _finish_full(source: RedisEndpoint, target: RedisEndpoint, db: int, parts: list[SliceVerify]) -> DbVerifyResult:
     result = DbVerifyResult(
         db,
         ok=False,
@@ -147,9 +144,7 @@ def _verify_counts(source: RedisEndpoint, target: RedisEndpoint, db: int) -> DbV
             _add(result, key, "missing on the target")
         for key in extras:
             _add(result, key, "only on the target")
-        result.ok = (
-            not missing and not extras
-        )  # the difference was keys that had expired but were not reclaimed
+        result.ok = not missing and not extras  # the difference was keys that had expired but were not reclaimed
     result.seconds = time.monotonic() - started
     return result
 
