@@ -44,8 +44,7 @@ def rebuild(
             "DUMP "
             "and "
             "cannot be rebuilt in chunks",
-            hint="copy this key by hand, or raise the big-key bound if the target's "
-            "proto-max-bulk-len allows it",
+            hint="copy this key by hand, or raise the big-key bound if the target's proto-max-bulk-len allows it",
         )
     log.info("rebuilding big %s key %s in chunks", kind.decode(), describe_key(key))
     try:

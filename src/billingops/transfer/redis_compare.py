@@ -93,9 +93,7 @@ def differs(src: RespConnection, tgt: RespConnection, key: bytes) -> str | None:
         return f"type {src_type.decode()} on the source, {tgt_type.decode()} on the target"
     reader = _READERS.get(src_type)
     if reader is None:
-        return (
-            f"DUMP payloads differ and type {src_type.decode(errors='replace')} cannot be compared by value"
-        )
+        return f"DUMP payloads differ and type {src_type.decode(errors='replace')} cannot be compared by value"
     return None if reader(src, key) == reader(tgt, key) else "value differs"
 
 

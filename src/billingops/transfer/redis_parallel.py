@@ -135,8 +135,7 @@ class _Child:
 def _unwrap(outcome: dict | None, child: _Child) -> dict:
     if outcome is None:
         raise RuntimeError(
-            f"a Redis worker process exited with code {child.proc.returncode} without a result:\n"
-            f"{child.stderr_tail()}"
+            f"a Redis worker process exited with code {child.proc.returncode} without a result:\n{child.stderr_tail()}"
         )
     if "ok" in outcome:
         return outcome["ok"]

@@ -154,9 +154,7 @@ class RespConnection:
         t = self.target
         commands = []
         if t.password is not None:
-            commands.append(
-                encode("AUTH", t.username, t.password) if t.username else encode("AUTH", t.password)
-            )
+            commands.append(encode("AUTH", t.username, t.password) if t.username else encode("AUTH", t.password))
         commands.append(encode("SELECT", self.db))
         self.send(b"".join(commands))
         replies = self.read(len(commands))

@@ -81,12 +81,7 @@ def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]):
 def dump_commands(keys: list[bytes], abs_expiry: bool) -> bytes:
     """DUMP k + PEXPIRETIME k (PTTL k before Redis 7.0) for every key, as one pipeline."""
     ttl_cmd = b"PEXPIRETIME" if abs_expiry else b"PTTL"
-    head = (
-        b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$"
-        + b"%d\r\n" % len(ttl_cmd)
-        + ttl_cmd
-        + b"\r\n$%d\r\n%s\r\n"
-    )
+    head = b"*2\r\n$4\r\nDUMP\r\n$%d\r\n%s\r\n*2\r\n$" + b"%d\r\n" % len(ttl_cmd) + ttl_cmd + b"\r\n$%d\r\n%s\r\n"
     return b"".join([head % (len(k), k, len(k), k) for k in keys])
 
 

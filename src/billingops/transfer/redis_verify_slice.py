@@ -65,9 +65,7 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
     with (
         connect(spec.source_url, spec.source_ca) as src,
         connect(spec.target_url, spec.target_ca) as tgt,
-        _Checker(
-            connect(spec.source_url, spec.source_ca), connect(spec.target_url, spec.target_ca), out
-        ) as checker,
+        _Checker(connect(spec.source_url, spec.source_ca), connect(spec.target_url, spec.target_ca), out) as checker,
         KeyScanner(connect(spec.source_url, spec.source_ca), spec) as scanner,
     ):
         pending: list[bytes] = []
@@ -83,9 +81,7 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
                 if big:
                     checker.put(("big", big, None))
             if pending:
-                retry = _compare_batch(
-                    spec, out, pending, src.read(2 * len(pending)), tgt.read(2 * len(pending))
-                )
+                retry = _compare_batch(spec, out, pending, src.read(2 * len(pending)), tgt.read(2 * len(pending)))
                 if retry[0]:
                     checker.put(("differ", *retry))
                 report(spec.db, len(pending))
@@ -216,9 +212,7 @@ def _compare_big(out: SliceVerify, src: RespConnection, tgt: RespConnection, key
 def _ttl_reason(st: int, tt: int) -> str:
     def show(ms: int) -> str:
         return (
-            "no expiry"
-            if ms < 0
-            else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+            "no expiry" if ms < 0 else time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
         )
 
     return f"expiry differs: source {show(st)}, target {show(tt)}"

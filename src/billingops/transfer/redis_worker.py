@@ -22,9 +22,7 @@ from billingops.transfer.redis_scan import KeyScanner, dump_commands, split_dump
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BIG_KEY_BYTES = (
-    64 * 1024 * 1024
-)  # DUMP of anything bigger is rebuilt in chunks (proto-max-bulk-len is 512 MB)
+DEFAULT_BIG_KEY_BYTES = 64 * 1024 * 1024  # DUMP of anything bigger is rebuilt in chunks (proto-max-bulk-len is 512 MB)
 _QUEUE_DEPTH = 4  # batches in flight between reader and writer: bounds memory
 
 
@@ -76,9 +74,7 @@ def copy_slice(spec: SliceSpec, report: Callable[[int, int], None]) -> SliceCoun
     return counts
 
 
-def _read_source(
-    src: RespConnection, spec: SliceSpec, scanner: KeyScanner, writer: _Writer, big: list[bytes]
-) -> None:
+def _read_source(src: RespConnection, spec: SliceSpec, scanner: KeyScanner, writer: _Writer, big: list[bytes]) -> None:
     """DUMP batch i+1 is on its way while batch i's replies are read and handed to the writer."""
     in_flight: list[bytes] = []
     while True:
@@ -106,9 +102,7 @@ def _copy_big(
     key: bytes,
     report: Callable[[int, int], None],
 ) -> None:
-    outcome = redis_bigkeys.rebuild(
-        src, tgt, key, replace=spec.replace, on_chunk=lambda n: report(spec.db, 0)
-    )
+    outcome = redis_bigkeys.rebuild(src, tgt, key, replace=spec.replace, on_chunk=lambda n: report(spec.db, 0))
     if outcome == "copied":
         counts.copied += 1
         counts.big_keys += 1
