@@ -65,9 +65,7 @@ def load(url: str, keys: int, seed: int = 7) -> None:
                 batch.append(encode(b"RPUSH", key, *[b"evt-%d" % j for j in range(10)]))
             elif kind < 0.9995:
                 key = b"due:%d" % i
-                batch.append(
-                    encode(b"ZADD", key, *[x for j in range(6) for x in (b"%d" % (now + j), b"inv%d" % j)])
-                )
+                batch.append(encode(b"ZADD", key, *[x for j in range(6) for x in (b"%d" % (now + j), b"inv%d" % j)]))
             else:
                 key = b"stream:%d" % i
                 batch.extend(encode(b"XADD", key, b"*", b"n", b"%d" % j) for j in range(20))
@@ -142,9 +140,7 @@ def timed(label: str, fn) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=1, help="billingops worker processes per database")
     parser.add_argument("--password", default="bench-pw")
@@ -164,9 +160,7 @@ def main() -> int:
         src, dst = RedisEndpoint(source.url()), RedisEndpoint(target.url())
 
         flush(target.url())
-        t_migrate = timed(
-            "MIGRATE ... KEYS batches", lambda: run_migrate(source.url(), target, args.password)
-        )
+        t_migrate = timed("MIGRATE ... KEYS batches", lambda: run_migrate(source.url(), target, args.password))
         flush(target.url())
         t_py = timed("redis-py pipeline DUMP/RESTORE", lambda: run_redis_py(source.url(), target.url()))
         flush(target.url())

@@ -30,9 +30,7 @@ def _copied(source_redis, target_redis) -> tuple[RedisEndpoint, RedisEndpoint, r
 
 def _verify(src, dst, mode="full"):
     now = int(time.time() * 1000)
-    (result,) = redis_verify.verify(
-        src, dst, dbs=[0], mode=mode, copy_started_ms=now - 2000, copy_finished_ms=now
-    )
+    (result,) = redis_verify.verify(src, dst, dbs=[0], mode=mode, copy_started_ms=now - 2000, copy_finished_ms=now)
     return result
 
 
