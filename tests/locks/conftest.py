@@ -61,9 +61,7 @@ class Project:
         return proc
 
     def init(self) -> None:
-        self.terraform(
-            "init", "-input=false", "-backend-config", str(self.tf_dir / "envs" / "dev.backend.hcl")
-        )
+        self.terraform("init", "-input=false", "-backend-config", str(self.tf_dir / "envs" / "dev.backend.hcl"))
 
     def start_apply(self, lock_exists: Callable[[], bool], timeout: float = 60) -> subprocess.Popen:
         """A real `terraform apply` in its own process group, returned once its lock is visible."""
@@ -193,9 +191,7 @@ def gcs_state(fake_gcs, monkeypatch):
 def make_project(tmp_path, tf_base_env):
     projects: list[Project] = []
 
-    def make(
-        backend: str, backend_hcl: str, *, cloud: str = "aws", env: dict[str, str] | None = None
-    ) -> Project:
+    def make(backend: str, backend_hcl: str, *, cloud: str = "aws", env: dict[str, str] | None = None) -> Project:
         root = tmp_path / f"project{len(projects)}"
         root.mkdir()
         tf_dir, _ = write_project(root, backend, backend_hcl, cloud=cloud)
@@ -227,9 +223,7 @@ def audit_records(project: Project) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def start_unlock_in_recheck(
-    project: Project, recheck_seconds: float = 4
-) -> tuple[subprocess.Popen, list[str]]:
+def start_unlock_in_recheck(project: Project, recheck_seconds: float = 4) -> tuple[subprocess.Popen, list[str]]:
     """`billingops unlock --yes --older-than 0s`, returned once it has read the lock and waits to re-read."""
     import sys
 

@@ -64,9 +64,7 @@ def _projects(make_project, kind, aws_state=None, gcs_state=None):
     if kind == "dynamodb":
         return make_project(
             '  backend "s3" {}',
-            s3_backend_hcl(
-                aws_state["url"], bucket=aws_state["bucket"], table=aws_state["table"], lockfile=False
-            ),
+            s3_backend_hcl(aws_state["url"], bucket=aws_state["bucket"], table=aws_state["table"], lockfile=False),
         )
     if kind == "s3":
         return make_project(
@@ -127,14 +125,10 @@ def test_dead_runners_deploy_lock_is_listed_refused_while_live_and_broken_once_d
     holder = _racers(project, count=1, hold=300, start_in=0)[0]
     assert holder.stdout.readline().strip() == "WON"
     (lock,) = json.loads(run_cli("locks", "--env", "dev", "--json", **project.cli_args()).stdout)["locks"]
-    assert (
-        lock["kind"] == "deploy" and lock["lock_id"] == "run-0" and lock["operation"] == "billingops deploy"
-    )
+    assert lock["kind"] == "deploy" and lock["lock_id"] == "run-0" and lock["operation"] == "billingops deploy"
     assert lock["liveness"]["status"] == "live"
 
-    live = run_cli(
-        "unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args()
-    )
+    live = run_cli("unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args())
     assert live.returncode == 4 and f"billingops pid {holder.pid}" in live.stderr
     state_only = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", **project.cli_args())
     assert state_only.returncode == 0 and "Nothing to unlock" in state_only.stdout, "state unlock ignores it"
@@ -144,9 +138,7 @@ def test_dead_runners_deploy_lock_is_listed_refused_while_live_and_broken_once_d
     blocked = _results(_racers(project, count=1, hold=0, start_in=0))[0]
     assert blocked[0] == 4 and "unlock --env dev --deploy-lock" in blocked[1]
 
-    result = run_cli(
-        "unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args()
-    )
+    result = run_cli("unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args())
     assert result.returncode == 0, result.stderr
     assert json.loads(run_cli("locks", "--env", "dev", "--json", **project.cli_args()).stdout)["locks"] == []
     assert _results(_racers(project, count=1, hold=0, start_in=0))[0][0] == 0

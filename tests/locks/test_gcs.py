@@ -96,15 +96,11 @@ def test_conditional_delete_keeps_a_lock_taken_after_the_read(gcs_state):
     }
     name = f"{PREFIX}/default.tflock"
     gcs_state["bucket"].blob(name).upload_from_string(json.dumps(info), if_generation_match=0)
-    store = GcsLockStore(
-        "dev", BackendConfig("gcs", {"bucket": gcs_state["name"], "prefix": PREFIX}), "default", None
-    )
+    store = GcsLockStore("dev", BackendConfig("gcs", {"bucket": gcs_state["name"], "prefix": PREFIX}), "default", None)
     held = store.read()
     assert held.lock_id == str(_lock_blob(gcs_state).generation) and held.info.who == "a@b"
     _lock_blob(gcs_state).delete()
-    gcs_state["bucket"].blob(name).upload_from_string(
-        json.dumps(info | {"Who": "new@holder"}), if_generation_match=0
-    )
+    gcs_state["bucket"].blob(name).upload_from_string(json.dumps(info | {"Who": "new@holder"}), if_generation_match=0)
     with pytest.raises(LockChanged):
         store.delete(held)
     assert b"new@holder" in _lock_blob(gcs_state).download_as_bytes()

@@ -15,11 +15,7 @@ MODES = {"dynamodb": ("tf-locks", False), "lockfile": (None, True), "both": ("tf
 
 
 def _lock_item(aws, state=f"billing-tfstate/{KEY}"):
-    return (
-        aws["dynamodb"]
-        .get_item(TableName="tf-locks", Key={"LockID": {"S": state}}, ConsistentRead=True)
-        .get("Item")
-    )
+    return aws["dynamodb"].get_item(TableName="tf-locks", Key={"LockID": {"S": state}}, ConsistentRead=True).get("Item")
 
 
 def _lockfile(aws, key=f"{KEY}.tflock"):
@@ -67,9 +63,7 @@ def test_dead_apply_lock_is_listed_broken_and_terraform_works_again(make_project
         "both": {"dynamodb", "s3-lockfile"},
     }[mode]
     assert len({lock["lock_id"] for lock in locks}) == 1
-    assert all(
-        lock["operation"] == "OperationTypeApply" and lock["liveness"]["status"] == "dead" for lock in locks
-    )
+    assert all(lock["operation"] == "OperationTypeApply" and lock["liveness"]["status"] == "dead" for lock in locks)
 
     blocked = project.terraform("plan", "-input=false", "-lock-timeout=0s", check=False)
     assert blocked.returncode != 0 and "Error acquiring the state lock" in blocked.stderr
@@ -77,14 +71,11 @@ def test_dead_apply_lock_is_listed_broken_and_terraform_works_again(make_project
     result = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", **project.cli_args())
     assert result.returncode == 0, result.stderr
     assert (
-        result.stdout.strip().splitlines()[-1]
-        == "Resume the interrupted deploy: billingops deploy --env dev --resume"
+        result.stdout.strip().splitlines()[-1] == "Resume the interrupted deploy: billingops deploy --env dev --resume"
     )
     assert not _lock_item(aws_state) and _lockfile(aws_state) is None
     if digest_before is not None:
-        assert _lock_item(aws_state, f"billing-tfstate/{KEY}-md5") == digest_before, (
-            "the -md5 item was touched"
-        )
+        assert _lock_item(aws_state, f"billing-tfstate/{KEY}-md5") == digest_before, "the -md5 item was touched"
     project.terraform("plan", "-input=false", "-lock-timeout=0s")
 
     outcomes = [r["outcome"] for r in audit_records(project) if r["event"] == "unlock"]
@@ -170,6 +161,7 @@ def test_malformed_item_is_reported_and_not_deleted(make_project, aws_state, run
     result = run_cli("unlock", "--env", "dev", "--yes", "--older-than", "0s", **project.cli_args())
     assert result.returncode == 4
     assert "nothing was deleted" in result.stderr and "Traceback" not in result.stderr
+    assert "aws dynamodb delete-item --table-name tf-locks" in result.stderr
     assert _lock_item(aws_state) == item
 
 

@@ -71,9 +71,7 @@ def test_workspace_from_flag_env_and_terraform_marker(tmp_path, monkeypatch):
     assert current_workspace(env, "explicit") == "explicit"
 
 
-@pytest.mark.parametrize(
-    "text,seconds", [("0s", 0), ("90", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800)]
-)
+@pytest.mark.parametrize("text,seconds", [("0s", 0), ("90", 90), ("15m", 900), ("1h30m", 5400), ("2d", 172800)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -85,9 +83,7 @@ def test_parse_duration_rejects_garbage(text):
 
 
 def test_terraform_created_timestamps_with_nanoseconds():
-    assert parse_created("2026-11-25T13:00:50.629756131Z") == datetime(
-        2026, 11, 25, 13, 0, 50, 629756, tzinfo=UTC
-    )
+    assert parse_created("2026-11-25T13:00:50.629756131Z") == datetime(2026, 11, 25, 13, 0, 50, 629756, tzinfo=UTC)
     assert parse_created("garbage") is None
     assert format_age(3725) == "1h02m" and format_age(None) == "unknown"
 
@@ -193,9 +189,7 @@ def test_prod_asks_for_the_env_name_and_no_tty_names_the_flags(tmp_path, run_cli
 def test_bad_duration_is_a_usage_error(tmp_path, run_cli):
     write_project(tmp_path, "", "")
     result = run_cli("unlock", "--env", "dev", "--older-than", "soon", "--yes", cwd=tmp_path)
-    assert (
-        result.returncode == 2 and "is not a duration" in result.stderr and "Traceback" not in result.stderr
-    )
+    assert result.returncode == 2 and "is not a duration" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_unlock_help_documents_the_safety_rules(run_cli):
@@ -254,7 +248,6 @@ def test_interactive_confirmation_needs_the_exact_lock_id(tmp_path):
     assert right.returncode == 0, right.stderr
     assert not (tmp_path / "tf" / ".terraform.tfstate.lock.info").exists()
     outcomes = [
-        json.loads(line)["outcome"]
-        for line in (tmp_path / ".billingops" / "audit.jsonl").read_text().splitlines()
+        json.loads(line)["outcome"] for line in (tmp_path / ".billingops" / "audit.jsonl").read_text().splitlines()
     ]
     assert outcomes == ["refused", "breaking", "broken"]

@@ -21,9 +21,7 @@ BackendConfigOpt = Annotated[
 ]
 WorkspaceOpt = Annotated[
     str | None,
-    typer.Option(
-        "--workspace", "-w", help="Terraform workspace (default: TF_WORKSPACE, else the selected one)."
-    ),
+    typer.Option("--workspace", "-w", help="Terraform workspace (default: TF_WORKSPACE, else the selected one)."),
 ]
 
 UNLOCK_HELP = (
@@ -53,9 +51,7 @@ UNLOCK_HELP = (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("locks", help="List held terraform state locks, with holder, age and a liveness verdict.")(
-        locks
-    )
+    app.command("locks", help="List held terraform state locks, with holder, age and a liveness verdict.")(locks)
     app.command("unlock", help=UNLOCK_HELP)(unlock)
 
 
@@ -95,9 +91,7 @@ def locks(
         found.extend(lock.to_dict() for lock in held)
     for problem in errors:
         session.output.warn(f"{problem['env']}: {problem['error']} {problem['hint']}")
-    session.output.result(
-        {"locks": found, "errors": errors}, lambda console: _render_locks(session, found, names)
-    )
+    session.output.result({"locks": found, "errors": errors}, lambda console: _render_locks(session, found, names))
     return exit_code
 
 
@@ -121,15 +115,9 @@ def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str
             ("Workspace", lock["workspace"]),
             ("Liveness", _liveness_text(lock)),
         ]
-        title = (
-            "billingops deploy lock"
-            if lock["kind"] == "deploy"
-            else f"terraform state lock ({lock['store']})"
-        )
+        title = "billingops deploy lock" if lock["kind"] == "deploy" else f"terraform state lock ({lock['store']})"
         console.print(
-            session.output.table(
-                f"{lock['env']}: {title}, {lock['backend']} backend", ["Field", "Value"], rows
-            )
+            session.output.table(f"{lock['env']}: {title}, {lock['backend']} backend", ["Field", "Value"], rows)
         )
     for lock in found:
         if lock["malformed"]:
@@ -146,16 +134,13 @@ def _liveness_text(lock: dict[str, Any]) -> str:
 @with_session()
 def unlock(
     session: Session,
-    lock_id: Annotated[
-        str | None, typer.Option("--lock-id", help="Break only the lock with this id.")
-    ] = None,
+    lock_id: Annotated[str | None, typer.Option("--lock-id", help="Break only the lock with this id.")] = None,
     older_than: Annotated[
         str | None,
         typer.Option(
             "--older-than",
             metavar="DURATION",
-            help="Refuse unless the lock is at least this old (e.g. 0s, 30m, 2h). Default 15m in prod, 5m "
-            "elsewhere.",
+            help="Refuse unless the lock is at least this old (e.g. 0s, 30m, 2h). Default 15m in prod, 5m elsewhere.",
         ),
     ] = None,
     deploy_lock: Annotated[
@@ -238,9 +223,7 @@ def unlock(
         with out.status(f"Reading the lock again in {wait:g}s to make sure it is not changing"):
             again = flow.recheck(target, selection, wait)
         if again is None:
-            out.say(
-                f"The lock {selection.lock_id} was released by its holder meanwhile: nothing to unlock.", "ok"
-            )
+            out.say(f"The lock {selection.lock_id} was released by its holder meanwhile: nothing to unlock.", "ok")
             out.result(
                 {"outcome": "nothing-to-unlock", "env": env.name, "released_meanwhile": selection.lock_id},
                 lambda c: c.print(f"Nothing to unlock on {env.name}: the lock was released meanwhile."),
@@ -264,9 +247,7 @@ def unlock(
     audit.record("broken", again, deleted=deleted)
     command = (again.records[0].extra.get("command") if deploy_lock else None) or "deploy"
     resume = (
-        f"billingops {command} --env {env.name}"
-        + (f" --cloud {session.cloud}" if session.cloud else "")
-        + " --resume"
+        f"billingops {command} --env {env.name}" + (f" --cloud {session.cloud}" if session.cloud else "") + " --resume"
     )
     data = {
         "outcome": "unlocked",
@@ -283,8 +264,7 @@ def unlock(
         for location in deleted:
             console.print(f"Deleted {location}")
         console.print(
-            f"Unlocked {env.name}: lock {again.lock_id} held by {again.info.who} "
-            f"({again.info.operation}) is gone."
+            f"Unlocked {env.name}: lock {again.lock_id} held by {again.info.who} ({again.info.operation}) is gone."
         )
         console.print(f"Resume the interrupted {command}: {resume}")
 

@@ -48,13 +48,10 @@ def load_backend_config(env: EnvConfig, overrides: list[str] | tuple[str, ...] =
         sources.append(str(backend_file))
     for item in overrides:
         settings.update(_parse_override(item, tf_dir))
-        sources.append(
-            f"--backend-config {item.split('=', 1)[0]}=..." if "=" in item else f"--backend-config {item}"
-        )
+        sources.append(f"--backend-config {item.split('=', 1)[0]}=..." if "=" in item else f"--backend-config {item}")
     if kind not in SUPPORTED:
         raise ConfigError(
-            f"{tf_dir} uses the {kind!r} terraform backend; "
-            f"billingops finds locks on {', '.join(SUPPORTED)}.",
+            f"{tf_dir} uses the {kind!r} terraform backend; billingops finds locks on {', '.join(SUPPORTED)}.",
             hint="Use `terraform force-unlock` for this backend, or move the state to S3 or GCS.",
         )
     return BackendConfig(kind, settings, tuple(sources))

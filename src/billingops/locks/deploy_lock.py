@@ -112,9 +112,7 @@ def acquire(
         if remaining <= 0:
             raise _held_by(env, holder, wait)
         if not announced:
-            log.warning(
-                "deploy lock on %s is held by %s; waiting up to %.0fs", env.name, _describe(holder), wait
-            )
+            log.warning("deploy lock on %s is held by %s; waiting up to %.0fs", env.name, _describe(holder), wait)
             announced = True
         time.sleep(min(poll_seconds, remaining))
     mine = store.read()
@@ -130,9 +128,7 @@ def acquire(
         try:
             store.delete(mine)
         except LockChanged as exc:
-            log.warning(
-                "the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc
-            )
+            log.warning("the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc)
 
 
 def _describe(holder: HeldLock) -> str:

@@ -32,9 +32,7 @@ class LockTarget:
         if held:
             processes = terraform_processes()
             for lock in held:
-                lock.liveness = judge(
-                    lock, self.identity, self.runs_dir or Path("/nonexistent"), processes=processes
-                )
+                lock.liveness = judge(lock, self.identity, self.runs_dir or Path("/nonexistent"), processes=processes)
         return held
 
     def store_for(self, lock: HeldLock) -> Any:
@@ -81,9 +79,7 @@ def find_locks(
     (HeldLock.extra["kind"] == "deploy"). Raises CloudError if a store is unreachable."""
     if runs_dir is None:
         runs_dir = _default_runs_dir()
-    return resolve_target(
-        env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir
-    ).read()
+    return resolve_target(env, backend_overrides=backend_overrides, workspace=workspace, runs_dir=runs_dir).read()
 
 
 def _stores(env: EnvConfig, config: BackendConfig, workspace: str) -> list[Any]:
@@ -98,8 +94,7 @@ def _stores(env: EnvConfig, config: BackendConfig, workspace: str) -> list[Any]:
             stores.append(S3LockfileStore(env.name, config, workspace, env.region))
         if not stores:
             log.warning(
-                "the S3 backend of %s has neither dynamodb_table nor use_lockfile: terraform does not "
-                "lock this state",
+                "the S3 backend of %s has neither dynamodb_table nor use_lockfile: terraform does not lock this state",
                 env.name,
             )
         return stores

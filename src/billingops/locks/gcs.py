@@ -99,9 +99,7 @@ class GcsLockStore:
             f"Reading the lock object {self.location}",
             hint="Check STORAGE_EMULATOR_HOST or your credentials, and the bucket name, then retry.",
         ):
-            return self._client.bucket(self.bucket_name).get_blob(
-                self.object_name, timeout=GCP_TIMEOUT, retry=_retry()
-            )
+            return self._client.bucket(self.bucket_name).get_blob(self.object_name, timeout=GCP_TIMEOUT, retry=_retry())
 
     def read(self) -> HeldLock | None:
         from google.api_core import exceptions as gexc

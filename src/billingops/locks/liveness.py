@@ -62,9 +62,7 @@ def terraform_processes(proc: Path = Path("/proc")) -> list[TerraformProcess]:
             continue
         try:
             comm = (entry / "comm").read_text().strip()
-            if comm != "terraform" and not (
-                comm.startswith("terraform") and not comm.startswith("terraform-")
-            ):
+            if comm != "terraform" and not (comm.startswith("terraform") and not comm.startswith("terraform-")):
                 continue
             cwd = Path(os.readlink(entry / "cwd"))
             environ = dict(
@@ -83,9 +81,7 @@ def _initialised_state(cwd: Path, environ: dict[str, str]) -> StateId | None:
     data_dir = data_dir if data_dir.is_absolute() else cwd / data_dir
     workspace = environ.get("TF_WORKSPACE") or _read(data_dir / "environment") or DEFAULT_WORKSPACE
     try:
-        backend = (
-            json.loads((data_dir / "terraform.tfstate").read_text(encoding="utf-8")).get("backend") or {}
-        )
+        backend = json.loads((data_dir / "terraform.tfstate").read_text(encoding="utf-8")).get("backend") or {}
     except (OSError, ValueError):
         backend = {}
     kind = backend.get("type") or "local"
@@ -156,9 +152,7 @@ def judge(
     for run in _matching_runs(held, identity, runs_dir):
         data, pid = run, run.get("pid")
         tf_pid = (data.get("terraform") or {}).get("pid")
-        label = (
-            f"billingops run {data.get('run_id')} ({data.get('command')}, pid {pid} on {data.get('host')})"
-        )
+        label = f"billingops run {data.get('run_id')} ({data.get('command')}, pid {pid} on {data.get('host')})"
         if data.get("host") != host:
             notes.append(f"{label} says it is running on another host")
         elif pid_alive(pid) or pid_alive(tf_pid):
@@ -184,17 +178,12 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
         reasons.append(f"{label} on this host is gone")
         for run in _matching_runs(held, (), runs_dir):
             if pid_alive(run.get("pid")) and run.get("host") == host:
-                return Verdict(
-                    LIVE, [f"billingops run {run.get('run_id')} (pid {run.get('pid')}) is still running"]
-                )
+                return Verdict(LIVE, [f"billingops run {run.get('run_id')} (pid {run.get('pid')}) is still running"])
         return Verdict(DEAD, reasons)
     where = extra.get("holder_host") or "an unknown host"
     return Verdict(
         UNKNOWN,
-        [
-            f"{label} runs on {where}; its processes cannot be checked from here, so only the "
-            f"age rule protects it"
-        ],
+        [f"{label} runs on {where}; its processes cannot be checked from here, so only the age rule protects it"],
     )
 
 

@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 class DynamoDBLockStore:
     store = "dynamodb"
 
-    def __init__(
-        self, env_name: str, config: BackendConfig, workspace: str, region: str, client: Any = None
-    ) -> None:
+    def __init__(self, env_name: str, config: BackendConfig, workspace: str, region: str, client: Any = None) -> None:
         self.env_name = env_name
         self.table = str(config.get("dynamodb_table"))
         bucket, _ = s3_common.bucket_and_key(config)
@@ -75,9 +73,7 @@ class DynamoDBLockStore:
             with_condition = dict(
                 ConditionExpression="Info = :info", ExpressionAttributeValues={":info": {"S": held.token}}
             )
-            self._client.delete_item(
-                TableName=self.table, Key={"LockID": {"S": self.state}}, **with_condition
-            )
+            self._client.delete_item(TableName=self.table, Key={"LockID": {"S": self.state}}, **with_condition)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise LockChanged(f"{self.location} changed or vanished before the delete") from None

@@ -18,9 +18,7 @@ _MISSING = ("NoSuchKey", "404", "NotFound")
 class S3LockfileStore:
     store = "s3-lockfile"
 
-    def __init__(
-        self, env_name: str, config: BackendConfig, workspace: str, region: str, client: Any = None
-    ) -> None:
+    def __init__(self, env_name: str, config: BackendConfig, workspace: str, region: str, client: Any = None) -> None:
         self.env_name = env_name
         self.bucket, _ = s3_common.bucket_and_key(config)
         self.state_key = s3_common.state_key(config, workspace)

@@ -6,6 +6,7 @@ No terminal I/O here: the command asks the questions and renders; this module de
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -37,9 +38,7 @@ def recheck_seconds() -> float:
     except ValueError:
         value = -1.0
     if value < 0:
-        raise ConfigError(
-            f"{RECHECK_ENV}={raw!r} is not a number of seconds.", hint="Set it to e.g. 5, or unset it."
-        )
+        raise ConfigError(f"{RECHECK_ENV}={raw!r} is not a number of seconds.", hint="Set it to e.g. 5, or unset it.")
     return value
 
 
@@ -67,11 +66,11 @@ def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selectio
     if malformed:
         lock = malformed[0]
         raise Refused(
-            f"The lock record {lock.location} exists but {lock.malformed}, so billingops cannot tell who "
-            "holds "
-            f"it or whether it is safe to delete; nothing was deleted.",
-            hint="Inspect the record by hand; if no terraform is running against this state, delete that one "
-            "record with the cloud CLI (never the '-md5' digest item) and note it in the incident channel.",
+            f"The lock record {lock.location} exists but {lock.malformed}, so billingops cannot tell "
+            "who holds it or whether it is safe to delete; nothing was deleted.",
+            hint=f"Inspect the record by hand; only if no terraform or billingops run uses this state, delete "
+            f"that one record (never the '-md5' digest item): `{manual_delete_command(lock)}`, and say so "
+            f"in the incident channel.",
             details={"locks": [lock.to_dict() for lock in held]},
         )
     ids: dict[str, list[HeldLock]] = {}
@@ -85,8 +84,7 @@ def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selectio
                 f"The lock on {env_name} now has id {now}, not {lock_id}: the lock you looked at was "
                 "released "
                 f"and someone took a new one.",
-                hint=f"Run `billingops locks --env {env_name}` to see the current holder before doing "
-                "anything.",
+                hint=f"Run `billingops locks --env {env_name}` to see the current holder before doing anything.",
                 details={"locks": [lock.to_dict() for lock in held]},
             )
         return Selection(chosen[0].lock_id, chosen)
@@ -99,6 +97,20 @@ def select(held: list[HeldLock], lock_id: str | None, env_name: str) -> Selectio
     return Selection(only, ids[only])
 
 
+def manual_delete_command(lock: HeldLock) -> str:
+    """The cloud-CLI command that removes exactly this record, for when billingops must not."""
+    scheme, _, rest = lock.location.partition("://")
+    if scheme == "dynamodb":
+        table, _, lock_key = rest.partition("/")
+        key = json.dumps({"LockID": {"S": lock_key}})
+        return f"aws dynamodb delete-item --table-name {table} --key '{key}'"
+    if scheme == "s3":
+        return f"aws s3 rm {lock.location}"
+    if scheme == "gs":
+        return f"gsutil -h x-goog-if-generation-match:{lock.token} rm {lock.location}"
+    return f"rm {lock.location}"
+
+
 def refusals(selection: Selection, older_than: float, older_than_flag: str) -> list[str]:
     """Every reason not to break this lock now; empty means the safety rules allow it."""
     reasons: list[str] = []
@@ -106,9 +118,7 @@ def refusals(selection: Selection, older_than: float, older_than_flag: str) -> l
     if age is None:
         reasons.append(f"its creation time {selection.info.created!r} cannot be read, so its age is unknown")
     elif age < older_than:
-        reasons.append(
-            f"it is only {format_age(age)} old, younger than {older_than_flag} {format_age(older_than)}"
-        )
+        reasons.append(f"it is only {format_age(age)} old, younger than {older_than_flag} {format_age(older_than)}")
     for record in selection.records:
         verdict = record.liveness
         if verdict is not None and verdict.status == LIVE:
