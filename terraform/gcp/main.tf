@@ -99,6 +99,7 @@ module "database" {
   disk_autoresize_limit_gb = var.db_disk_autoresize_limit_gb
   multi_az                 = var.multi_az
   backup_retention_days    = var.backup_retention_days
+  backup_location          = var.backup_location
   deletion_protection      = var.deletion_protection
   kms_key_id               = module.kms.key_ids["sql"]
   database_name            = var.database_name

@@ -25,6 +25,12 @@ variable "backup_retention_days" {
   }
 }
 
+variable "backup_location" {
+  description = "Region or multi-region holding the Cloud SQL backups (optional cross-region copies); null keeps the default."
+  type        = string
+  default     = null
+}
+
 variable "deletion_protection" {
   description = "Protect the Cloud SQL instance and the Cloud Run service from deletion."
   type        = bool

@@ -34,6 +34,8 @@ resource "google_sql_database_instance" "this" {
       start_time                     = var.backup_start_time
       point_in_time_recovery_enabled = true
       transaction_log_retention_days = local.log_retention_days
+      # Optional cross-region copies: backups stored in another region or multi-region (null = the default).
+      location = var.backup_location
 
       backup_retention_settings {
         retained_backups = var.backup_retention_days

@@ -64,6 +64,12 @@ variable "backup_start_time" {
   default     = "03:00"
 }
 
+variable "backup_location" {
+  description = "Region or multi-region (e.g. us) the backups are stored in, for restores after a regional failure; null keeps Cloud SQL's default (multi-region of the instance)."
+  type        = string
+  default     = null
+}
+
 variable "deletion_protection" {
   description = "Protect the instance from deletion (in terraform and in the API)."
   type        = bool
