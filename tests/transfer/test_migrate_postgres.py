@@ -46,7 +46,7 @@ def snapshot_of(url: str) -> dict[str, list]:
     return {t: sorted(r[0] for r in rows(url, f"SELECT x::text FROM {t} x")) for t in tables}
 
 
-def test_round_trip_carries_every_object_kind_and_verifies(run_cli, billing_source, empty_target):
+def test_round_trip_carries_every_object_kind_and_verifies(run_cli, billing_source, empty_target, tmp_path):
     before = snapshot_of(billing_source)
     result = migrate(run_cli, billing_source, empty_target, "--split-larger-than", "1")
     assert result.returncode == 0, result.stderr
@@ -67,6 +67,9 @@ def test_round_trip_carries_every_object_kind_and_verifies(run_cli, billing_sour
     assert "event trigger billing_ddl_watch" in doc["postgres"]["skipped"]
     assert "publication billing_pub" in doc["postgres"]["skipped"]
     assert doc["cutover"] and any("DNS" in step for step in doc["cutover"])
+    runs = tmp_path / ".billingops" / "runs"
+    assert json.loads(next(runs.glob("*.json")).read_text())["status"] == "ok"
+    assert not list(runs.glob("*.postgres"))  # the schema dump is not left behind after success
 
     # Every row identical (the source is unchanged: it was only read).
     assert snapshot_of(empty_target) == before == snapshot_of(billing_source)

@@ -9,6 +9,7 @@ journal and renders the result.
 # Annotated objects, not strings it cannot resolve in another module.
 
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -234,6 +235,9 @@ def _run(
     finally:
         journal.finish(status)
         audit.record(COMMAND, phase="end", run_id=journal.run_id, status=status)
+        if status == "ok":
+            # The schema dump is kept only while the run may still be resumed.
+            shutil.rmtree(settings.runs_dir / f"{journal.run_id}.postgres", ignore_errors=True)
     output.result(doc, lambda _console: plan.render_result(output, doc))
     if not doc["ok"]:
         failed = (doc.get("postgres") or {}).get("verification", {}).get("failed_tables", [])
