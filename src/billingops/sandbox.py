@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from billingops.clouds.base import is_loopback_url
 from billingops.errors import ConfigError, ExternalError, Refused
 from billingops.journal import atomic_write_json, pid_alive
+from billingops.sandbox_override import moto_server_command
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
@@ -229,7 +229,7 @@ class Sandbox:
         log_file = open(self.root / "moto.log", "ab")  # noqa: SIM115  # handed to the detached child
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ECS_SERVICE_RUNNING": _MOTO_RUNNING_TASKS}
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            proc = subprocess.Popen(moto_server_command("127.0.0.1", port),
                                     stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                     start_new_session=True)
         finally:

@@ -188,7 +188,10 @@ resource "aws_ecs_service" "this" {
 
   lifecycle {
     # Application Auto Scaling owns the running count between min_capacity and max_capacity.
-    ignore_changes = [desired_count]
+    # `billingops rollout` owns which task definition revision serves: it registers a copy of the current one
+    # with only the image changed, behind a health gate and with rollback. Without this, every apply would
+    # switch the service back to terraform's revision (an un-gated rollout of an old image).
+    ignore_changes = [desired_count, task_definition]
   }
 
   depends_on = [aws_lb_listener.https]

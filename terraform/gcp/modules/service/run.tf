@@ -96,6 +96,18 @@ resource "google_cloud_run_v2_service" "this" {
 
   labels = var.labels
 
+  lifecycle {
+    # `billingops rollout` owns the serving image and the traffic split: it deploys a tagged revision with no
+    # traffic, health-checks it and then moves traffic (or rolls back). An apply must not undo that.
+    ignore_changes = [
+      template[0].containers[0].image,
+      template[0].revision,
+      traffic,
+      client,
+      client_version,
+    ]
+  }
+
   depends_on = [google_secret_manager_secret_iam_member.access]
 }
 
