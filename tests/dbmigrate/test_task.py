@@ -183,3 +183,39 @@ def test_cloud_run_missing_job_is_a_cloud_error(jobs_env):
     fake, env = jobs_env
     with pytest.raises(CloudError, match="404"):
         CloudRunMigrationJob.from_outputs(env, {}, job="other-job", polling=FAST).run(["migrate"])
+
+
+def test_cli_task_mode_on_gcp(run_cli, tmp_path):
+    fake = GcpFake.start()
+    try:
+        gcp_fake_jobs.install(fake)
+        fake.state["jobs"][JOB] = {"outcome": "succeeded", "polls": 0}
+        (tmp_path / "tf").mkdir()
+        (tmp_path / "billingops.toml").write_text(
+            '[environments.dev]\ncloud = "gcp"\nmigrations_mode = "task"\nterraform_dir = "tf"\n'
+            f'[environments.dev.gcp]\nproject = "billing-test"\n[environments.dev.gcp.endpoints]\nrun = "{fake.url}"\n')
+        ok = run_cli("db", "migrate", "--env", "dev", "--job", "billing-dev-migrate", "--task-command",
+                     "python -m app migrate", "--json", cwd=tmp_path)
+        assert ok.returncode == 0, ok.stderr
+        assert ok.stdout and '"mode": "task"' in ok.stdout
+        assert fake.state["job_runs"][0]["overrides"]["containerOverrides"] == [
+            {"args": ["python", "-m", "app", "migrate"]}]
+        fake.state["jobs"][JOB] = {"outcome": "failed", "polls": 0}
+        failed = run_cli("db", "migrate", "--env", "dev", "--job", "billing-dev-migrate", cwd=tmp_path)
+        assert failed.returncode == 1 and "failed with exit code 1" in failed.stderr
+        dry = run_cli("db", "migrate", "--env", "dev", "--dry-run", "--job", "x", cwd=tmp_path)
+        assert dry.returncode == 2 and "--direct --dry-run" in dry.stderr
+    finally:
+        fake.stop()
+
+
+def test_cli_task_mode_on_aws_times_out_and_leaves_the_task(run_cli, tmp_path, ecs_setup):
+    (tmp_path / "tf").mkdir()
+    (tmp_path / "billingops.toml").write_text('[environments.dev]\ncloud = "aws"\nterraform_dir = "tf"\n')
+    result = run_cli("db", "migrate", "--env", "dev", "--task", "--cluster", "billing-dev", "--task-definition",
+                     "billing-dev-app", "--container", "app", "--subnet", ecs_setup["subnet"], "--security-group",
+                     ecs_setup["sg"], "--task-timeout", "1", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "did not finish within 1 s" in result.stderr and "left running" in result.stderr
+    tasks = ecs_setup["ecs"].list_tasks(cluster="billing-dev")["taskArns"]
+    assert len(tasks) == 1  # started for real on moto, and not stopped by billingops
