@@ -97,3 +97,10 @@ def test_preflight_problems(project, aws_ids, monkeypatch):
 
 def test_skip_is_visible():
     assert issubclass(Skip, Exception)
+
+
+def test_step_reads_the_secrets_file_named_in_the_environment(project, aws_ids, monkeypatch):
+    (project / "deploy.env").write_text("STRIPE_API_KEY=sk_file_canary\nSTRIPE_WEBHOOK_SECRET=whsec_file_canary\n")
+    monkeypatch.setenv("BILLINGOPS_SECRETS_FILE", str(project / "deploy.env"))
+    detail = seed_secrets.run(make_ctx(project, {"secret_ids": aws_ids}))
+    assert f"STRIPE_API_KEY (file {project / 'deploy.env'})" in detail

@@ -27,9 +27,7 @@ SecretIdOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    sub = typer.Typer(
-        help="Seed, list and check the app's secrets (values are never shown).", no_args_is_help=True
-    )
+    sub = typer.Typer(help="Seed, list and check the app's secrets (values are never shown).", no_args_is_help=True)
     sub.command("seed")(seed)
     sub.command("list")(list_)
     sub.command("check")(check)
@@ -40,7 +38,10 @@ def register(app: typer.Typer) -> None:
 def seed(
     session: Session,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="dotenv file of NAME=VALUE lines.")
+        Path | None,
+        typer.Option(
+            "--file", "-f", envvar="BILLINGOPS_SECRETS_FILE", show_envvar=True, help="dotenv file of NAME=VALUE lines."
+        ),
     ] = None,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read NAME=VALUE lines from stdin.")] = False,
     rotate: Annotated[
@@ -52,9 +53,7 @@ def seed(
         ),
     ] = None,
     secret_id: SecretIdOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the deploy lock.")] = False,
 ) -> None:
     """Write missing or changed secret values; a version is added only when the value differs.
@@ -207,9 +206,7 @@ def _store_and_ids(env: "EnvConfig", secret_id: list[str] | None) -> tuple[Any, 
 
 def _read_stdin(out: Any) -> str:
     if sys.stdin is None:
-        raise UsageError(
-            "--stdin was given but there is no standard input.", hint="Pipe NAME=VALUE lines in."
-        )
+        raise UsageError("--stdin was given but there is no standard input.", hint="Pipe NAME=VALUE lines in.")
     if sys.stdin.isatty():
         out.say(
             "Reading NAME=VALUE lines from the terminal; end with Ctrl-D (typed values are visible: "

@@ -1,13 +1,16 @@
 """Deploy step `secrets`: seed the app's secrets into the secrets terraform created (values never shown).
 
-Values come from BILLINGOPS_SECRET_<NAME> (and generation); run `billingops secrets seed --file/--stdin`
-before the deploy for other sources. In the sandbox the secrets go to moto for real; input secrets with no
-value get a generated "sandbox placeholder", and secrets missing from moto are created.
+Values come from BILLINGOPS_SECRET_<NAME>, the dotenv file named by BILLINGOPS_SECRETS_FILE, and
+generation; run `billingops secrets seed --stdin` before the deploy for a piped source. In the sandbox
+the secrets go to moto for real: input secrets with no value get a generated "sandbox placeholder", and
+secrets missing from moto are created.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from billingops.checklist import StepContext
 from billingops.errors import StepFailed
@@ -29,7 +32,8 @@ def run(ctx: StepContext) -> str:
         from_outputs = {s.name: f"billing-{env.name}/{s.name}" for s in env.secrets}
     ids = seeding.resolve_ids(env.secrets, from_outputs, {})
     store = secret_store(env, outputs)
-    provided = collect(env.secrets)
+    secrets_file = os.environ.get("BILLINGOPS_SECRETS_FILE")
+    provided = collect(env.secrets, file=Path(secrets_file) if secrets_file else None)
     plan = seeding.build_plan(store, env.secrets, ids, provided, placeholders=sandbox, create_missing=sandbox)
     if not ctx.dry_run:
         seeding.apply_plan(store, plan)
