@@ -289,7 +289,8 @@ class Terraform:
             f"The terraform state is locked by {who} (operation {info.get('Operation', '?')}, since {created}, "
             f"lock id {info.get('ID', '?')}, terraform {info.get('Version', '?')}, path {info.get('Path', '?')}).",
             lock_info=info,
-            hint=(f"If that run is gone, check and break the lock with `billingops unlock --env {env}`; "
+            hint=(f"If that run is gone, check and break the lock with `billingops unlock --env {env}"
+                  f"{' --lock-id ' + info['ID'] if info.get('ID') else ''}`; "
                   f"to wait for a live holder instead, pass --lock-timeout 10m. Then resume with "
                   f"`billingops deploy --env {env} --resume`."),
         )
