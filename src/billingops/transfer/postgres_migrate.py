@@ -209,10 +209,13 @@ class PgMigration:
             self.target.connect() as monitor_conn,
             CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo), self.reporter),
             cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool,
+            # Index builds get their own `jobs` workers (pgcopydb's --index-jobs): a finished table's indexes
+            # never wait behind the remaining COPY pipes, and the COPYs never wait behind an index build.
+            cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as index_pool,
         ):
 
             def build(key: str) -> cf.Future:
-                return pool.submit(
+                return index_pool.submit(
                     postgres_schema.restore_entries,
                     self.target,
                     self._dump(),
