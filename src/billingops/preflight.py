@@ -208,22 +208,42 @@ def check_drift_age(env: EnvConfig, settings: Any) -> Check:
     return Check("drift check", OK, f"last drift check {int(age.total_seconds() // 3600)}h ago")
 
 
-def check_secret_inputs(env: EnvConfig, sandbox: Any = None) -> Check:
-    missing = [s.name for s in env.secrets
-               if s.source == "input" and s.required and not s.generate and not os.environ.get(s.env_var)]
-    if not missing:
-        return Check("secret inputs", OK, "every input secret has a value source or is already seeded")
+def check_secrets(env: EnvConfig, sandbox: Any = None,
+                  outputs: Callable[[], dict[str, Any]] | None = None) -> Check:
+    """Required input secrets must have a version already, or a value waiting for the secrets step."""
     if sandbox is not None:
-        return Check("secret inputs", OK, f"sandbox placeholders for {', '.join(missing)}")
-    return Check("secret inputs", WARN, f"no value in the environment for {', '.join(missing)} "
-                 "(fine if they are already seeded)",
-                 "Set BILLINGOPS_SECRET_<NAME>, or pass --file to `billingops secrets seed`.")
+        return Check("secrets", OK, "sandbox: input secrets without a value get generated placeholders")
+    values: dict[str, Any] = {}
+    if outputs is not None:
+        try:
+            values = outputs()
+        except BillingOpsError as err:
+            log.debug("no terraform outputs yet (%s): secrets checked from the environment only", err.message)
+    if values.get("secret_ids"):
+        from billingops.secrets.inventory import preflight_problems
+
+        try:
+            missing = preflight_problems(env, values)
+        except BillingOpsError as err:
+            return Check("secrets", WARN, f"could not read the secret store: {err.message}", err.hint)
+        if missing:
+            return Check("secrets", FAIL, "required secrets with no version and no value to seed: "
+                         + ", ".join(missing),
+                         "Set BILLINGOPS_SECRET_<NAME>, or run `billingops secrets seed --env "
+                         f"{env.name} --file FILE` first.")
+        return Check("secrets", OK, "every required secret has a version or a value to seed")
+    waiting = [s.name for s in env.secrets
+               if s.source == "input" and s.required and not s.generate and not os.environ.get(s.env_var)]
+    if waiting:
+        return Check("secrets", WARN, f"not deployed yet, and no value in the environment for {', '.join(waiting)}",
+                     "Set BILLINGOPS_SECRET_<NAME> before the deploy reaches its secrets step.")
+    return Check("secrets", OK, "every input secret has a value to seed")
 
 
 def run_checks(env: EnvConfig, settings: Any, *, image: str | None = None, sandbox: Any = None,
                outputs: Callable[[], dict[str, Any]] | None = None, own_run_id: str | None = None) -> list[Check]:
     checks = [check_terraform(), check_tfvars(env), check_backend(env, sandbox), check_credentials(env),
-              check_dns(env), check_state_lock(env, sandbox, own_run_id), check_secret_inputs(env, sandbox)]
+              check_dns(env), check_state_lock(env, sandbox, own_run_id), check_secrets(env, sandbox, outputs)]
     if image and outputs is not None:
         checks.append(check_image(env, image, outputs))
     if sandbox is None:

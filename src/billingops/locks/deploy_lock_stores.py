@@ -57,16 +57,17 @@ class DynamoDBDeployStore(DynamoDBLockStore):
     def create(self, body: str) -> bool:
         from botocore.exceptions import ClientError
 
-        try:
-            self._client.put_item(
-                TableName=self.table,
-                Item={"LockID": {"S": self.state}, "Info": {"S": body}},
-                ConditionExpression="attribute_not_exists(LockID)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            with aws_errors(f"Taking the deploy lock {self.location}"):
+        # aws_errors outside the try: connection errors are BotoCoreErrors, not ClientErrors.
+        with aws_errors(f"Taking the deploy lock {self.location}"):
+            try:
+                self._client.put_item(
+                    TableName=self.table,
+                    Item={"LockID": {"S": self.state}, "Info": {"S": body}},
+                    ConditionExpression="attribute_not_exists(LockID)",
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    return False
                 raise
         return True
 
@@ -84,16 +85,16 @@ class S3DeployStore(S3LockfileStore):
     def create(self, body: str) -> bool:
         from botocore.exceptions import ClientError
 
-        try:
-            self._client.put_object(Bucket=self.bucket, Key=self.key, Body=body.encode(), IfNoneMatch="*")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in (
-                "PreconditionFailed",
-                "412",
-                "ConditionalRequestConflict",
-            ):
-                return False
-            with aws_errors(f"Taking the deploy lock {self.location}"):
+        with aws_errors(f"Taking the deploy lock {self.location}"):
+            try:
+                self._client.put_object(Bucket=self.bucket, Key=self.key, Body=body.encode(), IfNoneMatch="*")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in (
+                    "PreconditionFailed",
+                    "412",
+                    "ConditionalRequestConflict",
+                ):
+                    return False
                 raise
         return True
 
