@@ -46,6 +46,8 @@ variable "revision" {
 resource "terraform_data" "step" {
   for_each = toset(["network", "database", "cache", "service", "monitoring"])
   input    = "${each.key}-${var.revision}"
+  # replaced on every revision, so each run's apply does real (slow) work that a kill can interrupt
+  triggers_replace = [var.revision]
   provisioner "local-exec" {
     command = "sleep 1"
   }
@@ -151,9 +153,12 @@ def test_kill_minus_9_at_random_points_then_resume_completes(tmp_path, tf_env, m
     ids = {"DATABASE_URL": db_arn, "SECRET_KEY": key_arn}
     project = _project(tmp_path / "p", ids, health_url, revision=0)
 
-    began = time.monotonic()
     clean = _cli(project, "deploy", "--env", "dev", "--yes")
     assert clean.returncode == 0, clean.stderr[-3000:]
+    _project(project, ids, health_url, revision=-1)  # time a run with the same kind of work as the kill points
+    began = time.monotonic()
+    timed = _cli(project, "deploy", "--env", "dev", "--yes")
+    assert timed.returncode == 0, timed.stderr[-3000:]
     duration = time.monotonic() - began
 
     rng = random.Random(SEED)
@@ -163,7 +168,8 @@ def test_kill_minus_9_at_random_points_then_resume_completes(tmp_path, tf_env, m
         proc = subprocess.Popen([sys.executable, "-m", "billingops", "deploy", "--env", "dev", "--yes"],
                                 cwd=project, env=os.environ.copy(), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(rng.uniform(0.2, duration))
+        # most points fall inside the run; the last fifth of the window lets a run finish before its kill point
+        time.sleep(rng.uniform(0.2, duration * 0.9))
         with_terraform = rng.random() < 0.5
         tf_pid = ((_journals(project) or [{}])[-1].get("terraform") or {}).get("pid")
         if proc.poll() is None:
