@@ -35,7 +35,10 @@ resource "terraform_data" "app" {
 resource "terraform_data" "slow" {
   triggers_replace = [var.sleep_seconds]
   provisioner "local-exec" {
-    command = "sleep ${var.sleep_seconds}; if [ -n '${var.marker}' ] && [ -f '${var.marker}' ]; then echo injected failure >&2; exit 1; fi"
+    command = <<-EOT
+      sleep ${var.sleep_seconds}
+      if [ -n '${var.marker}' ] && [ -f '${var.marker}' ]; then echo injected failure >&2; exit 1; fi
+    EOT
   }
 }
 

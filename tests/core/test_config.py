@@ -57,7 +57,8 @@ def test_explicit_missing_config_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("[environments.dev]\ncloud = \"azure\"\n", "environments.dev.cloud = 'azure' is not a known value; accepted values are aws, gcp"),
+    ("[environments.dev]\ncloud = \"azure\"\n",
+     "environments.dev.cloud = 'azure' is not a known value; accepted values are aws, gcp"),
     ("[environments.qa]\n", "unknown environment [environments.qa]; accepted values are prod, staging, dev"),
     ("[environments.dev]\nmin_capacity = \"two\"\n", "environments.dev.min_capacity = 'two' has the wrong type"),
     ("[environments.dev]\nmulti_az = 1\n", "environments.dev.multi_az = 1 has the wrong type"),
