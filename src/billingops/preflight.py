@@ -37,7 +37,8 @@ def read_tfvars(path: Path) -> dict[str, Any]:
     from billingops.locks.backend_config import unquote
 
     try:
-        return unquote(hcl2.loads(path.read_text(encoding="utf-8")))
+        values: dict[str, Any] = unquote(hcl2.loads(path.read_text(encoding="utf-8")))
+        return values
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check that the file exists.") from None
     except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
@@ -177,16 +178,15 @@ def check_image(env: EnvConfig, image: str | None, outputs: Callable[[], dict[st
     if not image:
         return Check("image", OK, "no --image given: the running image is kept")
     try:
-        from billingops.clouds.rollout import image_registry
+        from billingops.clouds.rollout import default_repository, image_registry
+        from billingops.imageref import parse_image
 
-        registry = image_registry(env, outputs())
-        ref = registry.resolve(image) if hasattr(registry, "resolve") else image
-        found = registry.exists(ref)
+        values = outputs()
+        ref = parse_image(image, default_repository(env, values))
+        digest = image_registry(env, values).require(ref)
     except BillingOpsError as err:
         return Check("image", FAIL, err.message, err.hint)
-    if not found:
-        return Check("image", FAIL, f"{image} is not in the registry", "Build and push the image, then retry.")
-    return Check("image", OK, f"{image} found in the registry")
+    return Check("image", OK, f"{image} is in the registry ({digest[:19]})")
 
 
 def check_drift_age(env: EnvConfig, settings: Any) -> Check:

@@ -56,6 +56,15 @@ def test_sandbox_deploy_end_to_end(tmp_path, run_cli):
         status = json.loads(run_cli("sandbox", "status", "--json", cwd=tmp_path).stdout)
         assert status["status"] == "running" and status["moto_url"].startswith("http://127.0.0.1:")
 
+        doctor = json.loads(run_cli("doctor", "--env", "dev", "--sandbox", "--image", "sandbox", "--json",
+                                    cwd=tmp_path, env=env).stdout)
+        assert {c["name"]: c["status"] for c in doctor["checks"]}["image"] == "ok", doctor
+        missing = run_cli("doctor", "--env", "dev", "--sandbox", "--image", "v9.9.9-missing", "--json", cwd=tmp_path,
+                          env=env)
+        assert missing.returncode == 1
+        image_row = next(c for c in json.loads(missing.stdout)["checks"] if c["name"] == "image")
+        assert image_row["status"] == "fail" and "v9.9.9-missing" in image_row["detail"]
+
         replan = run_cli("plan", "--env", "dev", "--sandbox", "--json", cwd=tmp_path, env=env, timeout=600)
         assert replan.returncode == 0, replan.stderr[-2000:]
         plan = json.loads(replan.stdout)

@@ -20,18 +20,27 @@ def doctor(
     session: Session,
     image: Annotated[str | None, typer.Option("--image", help="Also check that this image tag is in the registry.")]
     = None,
+    sandbox: Annotated[bool, typer.Option("--sandbox", help="Check against the running sandbox (moto).")] = False,
 ) -> None:
     """Run the preflight checks and show ok / warn / fail with the fix for each; exit 1 on any fail."""
     from billingops.preflight import run_checks
 
     env = session.env()
+    info = None
+    if sandbox:
+        from billingops.commands.deploy import _start_sandbox
+
+        info = _start_sandbox(session, env)
 
     def outputs() -> dict:
         from billingops.terraform import Terraform
 
-        return Terraform.for_env(env).outputs()
+        tf = Terraform.for_env(env, sandbox=info)
+        if info is not None:
+            tf.init(reconfigure=True)  # the sandbox's scratch copy is fresh each time
+        return tf.outputs()
 
-    checks = run_checks(env, session.settings, image=image, outputs=outputs)
+    checks = run_checks(env, session.settings, image=image, outputs=outputs, sandbox=info)
     failed = [c for c in checks if c.status == "fail"]
     data = {"env": env.name, "cloud": env.cloud, "outcome": "failed" if failed else "ok",
             "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks]}
