@@ -17,7 +17,8 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer",
 
 @dataclass
 class Rule:
-    """`pattern` is searched in "METHOD PATH X-Amz-Target BODY[:300]"; `action` is "500" or "stall"."""
+    """`pattern` is searched in "METHOD PATH X-Amz-Target BODY[:300]";
+    `action` is an HTTP status ("500", "503") or "stall"."""
 
     pattern: str
     action: str
@@ -104,7 +105,7 @@ class FaultProxy:
                 b'{"__type":"InternalFailure","message":"injected failure",'
                 b'"error":{"code":500,"message":"injected failure","status":"INTERNAL"}}'
             )
-            http.send_response(500)
+            http.send_response(int(rule.action))
             http.send_header("Content-Type", "application/json")
             http.send_header("Content-Length", str(len(payload)))
             http.end_headers()
