@@ -37,6 +37,7 @@ def test_seed_gives_up_with_exit_3_when_secrets_manager_keeps_failing(moto_proxy
     moto_proxy.fail("secretsmanager.PutSecretValue")
     ran = run_billingops(project, "secrets", "seed", "--env", "dev", "--no-lock", *id_flags(ids), env=ENV, timeout=110)
     assert ran.code == 3, ran.stderr
+    print(f"\n{ran.seconds:.1f}s: {ran.stderr.strip().splitlines()[-1]}")
     assert "Traceback" not in ran.stderr
     assert "secret" in ran.stderr.lower() and ("500" in ran.stderr or "InternalFailure" in ran.stderr), ran.stderr
     # bounded retries: standard mode makes 4 attempts per call, not an endless loop
@@ -82,6 +83,7 @@ def test_status_with_every_aws_call_failing_is_exit_3_and_bounded(moto_proxy, aw
         timeout=140,
     )
     assert ran.code == 3, ran.stderr
+    print(f"\n{ran.seconds:.1f}s: {ran.stderr.strip().splitlines()[-1]}")
     assert "Traceback" not in ran.stderr
     assert ran.seconds < 120
 
@@ -114,6 +116,22 @@ def test_rollout_with_ecr_failing_is_exit_3_and_changes_nothing(moto_proxy, aws_
         timeout=140,
     )
     assert ran.code == 3, ran.stderr
+    print(f"\n{ran.seconds:.1f}s: {ran.stderr.strip().splitlines()[-1]}")
     assert "Traceback" not in ran.stderr
     assert "ecr" in ran.stderr.lower() or "registry" in ran.stderr.lower() or "image" in ran.stderr.lower()
     assert not any("ecs" in line.lower() and "UpdateService" in line for line in moto_proxy.log)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: console.py builds its Rich Consoles with emoji on (the default), so ':secret:' inside an AWS "
+    "Secrets Manager ARN is printed as the emoji U+3299 and the ARN in the error cannot be copied; pass "
+    "emoji=False to both Console(...) in console.Output.__init__",
+)
+@pytest.mark.timeout(120)
+def test_the_failing_secret_arn_is_printed_verbatim(moto_proxy, aws_project):
+    project, ids = aws_project
+    moto_proxy.fail("secretsmanager.PutSecretValue")
+    ran = run_billingops(project, "secrets", "seed", "--env", "dev", "--no-lock", *id_flags(ids), env=ENV, timeout=110)
+    assert ran.code == 3, ran.stderr
+    assert ids["SECRET_KEY"] in ran.stderr, ran.stderr

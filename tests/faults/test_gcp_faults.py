@@ -55,6 +55,7 @@ def _run_project(tmp_path, gcp, run_proxy):
 
 def _clear_failure(ran) -> None:
     assert ran.code == 3, ran.stderr
+    print(f"\n{ran.seconds:.1f}s: {ran.stderr.strip().splitlines()[-1]}")
     assert "Traceback" not in ran.stderr
     assert ran.stderr.strip().splitlines()[-1].startswith("error:"), ran.stderr
 
