@@ -61,7 +61,7 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         base = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": event, "who": who(),
                 "pid": os.getpid()}
-        record = redact.redact_data({**base, **fields})
+        record: dict[str, Any] = redact.redact_data({**base, **fields})
         with open(self.path, "a+", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
@@ -129,6 +129,7 @@ class AuditLog:
                 break
             chunk = min(size, chunk * 4)
         try:
-            return json.loads(lines[-1]).get("hash", GENESIS)
+            last: str = json.loads(lines[-1]).get("hash", GENESIS)
+            return last
         except ValueError:
             return hashlib.sha256(lines[-1].strip().encode()).hexdigest()

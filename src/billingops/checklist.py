@@ -17,9 +17,11 @@ from billingops.errors import BillingOpsError, Interrupted, UsageError
 from billingops.journal import Journal
 
 if TYPE_CHECKING:
+    from billingops.audit import AuditLog
     from billingops.commands.common import Session
     from billingops.config import EnvConfig
     from billingops.console import Output
+    from billingops.terraform import Terraform
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,8 @@ class StepContext:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.journal.data.setdefault("data", {})
+        data: dict[str, Any] = self.journal.data.setdefault("data", {})
+        return data
 
     def save(self) -> None:
         self.journal.save()
@@ -66,19 +69,21 @@ class StepContext:
         if self.sandbox is not None:
             raise Skip(f"skipped in sandbox: {reason}")
 
-    def terraform(self):  # -> billingops.terraform.Terraform
+    def terraform(self) -> Terraform:
         from billingops.terraform import Terraform
 
         if "terraform" not in self.services:
             self.services["terraform"] = Terraform.for_env(self.env, journal=self.journal, sandbox=self.sandbox,
                                                            output=self.output, lock_timeout=self.lock_timeout)
-        return self.services["terraform"]
+        runner: Terraform = self.services["terraform"]
+        return runner
 
     def outputs(self) -> dict[str, Any]:
         """terraform output -json, read once per process."""
         if "outputs" not in self.services:
             self.services["outputs"] = self.terraform().outputs()
-        return self.services["outputs"]
+        values: dict[str, Any] = self.services["outputs"]
+        return values
 
 
 @dataclass
@@ -105,7 +110,7 @@ def select_steps(steps: Sequence[Step], *, start: str | None, only: str | None) 
 def run_checklist(steps: Sequence[Step], ctx: StepContext, *, selected: Sequence[Step],
                   on_event: Callable[[str, StepResult], None] | None = None) -> list[StepResult]:
     """Run `selected` (a subset of `steps`, in order); steps done in this journal are kept, not redone."""
-    audit = ctx.session.audit()
+    audit: AuditLog = ctx.session.audit()  # type: ignore[no-untyped-call]  # unannotated in commands/common.py
     results: list[StepResult] = []
     failed = False
     chosen = {s.name for s in selected}
@@ -132,7 +137,7 @@ def run_checklist(steps: Sequence[Step], ctx: StepContext, *, selected: Sequence
     return results
 
 
-def _run_one(step: Step, ctx: StepContext, audit: Any, on_event: Callable[[str, StepResult], None] | None
+def _run_one(step: Step, ctx: StepContext, audit: AuditLog, on_event: Callable[[str, StepResult], None] | None
              ) -> StepResult:
     run_id = ctx.journal.run_id
     ctx.journal.data.get("redo", {}).pop(step.name, None)

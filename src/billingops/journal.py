@@ -114,6 +114,7 @@ class Journal:
 
     # -- steps ------------------------------------------------------------------------------------------
     def step(self, name: str) -> dict[str, Any] | None:
+        entry: dict[str, Any]
         for entry in self.data["steps"]:
             if entry["name"] == name:
                 return entry

@@ -87,7 +87,7 @@ class Streaming:
         self._err_thread.start()
 
     def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
+        assert self.proc.stderr is not None  # nosec B101  # type narrowing only: Popen was given stderr=PIPE
         for line in self.proc.stderr:
             self._stderr.append(line)
 
@@ -96,7 +96,7 @@ class Streaming:
         return "".join(self._stderr)
 
     def lines(self) -> Iterator[str]:
-        assert self.proc.stdout is not None
+        assert self.proc.stdout is not None  # nosec B101  # type narrowing only: Popen was given stdout=PIPE
         previous = _install_sigint(self._forward)
         try:
             for line in self.proc.stdout:

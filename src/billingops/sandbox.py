@@ -41,6 +41,7 @@ LOCK_TABLE = "billingops-sandbox-locks"
 DEFAULT_IMAGE_TAG = "sandbox"
 # moto marks an ECS service's deployment COMPLETED only if this many tasks "run" when it is created.
 _MOTO_RUNNING_TASKS = "3"
+_MOTO_SECRET_KEY = "test"  # noqa: S105  # nosec B105  # moto's documented dummy credential, not a password
 _CREDENTIAL_VARS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
                     "AWS_ROLE_ARN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
@@ -89,8 +90,9 @@ class SandboxInfo:
         return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres" if self.postgres_port else None
 
     def environ(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "AWS_EC2_METADATA_DISABLED": "true"}
+        return {"AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": _MOTO_SECRET_KEY, "AWS_DEFAULT_REGION": self.region,
+                "AWS_REGION": self.region, "AWS_EC2_METADATA_DISABLED": "true"}
 
     def apply_environ(self) -> None:
         """Point every boto3 client of this process at moto, with throwaway credentials."""

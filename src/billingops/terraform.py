@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -91,7 +90,8 @@ class Terraform:
                 output: Output | None = None, lock_timeout: str | None = None) -> Terraform:
         """The runner for one environment: its module, tfvars and backend file (or the sandbox's)."""
         if sandbox is not None:
-            return sandbox.terraform(env, journal=journal, output=output, lock_timeout=lock_timeout)
+            runner: Terraform = sandbox.terraform(env, journal=journal, output=output, lock_timeout=lock_timeout)
+            return runner
         if not env.terraform_dir.is_dir():
             raise ConfigError(
                 f"The terraform directory {env.terraform_dir} for {env.name} ({env.cloud}) does not exist.",
@@ -185,7 +185,8 @@ class Terraform:
                              env=self._env(), timeout=300, check=False)
         if result.returncode != 0:
             self._raise_for_text(result.stderr or result.stdout, "show")
-        return json.loads(result.stdout)
+        plan: dict[str, Any] = json.loads(result.stdout)
+        return plan
 
     def outputs(self) -> dict[str, Any]:
         """`terraform output -json` as {name: value} (sensitive values are returned, never printed)."""
@@ -195,7 +196,7 @@ class Terraform:
             self._raise_for_text(result.stderr or result.stdout, "output")
         raw = json.loads(result.stdout or "{}")
         values = {name: item.get("value") for name, item in raw.items()}
-        for name, item in raw.items():
+        for item in raw.values():
             if item.get("sensitive"):
                 _register_sensitive(item.get("value"))
         return values

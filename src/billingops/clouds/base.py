@@ -82,7 +82,7 @@ def gcp_client_kwargs(env: EnvConfig, api: str) -> dict[str, Any]:
                 )
             from google.auth.credentials import AnonymousCredentials
 
-            kwargs["credentials"] = AnonymousCredentials()
+            kwargs["credentials"] = AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth: unannotated
     return kwargs
 
 

@@ -77,7 +77,7 @@ def _get(url: str, timeout: float) -> tuple[int | None, float | None, str]:
     request = urllib.request.Request(url, method="GET", headers=headers)  # noqa: S310  # http(s): see health_url
     began = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # http(s) only, see health_url
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310  # health_url: http(s) only
             response.read(65536)
             return response.status, _ms(began), ""
     except urllib.error.HTTPError as exc:

@@ -7,6 +7,7 @@ cloud error) shows `unknown: <reason>` and the others still show, because at 3 a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -92,7 +93,7 @@ def load_outputs(env: EnvConfig) -> tuple[dict[str, Any], str | None]:
         return {}, f"the terraform runner is unavailable ({exc})"
 
 
-def section(what: str, func, *args: Any) -> Section:
+def section(what: str, func: Callable[..., Any], *args: Any) -> Section:
     try:
         return Section(data=func(*args))
     except BillingOpsError as exc:
@@ -122,10 +123,10 @@ def state_lock(env: EnvConfig) -> dict[str, Any]:
     }
 
 
-def last_deploy(records, env: str, cloud: str) -> dict[str, Any] | None:
+def last_deploy(records: Iterable[Mapping[str, Any]], env: str, cloud: str) -> dict[str, Any] | None:
     """The latest deploy.start of `env` in the audit records, with its deploy.end outcome if any."""
-    starts: dict[str, dict[str, Any]] = {}
-    ends: dict[str, dict[str, Any]] = {}
+    starts: dict[str, Mapping[str, Any]] = {}
+    ends: dict[str, Mapping[str, Any]] = {}
     order: list[str] = []
     for record in records:
         if record.get("env") != env or record.get("cloud", cloud) != cloud:
@@ -158,7 +159,7 @@ def collect(
     env: EnvConfig,
     ids: Identifiers,
     *,
-    audit_records,
+    audit_records: Iterable[Mapping[str, Any]],
     adapters: dict[str, Any] | None = None,
     outputs_problem: str | None = None,
 ) -> EnvStatus:
@@ -227,9 +228,9 @@ def _adapters(env: EnvConfig, ids: Identifiers) -> dict[str, Any]:
 class _Lazy:
     """Build the adapter on first use, inside the section that uses it."""
 
-    def __init__(self, factory) -> None:
+    def __init__(self, factory: Callable[[], Any]) -> None:
         self._factory = factory
-        self._value = None
+        self._value: Any = None
 
     def __getattr__(self, name: str) -> Any:
         if self._value is None:

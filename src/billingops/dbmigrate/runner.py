@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from billingops.dbmigrate.files import Migration
 from billingops.errors import Refused, StepFailed
@@ -65,9 +65,10 @@ class Migrator:
         exists = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (LEDGER,)).fetchone()[0]
         if not exists:
             return {}
-        # LEDGER is a module constant, not input
+        from psycopg import sql
+
         rows = self.conn.execute(
-            f"SELECT version, name, checksum, applied_at, duration_ms FROM {LEDGER}"  # noqa: S608
+            sql.SQL("SELECT version, name, checksum, applied_at, duration_ms FROM {}").format(sql.Identifier(LEDGER))
         ).fetchall()
         return {r[0]: {"name": r[1], "checksum": r[2], "applied_at": r[3], "duration_ms": r[4]} for r in rows}
 
@@ -133,6 +134,7 @@ class Migrator:
 
     def _apply(self, m: Migration) -> MigrationState:
         import psycopg
+        from psycopg import sql
 
         self.say(f"applying {m.label}")
         began = time.monotonic()
@@ -141,8 +143,9 @@ class Migrator:
                 self.conn.execute(m.sql)
                 duration = int((time.monotonic() - began) * 1000)
                 self.conn.execute(
-                    # LEDGER is a module constant; the values are bound parameters
-                    f"INSERT INTO {LEDGER} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                    sql.SQL("INSERT INTO {} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)").format(
+                        sql.Identifier(LEDGER)
+                    ),
                     (m.version, m.name, m.checksum, duration),
                 )
         except psycopg.Error as exc:
@@ -195,7 +198,10 @@ class Migrator:
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else value
+    if hasattr(value, "isoformat"):
+        text: str = value.isoformat(timespec="seconds")
+        return text
+    return cast("str | None", value)  # NULL, or text the driver already rendered
 
 
 def _reason(exc: Exception) -> str:

@@ -137,7 +137,7 @@ class EcsMigrationTask:
                     f"Migration task {arn} is no longer known to ECS.",
                     hint="Look for it in the ECS console's stopped tasks and its CloudWatch logs.",
                 )
-            task = tasks[0]
+            task: dict[str, Any] = tasks[0]
             status = task.get("lastStatus")
             if status != last:
                 self.say(f"migration task {status}")

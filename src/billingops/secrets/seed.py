@@ -37,7 +37,7 @@ class SecretAction:
 
     name: str
     source: str
-    secret_id: str | None
+    secret_id: str  # always known: resolve_ids raises for a secret without one
     action: str
     origin: str = ""
     version: str | None = None
@@ -168,7 +168,6 @@ def build_plan(
 
 def apply_plan(store: SecretStore, plan: SeedPlan) -> list[SecretAction]:
     for action in plan.writes:
-        assert action.secret_id is not None
         if action.create_secret:
             log.info("creating secret %s", action.secret_id)
             store.create(action.secret_id)

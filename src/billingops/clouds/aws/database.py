@@ -34,7 +34,8 @@ class AwsDatabase:
             hint="Check the instance name (--db-instance, or terraform output database_instance) "
             "and the region.",
         ):
-            return self.rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]
+            found: dict[str, Any] = self.rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]
+            return found
 
     def exists(self, instance: str) -> bool:
         from botocore.exceptions import ClientError
@@ -90,7 +91,7 @@ class AwsDatabase:
         points = sorted(stats.get("Datapoints", []), key=lambda p: p["Timestamp"])
         if not points:
             return None
-        free_gb = points[-1]["Minimum"] / _GB
+        free_gb: float = points[-1]["Minimum"] / _GB
         return round(max(float(allocated) - free_gb, 0.0), 1)
 
     def backups(self, instance: str) -> BackupsView:
@@ -179,7 +180,7 @@ class AwsDatabase:
         return RestoreResult(
             source=source,
             target=target,
-            restore_time=iso(to) if to else "latest",
+            restore_time=iso(to) or "latest",
             status=info.status,
             endpoint=info.endpoint,
             port=info.port,

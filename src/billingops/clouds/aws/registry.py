@@ -51,7 +51,7 @@ class EcrRegistry:
         if not details:
             raise UsageError(f"The image {image} does not exist in ECR: nothing was changed.",
                              hint="Push the image, then retry.")
-        digest = details[0].get("imageDigest", "")
+        digest: str = details[0].get("imageDigest", "")
         log.debug("ECR %s -> %s", image, digest)
         return digest
 

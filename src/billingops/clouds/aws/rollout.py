@@ -50,7 +50,7 @@ class EcsRollout:
     def describe(self) -> dict[str, Any]:
         with aws_errors(f"Describing ECS service {self.service} in cluster {self.cluster}"):
             reply = self.ecs.describe_services(cluster=self.cluster, services=[self.service])
-        services = [s for s in reply.get("services", []) if s.get("status") != "INACTIVE"]
+        services: list[dict[str, Any]] = [s for s in reply.get("services", []) if s.get("status") != "INACTIVE"]
         if not services:
             raise CloudError(
                 f"The ECS service {self.service!r} does not exist (or is inactive) in cluster {self.cluster!r}.",

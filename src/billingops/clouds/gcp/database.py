@@ -167,7 +167,7 @@ class GcpDatabase:
         return RestoreResult(
             source=source,
             target=target,
-            restore_time=iso(to) if to else "latest",
+            restore_time=iso(to) or "latest",
             status=info.status,
             endpoint=info.endpoint,
             port=info.port,

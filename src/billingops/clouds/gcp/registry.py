@@ -75,8 +75,9 @@ class ArtifactRegistry:
             headers["Authorization"] = f"Bearer {self.token()}"
         request = urllib.request.Request(url, headers=headers)  # noqa: S310  # https, or http on loopback only
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # https or loopback
-                return json.loads(response.read() or b"{}")
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310  # nosec B310  # config.py: http(s) only
+                reply: dict[str, Any] = json.loads(response.read() or b"{}")
+                return reply
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise UsageError(
@@ -102,10 +103,17 @@ def _default_token() -> str:
 
     try:
         credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-        credentials.refresh(Request())
+        credentials.refresh(Request())  # type: ignore[no-untyped-call]  # google-auth leaves refresh() unannotated
     except auth_exc.GoogleAuthError as exc:
         raise CloudError(
             f"Getting Google Cloud credentials failed: {exc}.",
             hint="Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.",
         ) from None
-    return credentials.token
+    token: str | None = credentials.token
+    if not token:
+        # Without this the registry would be asked with "Bearer None" and answer a puzzling 401.
+        raise CloudError(
+            "Getting Google Cloud credentials failed: the refreshed credentials carry no access token.",
+            hint="Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.",
+        )
+    return token

@@ -114,5 +114,5 @@ class GcpStatus:
             from google.auth.transport.requests import AuthorizedSession
 
             credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-            self._http = AuthorizedSession(credentials)
+            self._http = AuthorizedSession(credentials)  # type: ignore[no-untyped-call]  # google-auth: unannotated
         return self._http
