@@ -110,7 +110,7 @@ def select_steps(steps: Sequence[Step], *, start: str | None, only: str | None) 
 def run_checklist(steps: Sequence[Step], ctx: StepContext, *, selected: Sequence[Step],
                   on_event: Callable[[str, StepResult], None] | None = None) -> list[StepResult]:
     """Run `selected` (a subset of `steps`, in order); steps done in this journal are kept, not redone."""
-    audit: AuditLog = ctx.session.audit()  # type: ignore[no-untyped-call]  # unannotated in commands/common.py
+    audit: AuditLog = ctx.session.audit()
     results: list[StepResult] = []
     failed = False
     chosen = {s.name for s in selected}

@@ -14,12 +14,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from billingops.config import EnvConfig, Settings, load_settings
 from billingops.console import Output, setup_logging
+
+if TYPE_CHECKING:
+    from billingops.audit import AuditLog
 
 EnvOpt = Annotated[
     str | None,
@@ -72,8 +75,8 @@ class Session:
             self._env = self.settings.env(self.env_name, self.cloud)
         return self._env
 
-    def audit(self):  # -> AuditLog; imported lazily to keep start-up light
-        from billingops.audit import AuditLog
+    def audit(self) -> AuditLog:
+        from billingops.audit import AuditLog  # audit.py is light, but keep the start-up path minimal
 
         return AuditLog(self.settings.audit_log)
 
