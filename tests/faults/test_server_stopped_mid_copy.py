@@ -4,6 +4,7 @@ failed, no hang, and `--resume` after the restart finishes and verifies with no 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -108,7 +109,8 @@ def _finish(proc: subprocess.Popen, lines: list[str], timeout: float) -> tuple[i
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        # the whole session: the psql COPY pipes too, not just billingops
+        os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         raise AssertionError(f"migrate-cloud hung after the server stopped: {''.join(lines)[-2000:]}{err}") from None
     return proc.returncode, out, "".join(lines) + err
@@ -334,3 +336,82 @@ def test_redis_stopped_mid_copy_then_resume(tmp_path, redis_pair, which):
         assert client.hgetall("customer:0") == {b"name": b"c0", b"plan": b"pro"}
     finally:
         client.close()
+
+
+# -- a frozen server (a network partition: no RST, no answer) ------------------------------------------------
+def _cluster_pids(cluster: servers.PostgresCluster) -> list[int]:
+    postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+FROZEN_PG_BUG = (
+    "BUG: a PostgreSQL server that stops answering without closing the connection (network partition; here "
+    "SIGSTOP) hangs migrate-cloud for ever: the COPY pipes and psycopg connections have a connect timeout "
+    "but no read bound (no TCP keepalives/tcp_user_timeout in the libpq parameters, no psql/COPY watchdog) - "
+    "transfer/postgres_conn.py PgEndpoint.connect and the psql COPY pipes in transfer/postgres_copy.py"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=FROZEN_PG_BUG)
+@pytest.mark.timeout(150)
+def test_postgres_target_frozen_mid_copy_is_a_bounded_exit_3(tmp_path, ledger_source, fault_target_pg):
+    target = fault_target_pg.createdb("t_frozen")
+    proc = _start(
+        tmp_path,
+        "--only",
+        "postgres",
+        "--source-postgres",
+        ledger_source,
+        "--target-postgres",
+        target,
+        "--jobs",
+        "2",
+        "--split-larger-than",
+        "2",
+    )
+    lines: list[str] = []
+    _wait_for_event(proc, "range_done", lines)
+    pids = _cluster_pids(fault_target_pg)
+    _signal_all(pids, signal.SIGSTOP)
+    try:
+        code, _, stderr = _finish(proc, lines, timeout=100)
+    finally:
+        _signal_all(pids, signal.SIGCONT)
+    assert code == 3, stderr[-3000:]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.timeout(200)
+def test_redis_target_frozen_mid_copy_is_a_bounded_exit_3(tmp_path, redis_pair):
+    source, target = redis_pair
+    _load_source(source.url())
+    proc = _start(
+        tmp_path, "--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1"
+    )
+    lines: list[str] = []
+    _wait_for_event(proc, "redis_progress", lines)
+    assert target.proc is not None
+    target.proc.send_signal(signal.SIGSTOP)
+    try:
+        code, _, stderr = _finish(proc, lines, timeout=150)
+    finally:
+        target.proc.send_signal(signal.SIGCONT)
+    assert code == 3, stderr[-3000:]
+    error = _last_error(stderr)
+    assert "redis" in error.lower() and "Traceback" not in stderr, error
+    print(f"\nfrozen Redis target: {error}")
