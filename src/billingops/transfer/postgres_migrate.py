@@ -189,8 +189,12 @@ class PgMigration:
         indexed: list[str] = self.state.setdefault("tables_indexed", [])
         todo = [t for t in tables if t.key not in done]
         split = postgres_copy.split_bytes_for(tables, self.options.jobs, self.options.split_mb)
-        units = postgres_copy.plan_units(todo, split_bytes=split)
         plan = self._post_plan()
+        references: dict[str, set[str]] = {}
+        for fk in plan.foreign_keys:
+            references.setdefault(fk.table, set()).add(fk.referenced)
+        order = postgres_copy.copy_order(todo, references)
+        units = postgres_copy.plan_units(todo, split_bytes=split, order=order)
         if self.options.resumed:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
@@ -226,21 +230,61 @@ class PgMigration:
                     tolerate_existing=self.options.resumed,
                 )
 
+            fks_done: list[str] = self.state.setdefault("foreign_keys_done", [])
+            running_fks: set[postgres_schema.ForeignKey] = set()
+            # Tables copied whole in this run (COPY FREEZE: all-visible), where index-only scans pay off.
+            frozen = {u.table.key for u in units if not u.split}
+
+            def add_ready_foreign_keys() -> None:
+                # Adding a foreign key locks both tables (SHARE ROW EXCLUSIVE): two at once on a shared table
+                # would queue or deadlock, so only keys with disjoint tables run together. Both tables must
+                # have their indexes: the referenced key's, and the one the merge join reads.
+                ready = set(indexed)
+                for fk in plan.foreign_keys:
+                    if fk.entry in fks_done or fk in running_fks or not fk.tables <= ready:
+                        continue
+                    if any(fk.tables & other.tables for other in running_fks):
+                        continue
+                    running_fks.add(fk)
+                    future = index_pool.submit(
+                        postgres_schema.restore_entries,
+                        self.target,
+                        self._dump(),
+                        self.workdir,
+                        f"fk-{fk.table}-{fk.entry.split(' ', 1)[0]}",
+                        [fk.entry],
+                        jobs=1,
+                        tolerate_existing=self.options.resumed,
+                        options=postgres_schema.MERGE_JOIN_OPTIONS
+                        if fk.indexed and fk.tables <= frozen
+                        else "",
+                    )
+                    pending[future] = fk
+
             pending: dict[cf.Future, Any] = {
                 pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units
             }
             # Tables copied by the interrupted run whose indexes were not finished.
             pending.update({build(key): key for key in done if key not in indexed})
+            add_ready_foreign_keys()
             try:
                 while pending:
                     finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     for future in finished:
                         what = pending.pop(future)
                         result = future.result()
+                        if isinstance(what, postgres_schema.ForeignKey):
+                            running_fks.discard(what)
+                            fks_done.append(what.entry)
+                            self.save()
+                            self.reporter.event("foreign_key_added", table=what.table, references=what.referenced)
+                            add_ready_foreign_keys()
+                            continue
                         if isinstance(what, str):
                             indexed.append(what)
                             self.save()
                             self.reporter.event("table_indexed", table=what)
+                            add_ready_foreign_keys()
                             continue
                         key = result.unit.table.key
                         rows[key] += result.rows
@@ -284,7 +328,7 @@ class PgMigration:
             self._dump(),
             self.workdir,
             "final",
-            self._post_plan().rest,
+            [e for e in self._post_plan().rest if e not in set(self.state.get("foreign_keys_done", []))],
             jobs=self.options.jobs,
             tolerate_existing=self.options.resumed,
         )
