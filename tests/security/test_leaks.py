@@ -229,6 +229,7 @@ def test_no_canary_leaks_from_any_command(leak_world):
         f"\nleak suite: {len(CANARIES)} canaries, {len(outcomes)} runs ({ok} exit 0, {len(outcomes) - ok} "
         f"failing), {files} files scanned"
     )
+
     assert ok >= 10 and len(outcomes) - ok >= 10, outcomes
     assert not hits, "\n".join(hits)
 
