@@ -50,10 +50,11 @@ class Output:
         no_color = not color or bool(os.environ.get("NO_COLOR"))
         # Rich assumes 80 columns when not on a terminal; logs and CI output read better wider.
         width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140"))
-        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True, width=width,
-                           force_terminal=None if not no_color else False)
-        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True, width=width,
-                           force_terminal=None if not no_color else False)
+        # emoji=False: ":secret:" inside a Secrets Manager ARN must print as text, not as an emoji.
+        options: dict[str, Any] = {"no_color": no_color, "highlight": False, "soft_wrap": True, "width": width,
+                                   "emoji": False, "force_terminal": None if not no_color else False}
+        self.err = Console(file=sys.stderr, **options)
+        self.out = Console(file=sys.stdout, **options)
         self.rich = self.err.is_terminal and not is_ci()
         self.interactive = stdin_interactive()
 

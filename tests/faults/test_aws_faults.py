@@ -122,12 +122,6 @@ def test_rollout_with_ecr_failing_is_exit_3_and_changes_nothing(moto_proxy, aws_
     assert not any("ecs" in line.lower() and "UpdateService" in line for line in moto_proxy.log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: console.py builds its Rich Consoles with emoji on (the default), so ':secret:' inside an AWS "
-    "Secrets Manager ARN is printed as the emoji U+3299 and the ARN in the error cannot be copied; pass "
-    "emoji=False to both Console(...) in console.Output.__init__",
-)
 @pytest.mark.timeout(120)
 def test_the_failing_secret_arn_is_printed_verbatim(moto_proxy, aws_project):
     project, ids = aws_project

@@ -106,14 +106,6 @@ def test_rollout_survives_transient_cloud_run_read_errors(tmp_path, gcp, run_pro
     assert "Traceback" not in ran.stderr
 
 
-GCP_TRANSPORT_BUG = (
-    "BUG: a transport-level failure of a Google REST call (requests ReadTimeout / ConnectionError) is not "
-    "translated: clouds/base.py gcp_errors catches only GoogleAPICallError/RetryError/DefaultCredentialsError, "
-    "so a stalled or unreachable endpoint crashes with 'unexpected internal error' (exit 1) instead of exit 3"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=GCP_TRANSPORT_BUG)
 @pytest.mark.timeout(200)
 def test_a_stalled_cloud_sql_is_a_bounded_exit_3(tmp_path, gcp):
     proxy = FaultProxy.start(gcp.url)
@@ -130,7 +122,6 @@ def test_a_stalled_cloud_sql_is_a_bounded_exit_3(tmp_path, gcp):
     assert ran.seconds < 180
 
 
-@pytest.mark.xfail(strict=True, reason=GCP_TRANSPORT_BUG)
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("api", ["secretmanager", "run", "sqladmin"])
 def test_an_unreachable_google_endpoint_is_exit_3(tmp_path, gcp, api):

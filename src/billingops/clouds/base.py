@@ -88,6 +88,7 @@ def gcp_client_kwargs(env: EnvConfig, api: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def gcp_errors(action: str, *, hint: str = "") -> Iterator[None]:
+    import requests
     from google.api_core import exceptions as gexc
     from google.auth import exceptions as auth_exc
 
@@ -105,6 +106,12 @@ def gcp_errors(action: str, *, hint: str = "") -> Iterator[None]:
         ) from None
     except gexc.RetryError as exc:
         raise CloudError(f"{action} timed out: {exc}.", hint=hint or "Check network access and retry.") from None
+    except (requests.exceptions.RequestException, auth_exc.TransportError) as exc:
+        # REST transport: a hung or unreachable endpoint surfaces as a requests error, not an API error.
+        raise CloudError(
+            f"{action} failed: the Google API endpoint did not answer ({type(exc).__name__}: {exc}).",
+            hint=hint or "Check network access to the endpoint (and any configured gcp.endpoints), then retry.",
+        ) from None
 
 
 def is_loopback_url(url: str) -> bool:
