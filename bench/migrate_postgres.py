@@ -36,6 +36,9 @@ PG_SETTINGS = {
     "wal_level": "'replica'",
 }
 
+# 1-minute load average right after each timed run: the machine is shared, and the report must say how busy.
+LOADS: list[float] = []
+
 DATASET = """
 CREATE SCHEMA billing;
 CREATE TYPE billing.status AS ENUM ('draft', 'open', 'paid', 'void');
@@ -122,7 +125,8 @@ def timed(label: str, argv_or_fn, **kw) -> float:
     else:
         subprocess.run(argv_or_fn, check=True, **kw)
     seconds = time.monotonic() - started
-    print(f"   {label}: {seconds:.1f} s", flush=True)
+    LOADS.append(os.getloadavg()[0])
+    print(f"   {label}: {seconds:.1f} s (load average {LOADS[-1]:.1f})", flush=True)
     return seconds
 
 
@@ -174,6 +178,7 @@ def main() -> int:
         nrows = int(psql(src_url, "SELECT sum(n_live_tup) FROM pg_stat_user_tables"))
         print(f"dataset: {size / 1e9:.2f} GB (database size, indexes included), {nrows:,} rows", flush=True)
         env = {**os.environ, "CI": "true", "NO_COLOR": "1"}
+        LOADS.clear()  # only the compared runs count
         for round_no in range(1, args.rounds + 1):
             print(f"== round {round_no}/{args.rounds} (load average {os.getloadavg()[0]:.1f})", flush=True)
             _round(base / f"r{round_no}", src_url, target, args, skip, env, runs)
@@ -188,7 +193,11 @@ def main() -> int:
     for name, seconds in results.items():
         print(f"  {name:36} {seconds:8.1f} s  [{', '.join(f'{t:.1f}' for t in runs[name])}]")
     ours = results["billingops migrate"]
-    print(f"  load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
+    if LOADS:
+        print(
+            f"  load average after the timed runs: {min(LOADS):.1f}-{max(LOADS):.1f}, "
+            f"at the end {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)"
+        )
     print("\nratios (targets in brackets)")
     if "pgcopydb clone" in results:
         print(f"  billingops / pgcopydb clone          {ours / results['pgcopydb clone']:.2f}x  [<= 0.90]")
@@ -243,6 +252,7 @@ def _round(
         text=True,
     )
     wall = time.monotonic() - started
+    LOADS.append(os.getloadavg()[0])
     if out.returncode != 0:
         raise RuntimeError(f"billingops failed: {out.stderr[-3000:]}")
     doc = json.loads(out.stdout)
@@ -252,7 +262,7 @@ def _round(
     print(
         f"   billingops migrate: {wall - phases['verify']:.1f} s (phases: "
         + ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
-        + f"); verified ok={doc['ok']}",
+        + f"); verified ok={doc['ok']} (load average {LOADS[-1]:.1f})",
         flush=True,
     )
     psql(target.url(), "DROP DATABASE t_billingops")
