@@ -1,8 +1,9 @@
 """The PostgreSQL half of migrate-cloud, phase by phase, each recorded in the run journal:
 
 preflight (connect, inventory, extensions, empty target) -> schema (pre-data) -> data (COPY pipes under one
-snapshot; each table's indexes built as soon as it is in) -> large objects -> post-data (foreign keys,
-triggers: pg_restore -j) -> sequences -> verify. A resumed run skips finished phases and finished tables; a
+snapshot; each table's indexes built as soon as it is in, each foreign key as soon as both its tables are
+indexed) -> large objects -> post-data (what is left: triggers, keys on partitioned tables...: pg_restore -j)
+-> sequences -> verify. A resumed run skips finished phases and finished tables; a
 table that was not finished is emptied and copied again, so no row is ever doubled.
 """
 

@@ -2,10 +2,11 @@
 
 pre-data (types, tables, functions, views...) goes in as one transaction before any row moves. post-data is
 split: each copied table's indexes and primary/unique keys are restored as soon as its rows are in (while
-other tables still copy), and the rest (foreign keys, triggers, index attachments...) at the end with
-`pg_restore -j N`. Owners and grants are left out (`--no-owner --no-acl`) so every object belongs to the
-target user (RDS `rds_superuser` and Cloud SQL `cloudsqlsuperuser` cannot take each other's ownership); event
-triggers, publications and subscriptions are filtered out of the table of contents and reported.
+other tables still copy), foreign keys between copied tables as soon as both tables are indexed, and the
+rest (triggers, index attachments...) at the end with `pg_restore -j N`. Owners and grants are left out
+(`--no-owner --no-acl`) so every object belongs to the target user (RDS `rds_superuser` and Cloud SQL
+`cloudsqlsuperuser` cannot take each other's ownership); event triggers, publications and subscriptions are
+filtered out of the table of contents and reported.
 """
 
 from __future__ import annotations
