@@ -57,7 +57,7 @@ class PgEndpoint:
             "host": "PGHOST",
             "port": "PGPORT",
             "user": "PGUSER",
-            "password": "PGPASSWORD",
+            "password": "PGPASSWORD",  # nosec B105  # an environment variable name, not a password
             "dbname": "PGDATABASE",
             "sslmode": "PGSSLMODE",
             "sslrootcert": "PGSSLROOTCERT",
@@ -88,6 +88,12 @@ class PgEndpoint:
                 autocommit=autocommit,
                 options=options,
                 application_name=f"billingops-migrate-{self.role}",
+                # notice a peer that vanished without closing (partition, dead host) within about a minute
+                keepalives=1,
+                keepalives_idle=15,
+                keepalives_interval=5,
+                keepalives_count=4,
+                tcp_user_timeout=60000,
             )
         except psycopg.OperationalError as exc:
             raise ExternalError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import subprocess
 import threading
 import time
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MIN_SPLIT_BYTES = 64 * 1024 * 1024
 UNIT_TIMEOUT = 12 * 3600
+# No byte through a COPY pipe for this long means a server stopped answering (BILLINGOPS_COPY_STALL_SECONDS).
+STALL_SECONDS = float(os.environ.get("BILLINGOPS_COPY_STALL_SECONDS", "60"))
 # Commits on the target need not wait for the disk: a crash mid-copy is redone from the journal anyway.
 TARGET_OPTIONS = "-c synchronous_commit=off"
 
@@ -59,7 +62,7 @@ class Unit:
 
     def select(self) -> str:
         cols = ", ".join(quote_ident(c) for c in self.table.columns)
-        return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"  # noqa: S608  # quoted identifiers
+        return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"  # nosec B608  # noqa: S608  # quoted identifiers
 
 
 @dataclass
@@ -144,6 +147,8 @@ class SnapshotHolder:
     def close(self) -> None:
         try:
             self.conn.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001  # a read-only snapshot: nothing to lose; keep the real error visible
+            log.debug("closing the snapshot transaction failed: %s", exc)
         finally:
             self.conn.close()
 
@@ -205,22 +210,22 @@ def copy_unit(
     except BaseException:
         src.kill()
         raise
-    assert src.stdout is not None
+    assert src.stdout is not None  # nosec B101  # type narrowing for mypy; the Popen above has stdout=PIPE
     src.stdout.close()  # the writer holds the pipe now; the reader must see SIGPIPE if the writer dies
     if register:
         register([src, dst])
     err_src = _drain(src.stderr)
-    try:
-        out, err_dst = dst.communicate(timeout=UNIT_TIMEOUT)
-        src.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        src.kill()
-        dst.kill()
+    out_dst, err_dst_thread = _drain(dst.stdout), _drain(dst.stderr)
+    stalled = _watch(src, dst, started)
+    if stalled is not None:
         raise ExternalError(
-            f"Copying {unit.name} did not finish within {UNIT_TIMEOUT // 3600} h.",
-            hint="Check both servers for locks or stalls, then rerun with --resume.",
-        ) from None
-    err_src.join(timeout=10)
+            f"Copying {unit.name} stopped moving data: {stalled}; the source ({source.shown}) or the target "
+            f"({target.shown}) PostgreSQL stopped answering.",
+            hint="Check both servers (and any tunnel) are up, then rerun with --resume: finished tables are kept.",
+        )
+    for thread in (err_src, out_dst, err_dst_thread):
+        thread.join(timeout=10)
+    out, err_dst = out_dst.text.encode(), err_dst_thread.text.encode()
     if src.returncode != 0 or dst.returncode != 0:
         raise ExternalError(
             f"Copying {unit.name} failed (source psql exit {src.returncode}, target psql exit "
@@ -230,6 +235,46 @@ def copy_unit(
         )
     rows = _copied_rows(out.decode(errors="replace"))
     return UnitResult(unit, rows, time.monotonic() - started)
+
+
+def _watch(src: subprocess.Popen, dst: subprocess.Popen, started: float) -> str | None:
+    """Wait for both ends of a pipe; kill them and say why when no byte moved for STALL_SECONDS.
+
+    A server that stops answering without closing its connection (a partition, a frozen host) would block
+    a COPY for ever: TCP keepalives do not fire while the peer's kernel still acknowledges. The reader's
+    bytes written (/proc/PID/io) show whether data still flows."""
+    last_bytes, last_change = -1, time.monotonic()
+    while dst.poll() is None or src.poll() is None:
+        now = time.monotonic()
+        written, read = _proc_io(src.pid, "wchar"), _proc_io(dst.pid, "rchar")
+        # Without /proc (or once a process has exited) progress is unknown: never call that a stall.
+        moved = -2 if written is None or read is None else written + read
+        if moved != last_bytes or moved == -2:
+            last_bytes, last_change = moved, now
+        reason = None
+        if now - last_change > STALL_SECONDS:
+            reason = f"no data for {STALL_SECONDS:.0f} s"
+        elif now - started > UNIT_TIMEOUT:
+            reason = f"not finished within {UNIT_TIMEOUT // 3600} h"
+        if reason:
+            src.kill()
+            dst.kill()
+            src.wait(timeout=30)
+            dst.wait(timeout=30)
+            return reason
+        time.sleep(0.2)
+    return None
+
+
+def _proc_io(pid: int, field: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # the process just ended, or no /proc: the exit is seen by poll()
+    return None
 
 
 def _source_of(unit: Unit) -> str:

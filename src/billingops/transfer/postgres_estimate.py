@@ -28,7 +28,7 @@ def estimate(source: PgEndpoint, inventory: Inventory, jobs: int) -> dict[str, A
     blocks = min(SAMPLE_BLOCKS, max(1, table.pages))
     cols = ", ".join(quote_ident(c) for c in table.columns)
     query = (
-        f"SELECT count(*), coalesce(sum(octet_length(r::text)), 0) FROM (SELECT {cols} FROM ONLY "  # noqa: S608  # quoted identifiers
+        f"SELECT count(*), coalesce(sum(octet_length(r::text)), 0) FROM (SELECT {cols} FROM ONLY "  # nosec B608  # noqa: S608  # quoted identifiers
         f"{table.qualified()} WHERE ctid < '({blocks},0)'::tid) r"
     )
     with source.connect(read_only=True) as conn:

@@ -200,7 +200,7 @@ class PgMigration:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
             postgres_copy.truncate(
-                self.target, sorted({u.table for u in units if u.split}, key=lambda t: t.key)
+                self.target, sorted({u.table.key: u.table for u in units if u.split}.values(), key=lambda t: t.key)
             )
         self.reporter.phase(
             "data",

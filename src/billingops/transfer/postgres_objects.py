@@ -22,7 +22,7 @@ def read_sequences(conn: Any) -> dict[str, tuple[int, bool]]:
     values: dict[str, tuple[int, bool]] = {}
     for (name,) in conn.execute(_SEQUENCES).fetchall():
         # `name` comes from format('%I.%I'): already quoted.
-        last_value, is_called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()  # noqa: S608
+        last_value, is_called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()  # nosec B608  # noqa: S608
         values[name] = (int(last_value), bool(is_called))
     return values
 
