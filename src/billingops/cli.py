@@ -46,7 +46,7 @@ app = typer.Typer(
     help="Operations runbook CLI for the Modern Subscription Billing Platform on AWS and GCP.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
