@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, aws_errors, gcp_errors
@@ -152,16 +153,23 @@ class LocalDeployStore(LocalLockStore):
         return _mark(held)
 
     def create(self, body: str) -> bool:
+        # Write the record in full under a private name, then link it into place: link() fails if the lock
+        # exists, and a racing reader never sees a created-but-still-empty lock file.
         self.info_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".billingops-deploy.", suffix=".tmp", dir=self.info_file.parent)
         try:
-            fd = os.open(self.info_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return True
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            try:
+                os.link(tmp, self.info_file)
+            except FileExistsError:
+                return False
+            return True
+        finally:
+            os.unlink(tmp)
 
     def delete(self, held: HeldLock) -> None:
         try:
