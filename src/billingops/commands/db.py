@@ -90,7 +90,7 @@ def migrate(
     no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the deploy lock.")] = False,
 ) -> None:
     """Apply pending migrations in order, each in its own transaction, under a PostgreSQL advisory lock."""
-    from billingops.secrets.context import deploy_lock
+    from billingops.locks import deploy_lock
 
     env = session.env()
     out = session.output
@@ -106,7 +106,7 @@ def migrate(
         from billingops.dbmigrate.task import parse_command
 
         command = parse_command(task_command)
-        with deploy_lock(env, "db migrate", enabled=not no_lock):
+        with deploy_lock.hold(env, "db migrate", enabled=not no_lock):
             runner = _task_runner(
                 env,
                 out,
@@ -134,7 +134,7 @@ def migrate(
         from billingops.dbmigrate.service import migrate_direct
 
         url = _url(env, database_url, secret_id)
-        with deploy_lock(env, "db migrate", enabled=not (no_lock or dry_run)):
+        with deploy_lock.hold(env, "db migrate", enabled=not (no_lock or dry_run)):
             if not dry_run:
                 audit.record("db.migrate.start", env=env.name, cloud=env.cloud, mode="direct")
             report = migrate_direct(env, url, via=via, dry_run=dry_run, lock_wait=lock_wait, say=out.say)

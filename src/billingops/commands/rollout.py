@@ -9,10 +9,9 @@ moves), verify the health endpoint, and record start and outcome in the audit lo
 # No `from __future__ import annotations`: Typer must see the Annotated option objects, not strings (the
 # with_session wrapper resolves string annotations in common.py's namespace, where these aliases are unknown).
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -115,7 +114,7 @@ def rollback(
     """Go back to the previous task definition / revision (or --to one), then verify the health endpoint."""
     from billingops.clouds.health import HealthChecker
     from billingops.clouds.rollout import Waiting, rollout_adapter
-
+    from billingops.locks import deploy_lock
     env = session.env()
     outputs = resolve_outputs(env, _overrides(cluster=cluster, service=service, container=container),
                               _needed(env, None))
@@ -126,7 +125,7 @@ def rollback(
     audit.record("rollback.start", env=env.name, cloud=env.cloud, service=adapter.service, to=to or "previous")
     report = RolloutReport(env.name, env.cloud, "", "")
     try:
-        with deploy_lock(env, "rollback") if not no_lock else contextlib.nullcontext():
+        with deploy_lock.hold(env, "rollback", enabled=not no_lock):
             report.outcome = adapter.rollback(to=to, waiting=Waiting(timeout, poll_interval),
                                               progress=session.output.say)
             report.image = report.outcome.image
@@ -151,7 +150,7 @@ def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, An
     """
     from billingops.clouds.rollout import default_repository, image_registry, rollout_adapter
     from billingops.imageref import parse_image
-
+    from billingops.locks import deploy_lock
     ref = parse_image(image_value, default_repository(env, outputs))
     registry = registry or image_registry(env, outputs)
     digest = registry.require(ref)
@@ -166,7 +165,7 @@ def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, An
     audit.record("rollout.start", env=env.name, cloud=env.cloud, service=adapter.service, image=str(ref),
                  digest=digest)
     try:
-        with deploy_lock(env, "rollout") if take_lock else contextlib.nullcontext():
+        with deploy_lock.hold(env, "rollout", enabled=take_lock):
             report.outcome = adapter.deploy(str(ref), health=health, waiting=waiting, canary=canary, wait=wait,
                                             progress=session.output.say)
             if verify and health is not None:
@@ -193,23 +192,6 @@ def verify_health(adapter: "Rollout", health: "HealthChecker", output: "Output")
                               "to go back.")
     output.say(f"verify: {result.describe()}")
     return result
-
-
-@contextlib.contextmanager
-def deploy_lock(env: "EnvConfig", command: str) -> Iterator[None]:
-    try:
-        from billingops.locks import deploy_lock as lock_module
-    except ImportError:
-        log.debug("billingops.locks.deploy_lock is not available; %s runs without the deploy lock", command)
-        yield
-        return
-    from billingops.audit import new_run_id
-
-    # DEPLOY LOCK (issue 8): the one call site where standalone `rollout` and `rollback` take the environment's
-    # deploy lock (same call as secrets/db in billingops.secrets.context). The deploy checklist holds the lock
-    # itself, so its rollout step runs perform_rollout(take_lock=False).
-    with lock_module.acquire(env, new_run_id(), command):
-        yield
 
 
 def step_settings(env: "EnvConfig") -> tuple["Waiting", "HealthChecker"]:

@@ -62,8 +62,8 @@ def seed(
 
     Secrets that may be generated are generated when they have no version yet; --rotate NAME forces a new one.
     """
+    from billingops.locks import deploy_lock
     from billingops.secrets import seed as seeding
-    from billingops.secrets.context import deploy_lock
     from billingops.secrets.sources import collect
 
     env = session.env()
@@ -72,7 +72,7 @@ def seed(
     provided = collect(env.secrets, file=file, stdin_text=stdin_text)
     store, ids = _store_and_ids(env, secret_id)
     audit = session.audit()
-    with deploy_lock(env, "secrets seed", enabled=not (no_lock or dry_run)):
+    with deploy_lock.hold(env, "secrets seed", enabled=not (no_lock or dry_run)):
         plan = seeding.build_plan(store, env.secrets, ids, provided, rotate=rotate or [])
         if dry_run:
             actions = plan.actions

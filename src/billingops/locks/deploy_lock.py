@@ -131,6 +131,21 @@ def acquire(
             log.warning("the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc)
 
 
+@contextlib.contextmanager
+def hold(env: EnvConfig, command: str, *, enabled: bool = True, wait: float = 0) -> Iterator[None]:
+    """The deploy lock around a standalone command (rollout, rollback, db migrate, secrets seed) under a run id
+    of its own; `enabled=False` (--no-lock, dry runs) runs without it. The deploy checklist holds the lock
+    itself, so its steps call the library functions, not this."""
+    if not enabled:
+        log.info("not taking the deploy lock for %s", command)
+        yield
+        return
+    from billingops.audit import new_run_id
+
+    with acquire(env, new_run_id(), command, wait=wait):
+        yield
+
+
 def _describe(holder: HeldLock) -> str:
     info, extra = holder.info, holder.extra
     if info is None:
