@@ -118,7 +118,7 @@ def resolve(
 
 
 def _lookup(
-    cache: dict, env: EnvConfig | None, side: str, outputs_reader: Any, store_factory: Any
+    cache: dict[str, _CloudLookup], env: EnvConfig | None, side: str, outputs_reader: Any, store_factory: Any
 ) -> _CloudLookup:
     if env is None:
         raise ConfigError(f"No environment to look up the {side} endpoints in.", hint="Pass --env.")

@@ -30,7 +30,7 @@ def cutover_steps(source: str, target: str, env: str) -> list[str]:
     ]
 
 
-def what_would_be_done(pg: dict | None, redis: dict | None, replace: bool) -> list[str]:
+def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, replace: bool) -> list[str]:
     steps = []
     if pg:
         inv = pg["preflight"]["source"]

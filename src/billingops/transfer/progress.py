@@ -12,9 +12,12 @@ import logging
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billingops.console import Output
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,9 @@ class Reporter:
         self.output = output
         self.mode = "json" if output.json_mode else ("rich" if output.rich else "plain")
         self._lock = threading.Lock()
-        self._progress = None
-        self._tasks: dict[str, Any] = {}
-        self._overall = None
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._overall: TaskID | None = None
         self._done_bytes: dict[str, float] = {}
         self._live_bytes: dict[str, float] = {}
 
@@ -111,13 +114,13 @@ class Reporter:
             )
         if table not in self._tasks:
             self._tasks[table] = self._progress.add_task(table, total=max(1, size), count="")
-        fields = {"count": f"{rows_done:,} rows"} if rows_done is not None else {}
+        fields: dict[str, Any] = {"count": f"{rows_done:,} rows"} if rows_done is not None else {}
         self._progress.update(self._tasks[table], completed=size if finished else done, **fields)
         if self._overall is not None:
             self._progress.update(self._overall, completed=total_done)
 
     # -- Redis ---------------------------------------------------------------------------------------
-    def redis(self, update: dict) -> None:
+    def redis(self, update: dict[str, Any]) -> None:
         """The Redis copier's {"db", "keys", "total", "keys_per_s"} events."""
         self.event("redis_progress", **update)
         name = f"redis db {update.get('db')}" + (" verify" if update.get("phase") == "verify" else "")
