@@ -87,7 +87,8 @@ def ledger_source(fault_source_pg) -> str:
 
 def _start(cwd: Path, *argv: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--json", *argv],
+        [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--json", "--no-lock"]
+        + list(argv),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -177,6 +178,7 @@ def test_postgres_stopped_mid_copy_then_resume(tmp_path, ledger_source, fault_so
             "--env",
             "prod",
             "--json",
+            "--no-lock",
             *flags,
             "--resume",
         ],
@@ -308,6 +310,7 @@ def test_redis_stopped_mid_copy_then_resume(tmp_path, redis_pair, which):
             "--env",
             "prod",
             "--json",
+            "--no-lock",
             *flags,
             "--resume",
         ],
@@ -351,22 +354,23 @@ def _signal_all(pids: list[int], sig: int) -> None:
 
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a PostgreSQL server that stops answering without closing its connections (SIGSTOP: the kernel "
-    "still acknowledges, so TCP keepalives never fire) still hangs migrate-cloud: the COPY pipes now have a "
-    "no-progress watchdog (transfer/postgres_copy.py _watch), but psycopg queries on the target (progress from "
-    "pg_stat_progress_copy, TRUNCATE, index and key builds) block with no client-side bound",
-)
-@pytest.mark.timeout(150)
-def test_postgres_target_frozen_mid_copy_is_a_bounded_exit_3(tmp_path, ledger_source, fault_target_pg):
-    target = fault_target_pg.createdb("t_frozen")
-    proc = _start(
-        tmp_path,
+# Short watchdog periods: a frozen server is declared after two unanswered 2 s probes, about 5 s. The COPY
+# pipes' own no-progress watchdog waits longer, so the server watchdog is what these tests exercise.
+FAST_WATCHDOG = {
+    "BILLINGOPS_PG_PROBE_SECONDS": "1",
+    "BILLINGOPS_PG_PROBE_TIMEOUT": "2",
+    "BILLINGOPS_PG_PROBE_FAILURES": "2",
+    "BILLINGOPS_COPY_STALL_SECONDS": "300",
+}
+FROZEN_BOUND = 45  # seconds from the freeze to exit 3: detection (~5 s) plus unwinding, on a loaded machine
+
+
+def _pg_flags(source: str, target: str) -> tuple[str, ...]:
+    return (
         "--only",
         "postgres",
         "--source-postgres",
-        ledger_source,
+        source,
         "--target-postgres",
         target,
         "--jobs",
@@ -374,16 +378,99 @@ def test_postgres_target_frozen_mid_copy_is_a_bounded_exit_3(tmp_path, ledger_so
         "--split-larger-than",
         "2",
     )
+
+
+def _frozen_run(
+    tmp_path: Path, flags: tuple[str, ...], cluster: servers.PostgresCluster, event: str, **match: str
+) -> tuple[int, str, float]:
+    """Start a migration, SIGSTOP the whole cluster at the first `event` (fields matching `match`), wait for
+    the run to end, then SIGCONT: (exit code, stderr, seconds from the freeze to the exit)."""
+    proc = _start(tmp_path, *flags)
     lines: list[str] = []
-    _wait_for_event(proc, "range_done", lines)
-    pids = _cluster_pids(fault_target_pg)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("event") == event and all(record.get(k) == v for k, v in match.items()):
+                break
+    else:
+        raise AssertionError(f"the run ended before a {event} event: {proc.wait()} {''.join(lines)[-2000:]}")
+    pids = _cluster_pids(cluster)
     _signal_all(pids, signal.SIGSTOP)
+    started = time.monotonic()
     try:
         code, _, stderr = _finish(proc, lines, timeout=100)
+        seconds = time.monotonic() - started
     finally:
         _signal_all(pids, signal.SIGCONT)
+    return code, stderr, seconds
+
+
+def _resume(tmp_path: Path, flags: tuple[str, ...]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--json", "--no-lock",
+         *flags, "--resume"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def _assert_copied(source: str, target: str) -> None:
+    assert _rows(target, "SELECT count(*) FROM ledger") == LEDGER_ROWS
+    assert _rows(target, "SELECT count(DISTINCT id) FROM ledger") == LEDGER_ROWS
+    assert _rows(target, "SELECT count(*) FROM small") == 100
+    with psycopg.connect(source) as src, psycopg.connect(target) as dst:
+        query = "SELECT sum(id), sum(amount) FROM ledger"
+        assert dst.execute(query).fetchone() == src.execute(query).fetchone()
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("which", ["target", "source"])
+def test_postgres_frozen_mid_copy_is_a_bounded_exit_3_then_resume(
+    tmp_path, monkeypatch, ledger_source, fault_source_pg, fault_target_pg, which
+):
+    for key, value in FAST_WATCHDOG.items():
+        monkeypatch.setenv(key, value)
+    target = fault_target_pg.createdb(f"t_frozen_{which}")
+    flags = _pg_flags(ledger_source, target)
+    frozen = fault_target_pg if which == "target" else fault_source_pg
+    code, stderr, seconds = _frozen_run(tmp_path, flags, frozen, "range_done")
+    print(f"\nfrozen {which} mid-copy: exit {code} {seconds:.1f} s after the freeze")
     assert code == 3, stderr[-3000:]
     assert "Traceback" not in stderr
+    error = _last_error(stderr)
+    assert f"The {which} PostgreSQL" in error and "stopped answering" in error, error
+    assert "--resume" in stderr.split(error, 1)[1] or "--resume" in error, stderr[-1500:]
+    assert seconds < FROZEN_BOUND
+
+    resumed = _resume(tmp_path, flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    _assert_copied(ledger_source, target)
+
+
+@pytest.mark.timeout(240)
+def test_postgres_target_frozen_during_verification_is_a_bounded_exit_3(
+    tmp_path, monkeypatch, ledger_source, fault_target_pg
+):
+    for key, value in FAST_WATCHDOG.items():
+        monkeypatch.setenv(key, value)
+    target = fault_target_pg.createdb("t_frozen_verify")
+    flags = _pg_flags(ledger_source, target)
+    code, stderr, seconds = _frozen_run(tmp_path, flags, fault_target_pg, "phase", phase="verify")
+    print(f"\nfrozen target during verification: exit {code} {seconds:.1f} s after the freeze")
+    assert code == 3, stderr[-3000:]
+    assert "Traceback" not in stderr
+    error = _last_error(stderr)
+    assert "The target PostgreSQL" in error and "stopped answering" in error, error
+    assert seconds < FROZEN_BOUND
+
+    resumed = _resume(tmp_path, flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    _assert_copied(ledger_source, target)
 
 
 @pytest.mark.timeout(200)

@@ -41,6 +41,7 @@ def migrate(run_cli, pg_source, pg_target, redis_source, redis_target, *extra):
         "--target-redis",
         redis_target,
         "--json",
+        "--no-lock",
         *extra,
     )
 

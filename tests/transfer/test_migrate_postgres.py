@@ -24,6 +24,7 @@ def migrate(run_cli, source: str, target: str, *extra: str):
         "--target-postgres",
         target,
         "--json",
+        "--no-lock",
         *extra,
     )
 

@@ -40,6 +40,7 @@ def start(tmp_path: Path, source: str, target: str, *extra: str) -> subprocess.P
         "1",
         "--split-larger-than",
         "2",
+        "--no-lock",
         *extra,
     ]
     return subprocess.Popen(
@@ -92,6 +93,7 @@ def resume_and_check(run_cli, tmp_path, source: str, target: str) -> dict:
         "--target-postgres",
         target,
         "--json",
+        "--no-lock",
         "--resume",
         cwd=tmp_path,
     )

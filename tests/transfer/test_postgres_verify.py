@@ -29,6 +29,7 @@ def copied(run_cli, billing_source, empty_target):
         "--target-postgres",
         empty_target,
         "--json",
+        "--no-lock",
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"]

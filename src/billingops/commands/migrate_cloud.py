@@ -8,21 +8,30 @@ journal and renders the result.
 # No `from __future__ import annotations`: with_session rebuilds the signature and Typer must see the real
 # Annotated objects, not strings it cannot resolve in another module.
 
+import contextlib
+import json
 import logging
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from billingops.commands.common import Session, with_session
-from billingops.errors import Refused, StepFailed, UsageError
+from billingops.commands.rollout import NoLockOpt
+from billingops.errors import ExternalError, Refused, StepFailed, UsageError
 
 log = logging.getLogger(__name__)
 COMMAND = "migrate-cloud"
 
 Only = Annotated[str | None, typer.Option("--only", help="Move only one store: postgres or redis.")]
+LockWaitOpt = Annotated[
+    str | None,
+    typer.Option("--lock-wait", help="Wait this long for another run's billingops deploy lock (e.g. 5m)."),
+]
 
 
 def _url(flag: str, what: str) -> Any:
@@ -73,6 +82,8 @@ def migrate_cloud(
         float | None,
         typer.Option(help="Split tables larger than this many MB into parallel ranges (default: automatic)."),
     ] = None,
+    lock_wait: LockWaitOpt = None,
+    no_lock: NoLockOpt = False,
 ) -> int:
     from billingops.transfer import endpoints
 
@@ -85,6 +96,7 @@ def migrate_cloud(
         raise UsageError(f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores.")
     if dry_run and resume:
         raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
+    wait = _lock_wait(lock_wait)
     settings = session.settings
     env_name = _env_name(session)
     want_pg, want_redis = only in (None, "postgres"), only in (None, "redis")
@@ -106,16 +118,79 @@ def migrate_cloud(
     base = {"source": source, "target": target, "env": env_name, "endpoints": found.shown(), "verify": verify}
     if dry_run:
         return _dry_run(session, base, found, jobs, replace_target)
-    return _run(
+    return _locked_run(
         session,
         base,
         found,
+        lock_env=None if no_lock else settings.env(env_name, target),
+        lock_wait=wait,
         jobs=jobs,
         verify=verify,
         resume=resume,
         replace=replace_target,
         split_mb=split_larger_than,
     )
+
+
+def _lock_wait(value: str | None) -> float:
+    if not value:
+        return 0.0
+    from billingops.locks.model import parse_duration
+
+    return parse_duration(value, option="--lock-wait")
+
+
+def _locked_run(
+    session: Session, base: dict, found: Any, *, lock_env: Any, lock_wait: float, resume: bool, **options: Any
+) -> int:
+    """The run under the deploy lock of the environment being written (the target cloud's), held under the
+    journal's run id so that `locks` and `unlock` can tell whether its holder still runs."""
+    from billingops.audit import new_run_id
+    from billingops.transfer.interrupts import CtrlC
+
+    previous = _resumable(session, base) if resume else None
+    run_id = previous.run_id if previous is not None else new_run_id()
+    with CtrlC(_notifier(session.output)) as ctrl_c, _deploy_lock(session, lock_env, run_id, lock_wait, ctrl_c):
+        journal = previous or _journal(session, base, run_id)
+        if previous is not None:
+            journal.reopen()
+        return _run(session, base, found, journal, ctrl_c, resume=resume, **options)
+
+
+def _notifier(output: Any) -> Any:
+    def notify(message: str) -> None:
+        if output.json_mode:  # stderr carries JSON-lines progress events: this is one more
+            sys.stderr.write(json.dumps({"event": "interrupt", "ts": round(time.time(), 3), "message": message}))
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        else:
+            output.say(message, "warn")
+
+    return notify
+
+
+@contextlib.contextmanager
+def _deploy_lock(session: Session, env: Any, run_id: str, wait: float, ctrl_c: Any) -> Iterator[None]:
+    if env is None:
+        log.info("--no-lock: not taking the deploy lock for migrate-cloud")
+        yield
+        return
+    from billingops.locks.deploy_lock import acquire
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(acquire(env, run_id, COMMAND, wait=wait, runs_dir=session.settings.runs_dir))
+        except Refused:
+            raise
+        except ExternalError as exc:
+            # Only taking the lock is translated here: errors of the run itself pass through untouched.
+            raise ExternalError(
+                f"Could not take the billingops deploy lock of {env.name} ({env.cloud}, the target): {exc.message}",
+                hint=f"Check access to the {env.cloud} state backend of {env.name}; if you are sure nothing else "
+                "deploys or migrates it (e.g. a rehearsal with explicit URLs), pass --no-lock.",
+            ) from None
+        stack.callback(ctrl_c.ending)  # runs first on the way out: a Ctrl-C must not cut the release short
+        yield
 
 
 def _env_name(session: Session) -> str:
@@ -153,6 +228,8 @@ def _run(
     session: Session,
     base: dict,
     found: Any,
+    journal: Any,
+    ctrl_c: Any,
     *,
     jobs: int,
     verify: str,
@@ -164,7 +241,6 @@ def _run(
     from billingops.transfer.progress import Reporter
 
     settings, output = session.settings, session.output
-    journal = _journal(session, base, resume)
     state = journal.data.setdefault("migrate", {"endpoints": base["endpoints"], "postgres": {}, "redis": {}})
     audit = session.audit()
     audit.record(
@@ -233,6 +309,7 @@ def _run(
         )
         raise
     finally:
+        ctrl_c.ending()  # from here a Ctrl-C no longer interrupts: the journal must say how the run ended
         journal.finish(status)
         audit.record(COMMAND, phase="end", run_id=journal.run_id, status=status)
         if status == "ok":
@@ -252,19 +329,24 @@ def _run(
     return 0
 
 
-def _journal(session: Session, base: dict, resume: bool) -> Any:
+def _journal(session: Session, base: dict, run_id: str) -> Any:
     from billingops.journal import Journal
 
-    runs = session.settings.runs_dir
-    if not resume:
-        return Journal.create(
-            runs,
-            command=COMMAND,
-            env=base["env"],
-            cloud=f"{base['source']}->{base['target']}",
-            argv=session.argv,
-        )
-    journal = Journal.latest(runs, command=COMMAND, env=base["env"], unfinished_only=True)
+    return Journal.create(
+        session.settings.runs_dir,
+        command=COMMAND,
+        env=base["env"],
+        cloud=f"{base['source']}->{base['target']}",
+        argv=session.argv,
+        run_id=run_id,
+    )
+
+
+def _resumable(session: Session, base: dict) -> Any:
+    """The unfinished run to resume, checked; reopened only once its deploy lock is held."""
+    from billingops.journal import Journal
+
+    journal = Journal.latest(session.settings.runs_dir, command=COMMAND, env=base["env"], unfinished_only=True)
     if journal is None:
         raise UsageError(
             f"There is no unfinished migrate-cloud run for {base['env']} to resume.",
@@ -283,7 +365,6 @@ def _journal(session: Session, base: dict, resume: bool) -> Any:
             f"with {base['endpoints']}.",
             hint="Pass the same URLs as the interrupted run.",
         )
-    journal.reopen()
     return journal
 
 
