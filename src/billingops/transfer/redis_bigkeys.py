@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
+from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,13 @@ def _expiry(src: RespConnection, key: bytes) -> int:
     """Absolute expiry in ms (-1 none, -2 gone); PTTL + clock on a Redis older than 7.0."""
     reply = src.call(b"PEXPIRETIME", key)
     if is_error(reply) and "unknown command" in str(reply).lower():
-        reply = _ok(src, src.call(b"PTTL", key), key)
-        return reply + int(time.time() * 1000) if reply >= 0 else reply
-    return _ok(src, reply, key)
+        ttl: int = _ok(src, src.call(b"PTTL", key), key)
+        return ttl + int(time.time() * 1000) if ttl >= 0 else ttl
+    expiry: int = _ok(src, reply, key)
+    return expiry
 
 
-def _ok(conn: RespConnection, reply, key: bytes):
+def _ok(conn: RespConnection, reply: Reply, key: bytes) -> Reply:
     if is_error(reply):
         raise RedisUnavailable(
             f"chunked copy of key {describe_key(key)!r} failed on Redis at {conn.shown}: {reply}",
@@ -90,7 +91,7 @@ def _write(tgt: RespConnection, key: bytes, command: list[bytes]) -> None:
     _ok(tgt, tgt.call(*command), key)
 
 
-def _scan_members(src, key, command: bytes):
+def _scan_members(src: RespConnection, key: bytes, command: bytes) -> Iterator[list[bytes]]:
     cursor = b"0"
     while True:
         cursor, items = _ok(src, src.call(command, key, cursor, b"COUNT", CHUNK), key)
@@ -100,7 +101,9 @@ def _scan_members(src, key, command: bytes):
             return
 
 
-def _hash(src, tgt, key, tmp, on_chunk) -> int:
+def _hash(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     total = 0
     for items in _scan_members(src, key, b"HSCAN"):
         _write(tgt, key, [b"HSET", tmp, *items])
@@ -109,7 +112,9 @@ def _hash(src, tgt, key, tmp, on_chunk) -> int:
     return total
 
 
-def _set(src, tgt, key, tmp, on_chunk) -> int:
+def _set(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     total = 0
     for items in _scan_members(src, key, b"SSCAN"):
         _write(tgt, key, [b"SADD", tmp, *items])
@@ -118,7 +123,9 @@ def _set(src, tgt, key, tmp, on_chunk) -> int:
     return total
 
 
-def _zset(src, tgt, key, tmp, on_chunk) -> int:
+def _zset(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     total = 0
     for items in _scan_members(src, key, b"ZSCAN"):
         pairs = [x for member, score in zip(items[0::2], items[1::2], strict=True) for x in (score, member)]
@@ -128,7 +135,9 @@ def _zset(src, tgt, key, tmp, on_chunk) -> int:
     return total
 
 
-def _list(src, tgt, key, tmp, on_chunk) -> int:
+def _list(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     total = 0
     while True:
         items = _ok(src, src.call(b"LRANGE", key, total, total + CHUNK - 1), key)
@@ -139,7 +148,9 @@ def _list(src, tgt, key, tmp, on_chunk) -> int:
         on_chunk(total)
 
 
-def _string(src, tgt, key, tmp, on_chunk) -> int:
+def _string(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     offset = 0
     _write(tgt, key, [b"SET", tmp, b""])
     while True:
@@ -151,7 +162,9 @@ def _string(src, tgt, key, tmp, on_chunk) -> int:
         on_chunk(offset)
 
 
-def _stream(src, tgt, key, tmp, on_chunk) -> int:
+def _stream(
+    src: RespConnection, tgt: RespConnection, key: bytes, tmp: bytes, on_chunk: Callable[[int], None]
+) -> int:
     total, start = 0, b"-"
     while True:
         entries = _ok(src, src.call(b"XRANGE", key, start, b"+", b"COUNT", CHUNK), key)
@@ -199,7 +212,7 @@ def _stream(src, tgt, key, tmp, on_chunk) -> int:
     return total
 
 
-def _pairs(flat: list) -> dict:
+def _pairs(flat: list[Reply]) -> dict[bytes, Reply]:
     return dict(zip(flat[0::2], flat[1::2], strict=True))
 
 

@@ -9,8 +9,10 @@ giant reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeAlias
 
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
+from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,7 @@ CHUNK = 1000
 WHOLE_VALUE_BYTES = 256 * 1024  # below this DUMP size a value is read in one reply; above it in chunks
 
 # One command that returns a whole small value, and how to normalise its reply for comparison.
-_WHOLE = {
+_WHOLE: dict[bytes, tuple[tuple[bytes, ...], Callable[[Reply], object]]] = {
     b"string": ((b"GET",), lambda r: r),
     b"hash": ((b"HGETALL",), lambda r: dict(zip(r[0::2], r[1::2], strict=True))),
     b"set": ((b"SMEMBERS",), lambda r: set(r)),
@@ -97,7 +99,7 @@ def differs(src: RespConnection, tgt: RespConnection, key: bytes) -> str | None:
     return None if reader(src, key) == reader(tgt, key) else "value differs"
 
 
-def _call(conn: RespConnection, key: bytes, *args):
+def _call(conn: RespConnection, key: bytes, *args: bytes | str | int) -> Reply:
     reply = conn.call(*args)
     if is_error(reply):
         raise RedisUnavailable(
@@ -107,7 +109,8 @@ def _call(conn: RespConnection, key: bytes, *args):
     return reply
 
 
-def _scan_all(conn: RespConnection, key: bytes, command: bytes) -> list:
+def _scan_all(conn: RespConnection, key: bytes, command: bytes) -> list[Reply]:
+    items: list[Reply]
     cursor, items = b"0", []
     while True:
         cursor, chunk = _call(conn, key, command, key, cursor, b"COUNT", CHUNK)
@@ -116,25 +119,26 @@ def _scan_all(conn: RespConnection, key: bytes, command: bytes) -> list:
             return items
 
 
-def _string(conn, key):
+def _string(conn: RespConnection, key: bytes) -> Reply:
     return _call(conn, key, b"GET", key)
 
 
-def _hash(conn, key):
+def _hash(conn: RespConnection, key: bytes) -> dict[bytes, bytes]:
     items = _scan_all(conn, key, b"HSCAN")
     return dict(zip(items[0::2], items[1::2], strict=True))
 
 
-def _set(conn, key):
+def _set(conn: RespConnection, key: bytes) -> set[bytes]:
     return set(_scan_all(conn, key, b"SSCAN"))
 
 
-def _zset(conn, key):
+def _zset(conn: RespConnection, key: bytes) -> dict[bytes, float]:
     items = _scan_all(conn, key, b"ZSCAN")
     return {member: float(score) for member, score in zip(items[0::2], items[1::2], strict=True)}
 
 
-def _list(conn, key):
+def _list(conn: RespConnection, key: bytes) -> list[bytes]:
+    items: list[bytes]
     items, start = [], 0
     while chunk := _call(conn, key, b"LRANGE", key, start, start + CHUNK - 1):
         items.extend(chunk)
@@ -142,7 +146,12 @@ def _list(conn, key):
     return items
 
 
-def _stream(conn, key):
+# (entries as (id, fields), last generated id, consumer groups as (name, last delivered id))
+_Stream: TypeAlias = tuple[list[tuple[bytes, tuple[bytes, ...]]], Reply, list[tuple[Reply, Reply]]]
+
+
+def _stream(conn: RespConnection, key: bytes) -> _Stream:
+    entries: list[tuple[bytes, tuple[bytes, ...]]]
     entries, start = [], b"-"
     while chunk := _call(conn, key, b"XRANGE", key, start, b"+", b"COUNT", CHUNK):
         entries.extend((entry_id, tuple(fields)) for entry_id, fields in chunk)
@@ -156,7 +165,7 @@ def _stream(conn, key):
     return entries, meta.get(b"last-generated-id"), sorted(groups)
 
 
-_READERS = {
+_READERS: dict[bytes, Callable[[RespConnection, bytes], object]] = {
     b"string": _string,
     b"hash": _hash,
     b"set": _set,

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from billingops.errors import Interrupted, Refused
 from billingops.redact import redact_url
@@ -50,7 +51,7 @@ class RedisInventory:
     def version_tuple(self) -> tuple[int, ...]:
         return tuple(int(p) for p in self.version.split(".")[:3] if p.isdigit())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "dbs": {str(k): v for k, v in self.dbs.items()},
             "cluster_mode": self.cluster_mode,
@@ -77,7 +78,7 @@ class DbCopyResult:
         done = self.keys_copied + self.keys_expired + self.keys_skipped
         return done / self.seconds if self.seconds > 0 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "keys_per_s": round(self.keys_per_s, 1)}
 
 
@@ -109,8 +110,9 @@ def inspect(endpoint: RedisEndpoint) -> RedisInventory:
     )
 
 
-def _parse_info(raw: bytes) -> dict:
-    info: dict = {}
+def _parse_info(raw: bytes) -> dict[str, Any]:
+    """INFO as {field: value}; the keyspace lines (db0:keys=..,expires=..) as {dbN: {name: value}}."""
+    info: dict[str, Any] = {}
     for line in raw.decode(errors="replace").splitlines():
         if not line or line.startswith("#") or ":" not in line:
             continue
@@ -192,7 +194,7 @@ def copy(
     dbs: list[int],
     jobs: int,
     replace: bool,
-    on_progress: Callable[[dict], None],
+    on_progress: Callable[[dict[str, Any]], None],
     journal_done: set[int],
     on_db_done: Callable[[DbCopyResult], None] | None = None,
     big_key_bytes: int = DEFAULT_BIG_KEY_BYTES,
@@ -268,7 +270,7 @@ class _Progress:
 
     INTERVAL = 0.5
 
-    def __init__(self, totals: dict[int, int], sink: Callable[[dict], None]) -> None:
+    def __init__(self, totals: dict[int, int], sink: Callable[[dict[str, Any]], None]) -> None:
         self.totals, self.sink = totals, sink
         self.done = dict.fromkeys(totals, 0)
         self.started: dict[int, float] = {}

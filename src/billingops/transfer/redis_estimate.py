@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from billingops.transfer.redis_copy import RedisEndpoint, RedisInventory
 from billingops.transfer.redis_resp import RespConnection
@@ -23,7 +24,7 @@ VERIFY_FACTOR = 0.7  # full verification reads both servers
 
 def estimate(
     source: RedisEndpoint, inventory: RedisInventory, *, sample_seconds: float = 1.0, verify: str = "full"
-) -> dict:
+) -> dict[str, Any]:
     """{"keys", "sampled_keys", "read_keys_per_s", "copy_seconds", "verify_seconds", "seconds"}"""
     total = inventory.total_keys
     db = next((db for db, n in inventory.dbs.items() if n), None)

@@ -18,23 +18,32 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from billingops.errors import BillingOpsError
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 log = logging.getLogger(__name__)
 
+# ("progress", child, [db, keys]) or ("done", child, its final JSON message or None); payloads are decoded JSON
+_Event: TypeAlias = "tuple[str, _Child, Any]"
 
-def _resolve(fn_path: str) -> Callable:
+
+def _resolve(fn_path: str) -> Callable[..., Any]:
+    """A slice function or result class named `module:name`; what it takes and returns is known only at run time."""
     module, name = fn_path.rsplit(":", 1)
-    return getattr(importlib.import_module(module), name)
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
 
 
 def run_inline(
-    specs: list,
+    specs: Sequence[DataclassInstance],
     report: Callable[[int, int], None],
-    on_done: Callable,
+    on_done: Callable[[Any], None],
     *,
     fn_path: str = "billingops.transfer.redis_worker:copy_slice",
 ) -> None:
@@ -51,10 +60,10 @@ def run_inline(
 
 
 def run_pool(
-    specs: list,
+    specs: Sequence[DataclassInstance],
     jobs: int,
     report: Callable[[int, int], None],
-    on_done: Callable,
+    on_done: Callable[[Any], None],
     *,
     fn_path: str = "billingops.transfer.redis_worker:copy_slice",
     result_path: str = "billingops.transfer.redis_worker:SliceCounts",
@@ -62,7 +71,8 @@ def run_pool(
 ) -> None:
     """Run the slices in at most `jobs` worker processes; results are rebuilt as `result_path` instances."""
     result_cls = _resolve(result_path)
-    events: queue_mod.Queue = queue_mod.Queue()
+    events: queue_mod.Queue[_Event] = queue_mod.Queue()
+    running: list[_Child]
     waiting, running = list(specs), []
     try:
         while waiting or running:
@@ -83,7 +93,7 @@ def run_pool(
 class _Child:
     """One worker process: the spec goes in on stdin (never argv: it holds passwords), events on stdout."""
 
-    def __init__(self, spec, fn_path: str, events: queue_mod.Queue) -> None:
+    def __init__(self, spec: DataclassInstance, fn_path: str, events: queue_mod.Queue[_Event]) -> None:
         self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "billingops.transfer.redis_parallel"],
@@ -91,6 +101,7 @@ class _Child:
             stdout=subprocess.PIPE,
             stderr=self.errors,
         )
+        assert self.proc.stdin is not None  # nosec B101  # type narrowing only: Popen was given stdin=PIPE
         self.proc.stdin.write(json.dumps({"fn": fn_path, "spec": asdict(spec)}).encode())
         self.proc.stdin.close()
         self.events = events
@@ -98,6 +109,7 @@ class _Child:
 
     def _pump(self) -> None:
         final = None
+        assert self.proc.stdout is not None  # nosec B101  # type narrowing only: Popen was given stdout=PIPE
         try:
             for line in self.proc.stdout:
                 try:
@@ -132,13 +144,14 @@ class _Child:
         return self.errors.read()[-4000:].decode(errors="replace")
 
 
-def _unwrap(outcome: dict | None, child: _Child) -> dict:
+def _unwrap(outcome: dict[str, Any] | None, child: _Child) -> dict[str, Any]:
     if outcome is None:
         raise RuntimeError(
             f"a Redis worker process exited with code {child.proc.returncode} without a result:\n{child.stderr_tail()}"
         )
     if "ok" in outcome:
-        return outcome["ok"]
+        result: dict[str, Any] = outcome["ok"]
+        return result
     if "error" in outcome:
         module, name, message, hint = outcome["error"]
         cls = getattr(importlib.import_module(module), name, None)
@@ -158,7 +171,7 @@ def _child_main() -> None:
     spec_cls = _resolve_annotation(fn, spec_cls)
     out, lock = sys.stdout, threading.Lock()
 
-    def emit(message: dict) -> None:
+    def emit(message: dict[str, Any]) -> None:
         with lock:
             out.write(json.dumps(message) + "\n")
             out.flush()
@@ -174,9 +187,12 @@ def _child_main() -> None:
         emit({"crash": traceback.format_exc()})
 
 
-def _resolve_annotation(fn: Callable, annotation) -> type:
+def _resolve_annotation(fn: Callable[..., Any], annotation: type | str | None) -> type:
     if isinstance(annotation, str):  # `from __future__ import annotations` keeps them as strings
-        return getattr(importlib.import_module(fn.__module__), annotation)
+        resolved: type = getattr(importlib.import_module(fn.__module__), annotation)
+        return resolved
+    if annotation is None:
+        raise TypeError(f"{fn.__qualname__} has no annotated `spec` parameter to rebuild the slice spec with")
     return annotation
 
 

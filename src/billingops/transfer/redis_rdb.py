@@ -18,7 +18,7 @@ class _Unsupported(Exception):
     pass
 
 
-def members(payload: bytes) -> frozenset | dict | None:
+def members(payload: bytes) -> frozenset[bytes] | dict[bytes, bytes | float] | None:
     """A DUMP payload's value as a frozenset (set) or dict (hash, zset); None when not readable here."""
     body = payload[:-10]  # the trailer is the RDB version (2 bytes) and a CRC64 (8 bytes)
     if not body or body[0] not in (_SET, _HASH, _ZSET_2):
@@ -31,9 +31,9 @@ def members(payload: bytes) -> frozenset | dict | None:
             for _ in range(count):
                 member, i = _string(body, i)
                 items.append(member)
-            value: frozenset | dict = frozenset(items)
+            value: frozenset[bytes] | dict[bytes, bytes | float] = frozenset(items)
         else:
-            pairs = {}
+            pairs: dict[bytes, bytes | float] = {}
             for _ in range(count):
                 field, i = _string(body, i)
                 if kind == _HASH:

@@ -12,6 +12,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from billingops.errors import ConfigError, ExternalError
@@ -21,6 +22,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60.0  # seconds a single read/write may block; a DUMP of a big key can take a while
 _RECV_SIZE = 1 << 20
+
+# One RESP reply as hiredis.Reader.gets() returns it: bytes, int, None, a list of replies, or an error reply as a
+# hiredis.ReplyError value. Its shape depends on the command sent, which only the caller knows (hiredis types
+# gets() as Any for the same reason), so callers unpack it by command; the alias names what they hold.
+Reply: TypeAlias = Any
 
 
 class RedisUnavailable(ExternalError):
@@ -97,7 +103,7 @@ def is_error(reply: object) -> bool:
 _PLAIN_REPLY_TYPES = frozenset({bytes, int, type(None), list})
 
 
-def has_error(replies: list) -> bool:
+def has_error(replies: list[Reply]) -> bool:
     """Whether any reply is an error, without a Python-level loop (the hot path checks ~2000 a batch)."""
     return not _PLAIN_REPLY_TYPES.issuperset(map(type, replies))
 
@@ -181,9 +187,9 @@ class RespConnection:
         except OSError as exc:
             raise self._io_error("sending to", exc) from None
 
-    def read(self, count: int) -> list:
+    def read(self, count: int) -> list[Reply]:
         """The next `count` replies; errors come back as hiredis.ReplyError objects, never raised."""
-        replies = []
+        replies: list[Reply] = []
         append, gets, feed, recv = replies.append, self._reader.gets, self._reader.feed, self._sock.recv
         while len(replies) < count:
             reply = gets()
@@ -202,12 +208,12 @@ class RespConnection:
             append(reply)
         return replies
 
-    def call(self, *args: bytes | str | int):
+    def call(self, *args: bytes | str | int) -> Reply:
         """One command, one reply; a Redis error reply stays a value (check with is_error)."""
         self.send(encode(*args))
         return self.read(1)[0]
 
-    def check(self, *args: bytes | str | int):
+    def check(self, *args: bytes | str | int) -> Reply:
         """One command whose error reply is a failure of the operation."""
         reply = self.call(*args)
         if is_error(reply):

@@ -13,15 +13,19 @@ import queue
 import threading
 import time
 import zlib
-from typing import Protocol
+from collections.abc import Iterator
+from typing import Protocol, TypeAlias
 
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, is_error
+from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, is_error
 
 log = logging.getLogger(__name__)
 
 SCAN_COUNT = 1000
 BATCH_BYTES = 16 * 1024 * 1024  # per DUMP pipeline, by MEMORY USAGE; a few batches are in flight at once
 _AHEAD = 4  # batches the scanner may run ahead: bounds memory
+
+# (keys to DUMP in one pipeline, big keys set aside for the chunked rebuild)
+Batch: TypeAlias = tuple[list[bytes], list[bytes]]
 
 
 class SliceLike(Protocol):
@@ -33,7 +37,7 @@ class SliceLike(Protocol):
     abs_expiry: bool
 
 
-def scan_batches(conn: RespConnection, spec: SliceLike):
+def scan_batches(conn: RespConnection, spec: SliceLike) -> Iterator[Batch]:
     """Yield (keys, big_keys) per SCAN page of this slice; big: MEMORY USAGE over the bound."""
     cursor = b"0"
     while True:
@@ -53,7 +57,7 @@ def scan_batches(conn: RespConnection, spec: SliceLike):
             return
 
 
-def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]):
+def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]) -> Iterator[Batch]:
     """Set keys over the bound aside and cut the rest into batches of at most BATCH_BYTES (memory, not count,
     is what a page of 1000 large values would blow)."""
     if not (spec.size_check and spec.big_key_bytes > 0):
@@ -66,6 +70,7 @@ def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]):
         yield keys, []
         return
     big = [k for k, s in zip(keys, sizes, strict=True) if s > limit]
+    batch: list[bytes]
     batch, batch_bytes = [], 0
     for key, size in zip(keys, sizes, strict=True):
         if size > limit:
@@ -85,7 +90,9 @@ def dump_commands(keys: list[bytes], abs_expiry: bool) -> bytes:
     return b"".join([head % (len(k), k, len(k), k) for k in keys])
 
 
-def split_dump_replies(conn: RespConnection, db: int, replies: list, abs_expiry: bool) -> tuple[list, list]:
+def split_dump_replies(
+    conn: RespConnection, db: int, replies: list[Reply], abs_expiry: bool
+) -> tuple[list[bytes | None], list[int]]:
     """(payloads, absolute expiries in ms) from the replies of dump_commands; -1 no expiry, -2 gone."""
     payloads, ttls = replies[0::2], replies[1::2]
     for reply in replies:
@@ -106,7 +113,7 @@ class KeyScanner(threading.Thread):
     def __init__(self, conn: RespConnection, spec: SliceLike) -> None:
         super().__init__(name=f"redis-scan-db{spec.db}", daemon=True)
         self.conn, self.spec = conn, spec
-        self.queue: queue.Queue = queue.Queue(maxsize=_AHEAD)
+        self.queue: queue.Queue[Batch | None] = queue.Queue(maxsize=_AHEAD)
         self.error: BaseException | None = None
         self.stopping = False
 
@@ -122,7 +129,7 @@ class KeyScanner(threading.Thread):
             self._put(None)
             self.conn.close()
 
-    def _put(self, item) -> None:
+    def _put(self, item: Batch | None) -> None:
         while not self.stopping:
             try:
                 self.queue.put(item, timeout=0.5)
@@ -130,7 +137,7 @@ class KeyScanner(threading.Thread):
             except queue.Full:
                 continue
 
-    def next(self):
+    def next(self) -> Batch | None:
         item = self.queue.get()
         if item is None and self.error is not None:
             raise self.error

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from billingops.errors import UsageError
 from billingops.transfer import redis_parallel
@@ -35,7 +36,7 @@ class DbVerifyResult:
     mode: str = "full"
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -48,7 +49,7 @@ def verify(
     copy_started_ms: int,
     copy_finished_ms: int,
     jobs: int = 1,
-    on_progress: Callable[[dict], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
     parallel_min_keys: int = PARALLEL_MIN_KEYS,
 ) -> list[DbVerifyResult]:
     """One result per database in `dbs`; `full` runs in `jobs` processes per database of PARALLEL_MIN_KEYS+."""
@@ -83,7 +84,7 @@ def verify(
     done: dict[int, list[SliceVerify]] = {db: [] for db in dbs}
     progress = _Counter(src_inv.dbs, on_progress)
     runner = redis_parallel.run_inline if jobs <= 1 or len(specs) <= 1 else None
-    kwargs = {"fn_path": "billingops.transfer.redis_verify_slice:verify_slice"}
+    fn_path = "billingops.transfer.redis_verify_slice:verify_slice"
     if runner is None:
         redis_parallel.run_pool(
             specs,
@@ -91,10 +92,10 @@ def verify(
             progress.add,
             lambda r: done[r.db].append(r),
             result_path="billingops.transfer.redis_verify_slice:SliceVerify",
-            **kwargs,
+            fn_path=fn_path,
         )
     else:
-        runner(specs, progress.add, lambda r: done[r.db].append(r), **kwargs)
+        runner(specs, progress.add, lambda r: done[r.db].append(r), fn_path=fn_path)
     return [_finish_full(source, target, db, done[db]) for db in dbs]
 
 
@@ -181,7 +182,8 @@ def _memory_usage_works(source: RedisEndpoint) -> bool:
 
 
 class _Counter:
-    def __init__(self, totals: dict[int, int], sink: Callable[[dict], None] | None) -> None:
+    def __init__(self, totals: dict[int, int], sink: Callable[[dict[str, Any]], None] | None) -> None:
+        self.done: dict[int, int]
         self.totals, self.sink, self.done, self.started, self.last = totals, sink, {}, time.monotonic(), 0.0
 
     def add(self, db: int, keys: int) -> None:

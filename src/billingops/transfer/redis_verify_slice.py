@@ -13,14 +13,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from billingops.transfer import redis_compare, redis_rdb
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, has_error, is_error
+from billingops.transfer.redis_resp import (
+    RedisUnavailable,
+    Reply,
+    RespConnection,
+    describe_key,
+    has_error,
+    is_error,
+)
 from billingops.transfer.redis_scan import KeyScanner, dump_commands
 
 log = logging.getLogger(__name__)
 
 MAX_REPORTED = 100  # mismatching key names kept per database; the count is always complete
+
+# ("big", big keys, []) or ("differ", keys, their (source, target) DUMP payloads): the checker's slow questions
+_Question: TypeAlias = tuple[str, list[bytes], list[tuple[bytes, bytes]]]
 
 
 @dataclass
@@ -61,7 +72,9 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
     """Compare every source key of the slice; batch i+1 is on both servers while batch i is compared here."""
     started = time.monotonic()
     out = SliceVerify(spec.db)
-    connect = lambda url, ca: RespConnection(url, db=spec.db, ca_file=ca)  # noqa: E731
+    def connect(url: str, ca: str | None) -> RespConnection:
+        return RespConnection(url, db=spec.db, ca_file=ca)
+
     with (
         connect(spec.source_url, spec.source_ca) as src,
         connect(spec.target_url, spec.target_ca) as tgt,
@@ -79,7 +92,7 @@ def verify_slice(spec: VerifySpec, report: Callable[[int, int], None]) -> SliceV
                     src.send(batch)  # both servers work on this batch while the previous one is compared
                     tgt.send(batch)
                 if big:
-                    checker.put(("big", big, None))
+                    checker.put(("big", big, []))
             if pending:
                 retry = _compare_batch(spec, out, pending, src.read(2 * len(pending)), tgt.read(2 * len(pending)))
                 if retry[0]:
@@ -100,10 +113,10 @@ class _Checker(threading.Thread):
     def __init__(self, src: RespConnection, tgt: RespConnection, out: SliceVerify) -> None:
         super().__init__(name="redis-verify-checker", daemon=True)
         self.src, self.tgt, self.out = src, tgt, out
-        self.queue: queue.Queue = queue.Queue(maxsize=64)
+        self.queue: queue.Queue[_Question | None] = queue.Queue(maxsize=64)
         self.error: BaseException | None = None
 
-    def put(self, item) -> None:
+    def put(self, item: _Question | None) -> None:
         while self.is_alive():
             try:
                 self.queue.put(item, timeout=0.5)
@@ -130,7 +143,7 @@ class _Checker(threading.Thread):
         self.start()
         return self
 
-    def __exit__(self, exc_type, *rest: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if self.is_alive():
             self.put(None)
         self.join()
@@ -141,7 +154,7 @@ class _Checker(threading.Thread):
 
 
 def _compare_batch(
-    spec: VerifySpec, out: SliceVerify, keys: list[bytes], src_replies: list, tgt_replies: list
+    spec: VerifySpec, out: SliceVerify, keys: list[bytes], src_replies: list[Reply], tgt_replies: list[Reply]
 ) -> tuple[list[bytes], list[tuple[bytes, bytes]]]:
     """Counts and TTL/presence mismatches here; returns the keys whose payloads differ (typed compare)."""
     if has_error(src_replies) or has_error(tgt_replies):

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from billingops.transfer import redis_bigkeys
 from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BIG_KEY_BYTES = 64 * 1024 * 1024  # DUMP of anything bigger is rebuilt in chunks (proto-max-bulk-len is 512 MB)
 _QUEUE_DEPTH = 4  # batches in flight between reader and writer: bounds memory
+
+# (keys, their DUMP payloads (None: gone), their absolute expiries in ms) handed from reader to writer
+_Dumped: TypeAlias = tuple[list[bytes], list[bytes | None], list[int]]
 
 
 @dataclass
@@ -56,7 +60,9 @@ def copy_slice(spec: SliceSpec, report: Callable[[int, int], None]) -> SliceCoun
     """Copy one slice; `report(db, keys_done)` is called after every batch with the keys handled in it."""
     started = time.monotonic()
     counts = SliceCounts(spec.db)
-    connect = lambda url, ca: RespConnection(url, db=spec.db, ca_file=ca)  # noqa: E731
+    def connect(url: str, ca: str | None) -> RespConnection:
+        return RespConnection(url, db=spec.db, ca_file=ca)
+
     with connect(spec.source_url, spec.source_ca) as src, connect(spec.target_url, spec.target_ca) as tgt:
         writer = _Writer(tgt, spec, counts, report)
         writer.start()
@@ -121,7 +127,7 @@ class _Writer(threading.Thread):
     ) -> None:
         super().__init__(name=f"redis-restore-db{spec.db}", daemon=True)
         self.tgt, self.spec, self.counts, self.report = tgt, spec, counts, report
-        self.queue: queue.Queue = queue.Queue(maxsize=_QUEUE_DEPTH)
+        self.queue: queue.Queue[_Dumped | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
         self.error: BaseException | None = None
         suffix = b"$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n" if spec.replace else b"$6\r\nABSTTL\r\n"
         self._template = (
@@ -130,7 +136,7 @@ class _Writer(threading.Thread):
             + suffix
         )
 
-    def put(self, item) -> bool:
+    def put(self, item: _Dumped | None) -> bool:
         """Queue a batch; False once the writer has died (its error is in self.error)."""
         while self.is_alive():
             try:
@@ -160,7 +166,7 @@ class _Writer(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - not swallowed: the reading thread raises it
             self.error = exc
 
-    def _write(self, keys: list[bytes], payloads: list, ttls: list) -> tuple[list[bytes], int]:
+    def _write(self, keys: list[bytes], payloads: list[bytes | None], ttls: list[int]) -> tuple[list[bytes], int]:
         """Send the batch's RESTOREs; returns (keys sent, keys in the batch) for _collect."""
         now = int(time.time() * 1000)
         template, sent, parts, expired = self._template, [], [], 0
