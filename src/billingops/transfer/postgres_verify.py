@@ -1,8 +1,10 @@
 """Prove the copy: per-table row counts, and (`full`) an order-independent checksum of every row on both
 servers.
 
-The checksum of a table is sum(hashtextextended(row::text, 0)) over its rows, with one fixed text form for
-values (TimeZone, DateStyle... set per session in postgres_conn). A sum, not an XOR, so duplicated rows do not
+The checksum of a table is the sum of a hash of each of its rows: on PostgreSQL 14+ a row hash from each
+column type's own hash function, with the text form only for columns whose hash is not faithful (the
+choices and why: postgres_checksum); on older servers hashtextextended(row::text, 0). Text forms are fixed
+per session (TimeZone, DateStyle... set in postgres_conn). A sum, not an XOR, so duplicated rows do not
 cancel out; split into ctid block ranges on each server (a sum over ranges is the sum over the table),
 computed on both servers at once with `jobs` sessions each. The source side reads inside the copy's snapshot
 when it is still open. Sequences and large objects are compared too. Anything not computed counts as a
@@ -22,7 +24,7 @@ from typing import Any
 import psycopg
 
 from billingops.errors import BillingOpsError
-from billingops.transfer import postgres_objects
+from billingops.transfer import postgres_checksum, postgres_objects
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_inspect import TableInfo, quote_ident
 
@@ -110,6 +112,7 @@ def verify(
     report.tables = [checks[t.key] for t in tables]
     lock = threading.Lock()
     threads = []
+    hashing = _Hashing.read(source, target, tables) if mode == "full" else _Hashing(False, {})
     for side, endpoint in (("source", source), ("target", target)):
         with endpoint.connect(read_only=True) as conn:
             pages = _pages(conn, tables)
@@ -128,6 +131,7 @@ def verify(
                     endpoint,
                     snapshot if side == "source" else None,
                     mode,
+                    hashing,
                     work,
                     partial,
                     expected,
@@ -157,6 +161,32 @@ def _pages(conn: Any, tables: list[TableInfo]) -> dict[str, int | None]:
     return found
 
 
+@dataclass(frozen=True)
+class _Hashing:
+    """How `full` hashes rows, the same on both servers: decided once, from the source's catalog."""
+
+    row_hash: bool
+    columns: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, source: PgEndpoint, target: PgEndpoint, tables: list[TableInfo]) -> _Hashing:
+        try:
+            with source.connect(read_only=True) as src, target.connect(read_only=True) as dst:
+                row_hash = postgres_checksum.row_hash_supported(src, dst)
+                if not row_hash:
+                    log.info("a server before PostgreSQL 14: hashing rows by their text form")
+                    return cls(False, {})
+                return cls(True, {t.key: postgres_checksum.select_list(src, t) for t in tables})
+        except (BillingOpsError, psycopg.Error) as exc:  # each worker meets and reports the unreadable side
+            log.debug("reading column types for verification: %s", exc)
+            return cls(False, {})
+
+    def select_list(self, table: TableInfo) -> str:
+        if self.row_hash:
+            return ", ".join(self.columns[table.key])
+        return ", ".join(quote_ident(c) for c in table.columns)
+
+
 def _ranges(pages: int | None) -> list[tuple[int | None, int | None]]:
     if pages is None or pages <= RANGE_BLOCKS:
         return [(None, None)]
@@ -164,7 +194,7 @@ def _ranges(pages: int | None) -> list[tuple[int | None, int | None]]:
     return [(i * RANGE_BLOCKS, None if i == count - 1 else (i + 1) * RANGE_BLOCKS) for i in range(count)]
 
 
-def _query(table: TableInfo, mode: str, first: int | None, end: int | None) -> str:
+def _query(table: TableInfo, mode: str, hashing: _Hashing, first: int | None, end: int | None) -> str:
     clauses = []
     if first:
         clauses.append(f"ctid >= '({first},0)'::tid")
@@ -173,10 +203,9 @@ def _query(table: TableInfo, mode: str, first: int | None, end: int | None) -> s
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     if mode == "counts":
         return f"SELECT count(*), 0 FROM ONLY {table.qualified()}{where}"  # nosec B608  # noqa: S608  # quoted identifiers
-    cols = ", ".join(quote_ident(c) for c in table.columns)
     return (
-        f"SELECT count(*), coalesce(sum(hashtextextended(r::text, 0)), 0) "  # nosec B608  # noqa: S608  # quoted identifiers
-        f"FROM (SELECT {cols} FROM ONLY {table.qualified()}{where}) r"
+        f"SELECT count(*), {postgres_checksum.sum_expression(hashing.row_hash)} "  # nosec B608  # noqa: S608  # quoted identifiers
+        f"FROM (SELECT {hashing.select_list(table)} FROM ONLY {table.qualified()}{where}) r"
     )
 
 
@@ -185,6 +214,7 @@ def _worker(
     endpoint: PgEndpoint,
     snapshot: str | None,
     mode: str,
+    hashing: _Hashing,
     work: queue.Queue,
     partial: dict,
     expected: dict,
@@ -215,7 +245,7 @@ def _worker(
                     checks[table.key].error = f"table missing on the {side}"
                 continue
             try:
-                rows, total = conn.execute(_query(table, mode, first, end)).fetchone()
+                rows, total = conn.execute(_query(table, mode, hashing, first, end)).fetchone()
             except psycopg.Error as exc:  # record it on the table, keep verifying the others
                 with lock:
                     checks[table.key].error = f"{side}: {str(exc).strip().splitlines()[0]}"
