@@ -115,8 +115,13 @@ ORDER BY 1
 
 def inspect(conn: Any) -> Inventory:
     """Read the inventory over an open psycopg connection (any isolation; nothing is written)."""
-    one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
-    col = lambda q: [r[0] for r in conn.execute(q).fetchall()]  # noqa: E731
+
+    def one(query: str) -> Any:
+        return conn.execute(query).fetchone()[0]
+
+    def col(query: str) -> list[str]:
+        return [r[0] for r in conn.execute(query).fetchall()]
+
     inv = Inventory(
         server_version=one("SHOW server_version"),
         database=one("SELECT current_database()"),
