@@ -180,8 +180,15 @@ def _deploy_lock(session: Session, env: Any, run_id: str, wait: float, ctrl_c: A
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(acquire(env, run_id, COMMAND, wait=wait, runs_dir=session.settings.runs_dir))
-        except Refused:
-            raise
+        except Refused as exc:
+            # The environment is written on the target cloud, which need not be its default cloud.
+            where = f"--env {env.name} --cloud {env.cloud}"
+            raise Refused(
+                exc.message,
+                hint="Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check "
+                f"with `billingops locks {where}` and break it with `billingops unlock {where} --deploy-lock`.",
+                details=exc.details,
+            ) from None
         except ExternalError as exc:
             # Only taking the lock is translated here: errors of the run itself pass through untouched.
             raise ExternalError(
