@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from billingops import redact
 from billingops.errors import ExternalError, UsageError
+from billingops.transfer import postgres_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class PgEndpoint:
         """A psycopg connection; connection failures become ExternalError (exit 3) without the password."""
         import psycopg
 
+        params = self.params()
+        postgres_watchdog.raise_if_frozen(params)
         options = SESSION_SETTINGS + (" -c default_transaction_read_only=on" if read_only else "")
         try:
             conn = psycopg.connect(
@@ -101,6 +104,9 @@ class PgEndpoint:
                 f"{redact.redact(_first_line(str(exc)))}.",
                 hint=_connect_hint(str(exc), self.role),
             ) from None
+        # A frozen server would block any query on this connection for ever: the migration's watchdog (if one
+        # runs) shuts its socket down when the server stops answering.
+        postgres_watchdog.track(params, conn)
         return conn
 
 

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from billingops.errors import Interrupted, StepFailed
-from billingops.transfer import postgres_copy, postgres_objects, postgres_schema, postgres_verify
+from billingops.transfer import (
+    postgres_copy,
+    postgres_objects,
+    postgres_schema,
+    postgres_verify,
+    postgres_watchdog,
+)
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_inspect import (
     Inventory,
@@ -123,6 +129,18 @@ class PgMigration:
         self.save()
 
     def run(self) -> PgResult:
+        # A server that freezes mid-run (no answer, no closed connection) would hang a query or a pipe for ever:
+        # the watchdog wakes everything waiting on it, and its error replaces the one each waiter then raises.
+        with postgres_watchdog.Watchdog([self.source, self.target]) as watchdog:
+            try:
+                return self._run()
+            except Interrupted:
+                raise
+            except Exception:
+                watchdog.raise_if_frozen()
+                raise
+
+    def _run(self) -> PgResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
         tables = self.checked.source.tables
         self.result.tables = len(tables)
