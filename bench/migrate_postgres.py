@@ -245,6 +245,7 @@ def _round(
             str(args.jobs),
             "--json",
             "--yes",
+            "--no-lock",  # throwaway servers given by URL: no cloud holds a deploy lock for them
         ],
         cwd=work,
         env=env,
