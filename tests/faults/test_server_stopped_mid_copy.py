@@ -126,8 +126,6 @@ def _last_error(stderr: str) -> str:
     return [line for line in stderr.splitlines() if line.startswith("error:")][-1]
 
 
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
     "which",
@@ -352,8 +350,6 @@ def _signal_all(pids: list[int], sig: int) -> None:
             pass
 
 
-
-
 # Short watchdog periods: a frozen server is declared after two unanswered 2 s probes, about 5 s. The COPY
 # pipes' own no-progress watchdog waits longer, so the server watchdog is what these tests exercise.
 FAST_WATCHDOG = {
@@ -409,8 +405,20 @@ def _frozen_run(
 
 def _resume(tmp_path: Path, flags: tuple[str, ...]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--json", "--no-lock",
-         *flags, "--resume"],
+        [
+            sys.executable,
+            "-m",
+            "billingops",
+            "migrate-cloud",
+            "aws",
+            "gcp",
+            "--env",
+            "prod",
+            "--json",
+            "--no-lock",
+            *flags,
+            "--resume",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -473,22 +481,39 @@ def test_postgres_target_frozen_during_verification_is_a_bounded_exit_3(
     _assert_copied(ledger_source, target)
 
 
-@pytest.mark.timeout(200)
-def test_redis_target_frozen_mid_copy_is_a_bounded_exit_3(tmp_path, redis_pair):
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("which", ["target", "source"])
+def test_redis_frozen_mid_copy_is_a_bounded_exit_3_then_resume(tmp_path, redis_pair, which):
+    """Every Redis read has a socket timeout (60 s at most) and a worker process that dies wakes the parent:
+    a SIGSTOPped Redis ends the run with exit 3 naming that server."""
     source, target = redis_pair
     _load_source(source.url())
-    proc = _start(
-        tmp_path, "--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1"
-    )
+    flags = ("--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1")
+    proc = _start(tmp_path, *flags)
     lines: list[str] = []
     _wait_for_event(proc, "redis_progress", lines)
-    assert target.proc is not None
-    target.proc.send_signal(signal.SIGSTOP)
+    frozen = target if which == "target" else source
+    assert frozen.proc is not None
+    frozen.proc.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
     try:
         code, _, stderr = _finish(proc, lines, timeout=150)
+        seconds = time.monotonic() - started
     finally:
-        target.proc.send_signal(signal.SIGCONT)
+        frozen.proc.send_signal(signal.SIGCONT)
     assert code == 3, stderr[-3000:]
     error = _last_error(stderr)
-    assert "redis" in error.lower() and "Traceback" not in stderr, error
-    print(f"\nfrozen Redis target: {error}")
+    assert "Traceback" not in stderr
+    assert "redis" in error.lower() and f"127.0.0.1:{frozen.port}/" in error, error
+    print(f"\nfrozen Redis {which}: exit 3 after {seconds:.0f} s: {error}")
+
+    resumed = _resume(tmp_path, flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    import redis
+
+    client = redis.Redis.from_url(target.url())
+    try:
+        assert client.dbsize() == REDIS_KEYS + REDIS_KEYS // 5
+        assert client.hgetall("customer:0") == {b"name": b"c0", b"plan": b"pro"}
+    finally:
+        client.close()

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# After a server is declared frozen, how often libpq children started for it since are ended.
+KILL_PERIOD = 0.2
+
 ServerKey = tuple[str, str]  # (host, port) as libpq sees them: one server may be both source and target
 
 
@@ -179,7 +182,11 @@ class Watchdog:
             if server.failures >= self.settings.failures:
                 server.frozen_for = time.monotonic() - server.silent_since
                 self._declare_frozen(server)
-                return
+                break
+        # Until the migration has unwound, a worker may still start a psql or pg_restore for this server (it
+        # would wait out its own connect timeout): keep ending them.
+        while self.frozen is server and not self._stop.wait(KILL_PERIOD):
+            _kill_all(libpq_children(server.key))
 
     def _answers(self, server: _Server) -> bool:
         import psycopg
@@ -213,11 +220,15 @@ class Watchdog:
         )
         for conn in conns:
             _shut_down(conn)
-        for pid in libpq_children(server.key):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _kill_all(libpq_children(server.key))
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _shut_down(conn: Any) -> None:
