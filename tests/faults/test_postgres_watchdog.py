@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from billingops.errors import ConfigError, ExternalError
+from billingops.errors import ConfigError, ExternalError, Interrupted
 from billingops.transfer import postgres_watchdog
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_watchdog import Settings, Watchdog
@@ -37,7 +37,7 @@ def _endpoint(port: int, role: str) -> PgEndpoint:
 
 
 def test_settings_from_env(monkeypatch):
-    assert Settings.from_env() == Settings(period=10.0, timeout=10, failures=3)
+    assert Settings.from_env() == Settings(period=5.0, timeout=10, failures=3)
     monkeypatch.setenv("BILLINGOPS_PG_PROBE_SECONDS", "0.5")
     monkeypatch.setenv("BILLINGOPS_PG_PROBE_TIMEOUT", "3")
     monkeypatch.setenv("BILLINGOPS_PG_PROBE_FAILURES", "4")
@@ -108,3 +108,24 @@ def test_a_busy_live_server_is_never_declared_frozen(postgres_server):
             conn.execute("SELECT pg_sleep(6)")
         assert watchdog.frozen is None and watchdog.error() is None
     assert postgres_watchdog._ACTIVE == {}
+
+
+@pytest.mark.timeout(60)
+def test_watching_replaces_the_woken_waiters_error_but_not_a_ctrl_c(silent_server, monkeypatch):
+    monkeypatch.setenv("BILLINGOPS_PG_PROBE_SECONDS", "0.2")
+    monkeypatch.setenv("BILLINGOPS_PG_PROBE_TIMEOUT", "2")
+    monkeypatch.setenv("BILLINGOPS_PG_PROBE_FAILURES", "1")
+    endpoint = _endpoint(silent_server, "source")
+    with pytest.raises(ExternalError, match="The source PostgreSQL .* stopped answering"):
+        with postgres_watchdog.watching([endpoint]) as watchdog:
+            while watchdog.frozen is None:
+                time.sleep(0.1)
+            raise RuntimeError("psql exited with -9")  # what a woken waiter raises
+    with pytest.raises(Interrupted):
+        with postgres_watchdog.watching([endpoint]) as watchdog:
+            while watchdog.frozen is None:
+                time.sleep(0.1)
+            raise Interrupted("interrupted", hint="rerun with --resume")
+    with pytest.raises(RuntimeError):  # a live run's own errors pass through untouched
+        with postgres_watchdog.watching([endpoint]):
+            raise RuntimeError("a real failure")

@@ -88,15 +88,16 @@ class PgResult:
 
 def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
     """Read both sides (the target read-only too): nothing changes here."""
-    with source.connect(read_only=True) as src:
-        inventory = inspect(src)
-    with target.connect(read_only=True) as dst:
-        return PgPreflight(
-            inventory,
-            user_objects(dst),
-            missing_extensions(dst, inventory.extensions),
-            missing_roles(dst, inventory.roles),
-        )
+    with postgres_watchdog.watching([source, target]):
+        with source.connect(read_only=True) as src:
+            inventory = inspect(src)
+        with target.connect(read_only=True) as dst:
+            return PgPreflight(
+                inventory,
+                user_objects(dst),
+                missing_extensions(dst, inventory.extensions),
+                missing_roles(dst, inventory.roles),
+            )
 
 
 class PgMigration:
@@ -131,14 +132,8 @@ class PgMigration:
     def run(self) -> PgResult:
         # A server that freezes mid-run (no answer, no closed connection) would hang a query or a pipe for ever:
         # the watchdog wakes everything waiting on it, and its error replaces the one each waiter then raises.
-        with postgres_watchdog.Watchdog([self.source, self.target]) as watchdog:
-            try:
-                return self._run()
-            except Interrupted:
-                raise
-            except Exception:
-                watchdog.raise_if_frozen()
-                raise
+        with postgres_watchdog.watching([self.source, self.target]):
+            return self._run()
 
     def _run(self) -> PgResult:
         self.workdir.mkdir(parents=True, exist_ok=True)

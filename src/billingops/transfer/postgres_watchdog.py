@@ -15,14 +15,16 @@ environment points at that server are killed. `PgMigration.run()` then raises th
 The probe stops at the end of the handshake (no `SELECT 1`): the handshake is bounded by connect_timeout,
 a query would not be, and a server that forked a backend and authenticated us is not frozen.
 
-Tunables (environment variables; defaults detect a frozen server in about a minute):
-  BILLINGOPS_PG_PROBE_SECONDS    pause between two probes of one server (default 10)
+Tunables (environment variables; the defaults declare a frozen server 35-45 s after it froze, before the COPY
+pipes' own 60 s no-progress watchdog, so the error names the server):
+  BILLINGOPS_PG_PROBE_SECONDS    pause between two probes of one server (default 5)
   BILLINGOPS_PG_PROBE_TIMEOUT    connect_timeout of one probe in seconds, at least 2 (libpq's floor; default 10)
   BILLINGOPS_PG_PROBE_FAILURES   consecutive unanswered probes that declare a server frozen (default 3)
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -30,12 +32,12 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import ConfigError, ExternalError
+from billingops.errors import ConfigError, ExternalError, Interrupted
 
 if TYPE_CHECKING:
     from billingops.transfer.postgres_conn import PgEndpoint
@@ -50,7 +52,7 @@ ServerKey = tuple[str, str]  # (host, port) as libpq sees them: one server may b
 
 @dataclass(frozen=True)
 class Settings:
-    period: float = 10.0
+    period: float = 5.0
     timeout: int = 10
     failures: int = 3
 
@@ -269,6 +271,20 @@ def libpq_children(key: ServerKey) -> list[int]:
         if (host, port or "5432") == key:
             found.append(pid)
     return found
+
+
+@contextlib.contextmanager
+def watching(endpoints: Iterable[PgEndpoint]) -> Iterator[Watchdog]:
+    """Run the block under a watchdog; if a server froze, its error replaces whatever the woken waiter raised
+    (a psycopg error, a killed psql's exit code). A Ctrl-C stays a Ctrl-C."""
+    with Watchdog(endpoints) as watchdog:
+        try:
+            yield watchdog
+        except Interrupted:
+            raise
+        except Exception:
+            watchdog.raise_if_frozen()
+            raise
 
 
 # The watchdog of each server being migrated, so connections opened anywhere register with it.
