@@ -173,3 +173,14 @@ def test_values_swapped_between_rows_fail_the_row_hash(typed_pair):
     change(target.url, "UPDATE typed SET fixed = CASE id WHEN 1 THEN 7.5 WHEN 2 THEN 2.5 ELSE fixed END")
     change(source.url, "UPDATE typed SET fixed = CASE id WHEN 1 THEN 2.5 WHEN 2 THEN 7.5 ELSE fixed END")
     assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).failed_tables == ["public.typed"]
+
+
+def test_servers_without_the_row_hash_hash_the_text_form(typed_pair, monkeypatch):
+    from billingops.transfer import postgres_checksum
+
+    monkeypatch.setattr(postgres_checksum, "ROW_HASH_VERSION", 10_000_000)  # as if a server were before 14
+    source, target, tables = typed_pair
+    assert not postgres_verify._Hashing.read(source, target, tables).row_hash
+    assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).ok
+    change(target.url, "UPDATE typed SET span = interval '24 hours' WHERE id = 3")
+    assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).failed_tables == ["public.typed"]
