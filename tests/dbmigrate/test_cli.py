@@ -175,3 +175,51 @@ def test_deploy_lock_held_elsewhere_is_refused(run_cli, tmp_path, db_url):
     after = run_cli("db", "migrate", "--env", "dev", env={"BILLINGOPS_DATABASE_URL": db_url}, cwd=project)
     assert after.returncode == 0, after.stderr
     assert seed.returncode == 4, seed.stderr  # refused before any secret store is called
+
+
+SECRET_NAMES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET")
+
+
+def test_lock_wait_waits_for_a_held_deploy_lock_then_runs(run_cli, tmp_path, db_url):
+    """Every command that takes the deploy lock spells --lock-wait the same way: it waits for the holder,
+    times out naming it, and proceeds once it is released."""
+    import threading
+
+    from billingops.config import load_settings
+    from billingops.locks import deploy_lock
+
+    project = _project(tmp_path, {"0001_a.sql": "CREATE TABLE a (id int);"})
+    env = load_settings(cwd=project).env("dev")
+    released = threading.Event()
+
+    def hold_for(seconds: float) -> None:
+        with deploy_lock.acquire(env, "other-run-2", "deploy"):
+            time.sleep(seconds)
+        released.set()
+
+    with deploy_lock.acquire(env, "other-run-1", "deploy"):
+        began = time.monotonic()
+        timed_out = {
+            name: run_cli(*argv, "--env", "dev", "--lock-wait", "2s", cwd=project,
+                          env={"BILLINGOPS_DATABASE_URL": db_url})
+            for name, argv in {
+                "db migrate": ("db", "migrate"),
+                "secrets seed": ("secrets", "seed", *[f"--secret-id={n}=x" for n in SECRET_NAMES]),
+            }.items()
+        }
+        assert time.monotonic() - began >= 4, {n: r.stderr for n, r in timed_out.items()}  # 2 s each
+    for name, result in timed_out.items():
+        assert result.returncode == 4, (name, result.stderr)
+        assert "other-run-1" in result.stderr and "after waiting 2s" in result.stderr, (name, result.stderr)
+    bad = run_cli("db", "migrate", "--env", "dev", "--lock-wait", "soon", cwd=project)
+    assert bad.returncode == 2 and "--lock-wait 'soon' is not a duration" in bad.stderr, bad.stderr
+
+    holder = threading.Thread(target=hold_for, args=(3.0,))
+    holder.start()
+    time.sleep(0.5)
+    waited = run_cli("db", "migrate", "--env", "dev", "--lock-wait", "1m", "--json", cwd=project,
+                     env={"BILLINGOPS_DATABASE_URL": db_url})
+    holder.join()
+    assert released.is_set() and waited.returncode == 0, waited.stderr
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT to_regclass('a')").fetchone()[0] == "a"

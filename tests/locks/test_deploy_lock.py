@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -136,7 +137,7 @@ def test_dead_runners_deploy_lock_is_listed_refused_while_live_and_broken_once_d
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=30)
     blocked = _results(_racers(project, count=1, hold=0, start_in=0))[0]
-    assert blocked[0] == 4 and "unlock --env dev --deploy-lock" in blocked[1]
+    assert blocked[0] == 4 and re.search(r"unlock --env dev --cloud (aws|gcp) --deploy-lock", blocked[1]), blocked[1]
 
     result = run_cli("unlock", "--env", "dev", "--deploy-lock", "--yes", "--older-than", "0s", **project.cli_args())
     assert result.returncode == 0, result.stderr

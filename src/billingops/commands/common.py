@@ -44,6 +44,29 @@ ConfigOpt = Annotated[
 ]
 
 
+# The billingops deploy lock, taken by every command that changes an environment (deploy, rollout, rollback,
+# db migrate, secrets seed, migrate-cloud): one spelling of its options everywhere.
+NoLockOpt = Annotated[
+    bool,
+    typer.Option("--no-lock", help="Do not take the environment's billingops deploy lock (only when you know "
+                 "nothing else deploys it)."),
+]
+LockWaitOpt = Annotated[
+    str | None,
+    typer.Option("--lock-wait", metavar="DURATION", help="Wait this long for another run's billingops deploy lock "
+                 "(e.g. 5m); without it a held lock is refused at once."),
+]
+
+
+def lock_wait_seconds(value: str | None) -> float:
+    """--lock-wait as seconds (0 when not given); a malformed duration is a UsageError naming the option."""
+    if not value:
+        return 0.0
+    from billingops.locks.model import parse_duration
+
+    return parse_duration(value, option="--lock-wait")
+
+
 @dataclass
 class GlobalOptions:
     """What was given before the command name."""

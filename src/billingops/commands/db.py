@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import NoLockOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import StepFailed, UsageError
 
 if TYPE_CHECKING:
@@ -55,8 +55,14 @@ def migrate(
     secret_id: SecretIdOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would run; change nothing.")] = False,
     lock_wait: Annotated[
-        float, typer.Option("--lock-wait", min=0, help="Seconds to wait for another runner's migration lock.")
-    ] = 60.0,
+        str | None,
+        typer.Option(
+            "--lock-wait",
+            metavar="DURATION",
+            help="Wait this long for another run's billingops deploy lock and PostgreSQL migration lock "
+            "(e.g. 90s, 5m). Default: refuse a held deploy lock at once, wait 60s for the migration lock.",
+        ),
+    ] = None,
     task: Annotated[
         bool | None,
         typer.Option(
@@ -87,13 +93,15 @@ def migrate(
     job: Annotated[
         str | None, typer.Option("--job", help="GCP --task: Cloud Run job (default SERVICE-migrate).")
     ] = None,
-    no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the deploy lock.")] = False,
+    no_lock: NoLockOpt = False,
 ) -> None:
     """Apply pending migrations in order, each in its own transaction, under a PostgreSQL advisory lock."""
     from billingops.locks import deploy_lock
 
     env = session.env()
     out = session.output
+    deploy_wait = lock_wait_seconds(lock_wait)
+    migration_wait = deploy_wait if lock_wait else 60.0
     use_task = task if task is not None else env.migrations_mode == "task"
     audit = session.audit()
     if use_task:
@@ -106,7 +114,7 @@ def migrate(
         from billingops.dbmigrate.task import parse_command
 
         command = parse_command(task_command)
-        with deploy_lock.hold(env, "db migrate", enabled=not no_lock):
+        with deploy_lock.hold(env, "db migrate", enabled=not no_lock, wait=deploy_wait):
             runner = _task_runner(
                 env,
                 out,
@@ -134,10 +142,10 @@ def migrate(
         from billingops.dbmigrate.service import migrate_direct
 
         url = _url(env, database_url, secret_id)
-        with deploy_lock.hold(env, "db migrate", enabled=not (no_lock or dry_run)):
+        with deploy_lock.hold(env, "db migrate", enabled=not (no_lock or dry_run), wait=deploy_wait):
             if not dry_run:
                 audit.record("db.migrate.start", env=env.name, cloud=env.cloud, mode="direct")
-            report = migrate_direct(env, url, via=via, dry_run=dry_run, lock_wait=lock_wait, say=out.say)
+            report = migrate_direct(env, url, via=via, dry_run=dry_run, lock_wait=migration_wait, say=out.say)
             if not dry_run:
                 audit.record(
                     "db.migrate.end",

@@ -20,18 +20,13 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
-from billingops.commands.rollout import NoLockOpt
+from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import ExternalError, Refused, StepFailed, UsageError
 
 log = logging.getLogger(__name__)
 COMMAND = "migrate-cloud"
 
 Only = Annotated[str | None, typer.Option("--only", help="Move only one store: postgres or redis.")]
-LockWaitOpt = Annotated[
-    str | None,
-    typer.Option("--lock-wait", help="Wait this long for another run's billingops deploy lock (e.g. 5m)."),
-]
 
 
 def _url(flag: str, what: str) -> Any:
@@ -96,7 +91,7 @@ def migrate_cloud(
         raise UsageError(f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores.")
     if dry_run and resume:
         raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
-    wait = _lock_wait(lock_wait)
+    wait = lock_wait_seconds(lock_wait)
     settings = session.settings
     env_name = _env_name(session)
     want_pg, want_redis = only in (None, "postgres"), only in (None, "redis")
@@ -130,14 +125,6 @@ def migrate_cloud(
         replace=replace_target,
         split_mb=split_larger_than,
     )
-
-
-def _lock_wait(value: str | None) -> float:
-    if not value:
-        return 0.0
-    from billingops.locks.model import parse_duration
-
-    return parse_duration(value, option="--lock-wait")
 
 
 def _locked_run(
@@ -180,15 +167,6 @@ def _deploy_lock(session: Session, env: Any, run_id: str, wait: float, ctrl_c: A
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(acquire(env, run_id, COMMAND, wait=wait, runs_dir=session.settings.runs_dir))
-        except Refused as exc:
-            # The environment is written on the target cloud, which need not be its default cloud.
-            where = f"--env {env.name} --cloud {env.cloud}"
-            raise Refused(
-                exc.message,
-                hint="Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check "
-                f"with `billingops locks {where}` and break it with `billingops unlock {where} --deploy-lock`.",
-                details=exc.details,
-            ) from None
         except ExternalError as exc:
             # Only taking the lock is translated here: errors of the run itself pass through untouched.
             raise ExternalError(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import BillingOpsError, ConfigError, Refused, StepFailed, UsageError
 
 if TYPE_CHECKING:
@@ -39,8 +39,6 @@ ServiceOpt = Annotated[str | None, typer.Option(
     "--service", help="ECS / Cloud Run service (default: terraform output service_name).")]
 ContainerOpt = Annotated[str | None, typer.Option(
     "--container", help="Container that runs the app image (AWS; default: terraform output container_name).")]
-NoLockOpt = Annotated[bool, typer.Option(
-    "--no-lock", help="Do not take the environment's deploy lock (only when you know nothing else deploys it).")]
 UrlOpt = Annotated[str | None, typer.Option(
     "--url", help="Base URL for the health check (default: terraform output load_balancer_url / service_url).")]
 
@@ -79,6 +77,7 @@ def rollout(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the image and show what would change; "
                                           "change nothing.")] = False,
     no_lock: NoLockOpt = False,
+    lock_wait: LockWaitOpt = None,
 ) -> None:
     """Roll out an image: checked in the registry first, health-gated, rolled back when the gate fails."""
     from billingops.clouds.health import HealthChecker
@@ -93,7 +92,8 @@ def rollout(
         raise Refused("The rollout to prod was not confirmed: nothing was changed.", hint="Answer y, or pass --yes.")
     health = HealthChecker(env.health_path, deadline=health_timeout, interval=min(3.0, poll_interval))
     report = perform_rollout(session, env, outputs, image, waiting=Waiting(timeout, poll_interval), health=health,
-                             canary=steps, health_url=url, dry_run=dry_run, take_lock=not no_lock)
+                             canary=steps, health_url=url, dry_run=dry_run, take_lock=not no_lock,
+                             lock_wait=lock_wait_seconds(lock_wait))
     session.output.result(report, lambda console: _render(session.output, console, report))
 
 
@@ -110,6 +110,7 @@ def rollback(
     container: ContainerOpt = None,
     url: UrlOpt = None,
     no_lock: NoLockOpt = False,
+    lock_wait: LockWaitOpt = None,
 ) -> None:
     """Go back to the previous task definition / revision (or --to one), then verify the health endpoint."""
     from billingops.clouds.health import HealthChecker
@@ -125,7 +126,7 @@ def rollback(
     audit.record("rollback.start", env=env.name, cloud=env.cloud, service=adapter.service, to=to or "previous")
     report = RolloutReport(env.name, env.cloud, "", "")
     try:
-        with deploy_lock.hold(env, "rollback", enabled=not no_lock):
+        with deploy_lock.hold(env, "rollback", enabled=not no_lock, wait=lock_wait_seconds(lock_wait)):
             report.outcome = adapter.rollback(to=to, waiting=Waiting(timeout, poll_interval),
                                               progress=session.output.say)
             report.image = report.outcome.image
@@ -142,7 +143,8 @@ def rollback(
 def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, Any], image_value: str, *,
                     waiting: "Waiting", health: "HealthChecker | None", canary: Sequence[int] = (100,),
                     health_url: str | None = None, dry_run: bool = False, wait: bool = True, verify: bool = True,
-                    take_lock: bool = True, adapter: "Rollout | None" = None, registry: "ImageRegistry | None" = None
+                    take_lock: bool = True, lock_wait: float = 0.0, adapter: "Rollout | None" = None,
+                    registry: "ImageRegistry | None" = None
                     ) -> RolloutReport:
     """Check the image, roll it out under the deploy lock, verify; audit start and outcome.
 
@@ -165,7 +167,7 @@ def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, An
     audit.record("rollout.start", env=env.name, cloud=env.cloud, service=adapter.service, image=str(ref),
                  digest=digest)
     try:
-        with deploy_lock.hold(env, "rollout", enabled=take_lock):
+        with deploy_lock.hold(env, "rollout", enabled=take_lock, wait=lock_wait):
             report.outcome = adapter.deploy(str(ref), health=health, waiting=waiting, canary=canary, wait=wait,
                                             progress=session.output.say)
             if verify and health is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import StepFailed, UsageError
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def seed(
     ] = None,
     secret_id: SecretIdOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
-    no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not take the deploy lock.")] = False,
+    no_lock: NoLockOpt = False,
+    lock_wait: LockWaitOpt = None,
 ) -> None:
     """Write missing or changed secret values; a version is added only when the value differs.
 
@@ -72,7 +73,8 @@ def seed(
     provided = collect(env.secrets, file=file, stdin_text=stdin_text)
     store, ids = _store_and_ids(env, secret_id)
     audit = session.audit()
-    with deploy_lock.hold(env, "secrets seed", enabled=not (no_lock or dry_run)):
+    take_lock = not (no_lock or dry_run)
+    with deploy_lock.hold(env, "secrets seed", enabled=take_lock, wait=lock_wait_seconds(lock_wait)):
         plan = seeding.build_plan(store, env.secrets, ids, provided, rotate=rotate or [])
         if dry_run:
             actions = plan.actions

@@ -159,12 +159,12 @@ def _describe(holder: HeldLock) -> str:
 
 def _held_by(env: EnvConfig, holder: HeldLock, wait: float) -> Refused:
     waited = f" after waiting {format_age(wait)}" if wait > 0 else ""
+    # --cloud too: migrate-cloud locks the target cloud's environment, which need not be the default cloud.
+    where = f"--env {env.name} --cloud {env.cloud}"
     return Refused(
         f"The billingops deploy lock on {env.name} is held by {_describe(holder)}{waited}; only one deploy, "
         f"rollout, migration or secret seeding runs per environment at a time.",
-        hint="Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check "
-        "with "
-        f"`billingops locks --env {env.name}` and break it with `billingops unlock --env {env.name} "
-        f"--deploy-lock`.",
+        hint="Wait for that run to finish, or pass --lock-wait DURATION to wait for it; if it died, check with "
+        f"`billingops locks {where}` and break it with `billingops unlock {where} --deploy-lock`.",
         details={"deploy_lock": holder.to_dict()},
     )

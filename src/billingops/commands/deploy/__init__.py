@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import LockWaitOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import EXIT_INTERRUPTED, BillingOpsError, UsageError
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,7 @@ def deploy(
     = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Rehearse against an emulated AWS (moto) on this "
                                                             "machine.")] = False,
-    lock_wait: Annotated[str | None, typer.Option("--lock-wait", help="Wait this long for another run's "
-                                                                      "billingops deploy lock (e.g. 5m).")]
-    = None,
+    lock_wait: LockWaitOpt = None,
 ) -> None:
     """Run the deployment checklist as named steps, with a journal (--resume) and an audit record.
 
@@ -130,9 +128,8 @@ def _deploy_lock(session: Session, env: Any, sandbox_info: Any, *, resume: bool,
         yield run_id  # a dry run changes nothing: it needs no lock and must not block a real deploy
         return
     from billingops.locks.deploy_lock import acquire
-    from billingops.locks.model import parse_duration
 
-    wait = parse_duration(lock_wait, option="--lock-wait") if lock_wait else 0.0
+    wait = lock_wait_seconds(lock_wait)
     overrides = [str(sandbox_info.backend_file(env.name))] if sandbox_info is not None else []
     with acquire(env, run_id, "deploy", wait=wait, backend_overrides=overrides,
                  runs_dir=session.settings.runs_dir):
