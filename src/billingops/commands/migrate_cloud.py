@@ -185,11 +185,14 @@ def _env_name(session: Session) -> str:
 
 
 def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool) -> int:
-    from billingops.transfer import plan, postgres_estimate, postgres_migrate
+    from billingops.transfer import plan, postgres_estimate, postgres_migrate, postgres_watchdog
 
     doc: dict[str, Any] = {**base, "dry_run": True}
     if found.source_pg:
-        with session.output.status("reading both PostgreSQL databases"):
+        with (
+            session.output.status("reading both PostgreSQL databases"),
+            postgres_watchdog.watching([found.source_pg, found.target_pg]),
+        ):
             checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
             estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
         doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}

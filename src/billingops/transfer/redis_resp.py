@@ -121,6 +121,7 @@ class RespConnection:
         self.target = parse_url(url)
         self.db = self.target.db if db is None else db
         self._reader = hiredis.Reader()
+        self._timeout = timeout
         self._sock = self._connect(ca_file, timeout)
         try:
             self._handshake()
@@ -228,8 +229,10 @@ class RespConnection:
     def _io_error(self, verb: str, exc: OSError) -> RedisUnavailable:
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return RedisUnavailable(
-                f"timed out {verb} Redis at {self.shown}",
-                hint="the server is overloaded or unreachable; retry, or use fewer --jobs",
+                f"Redis at {self.shown} did not answer within {self._timeout:.0f} s while {verb} it "
+                "(the server may be frozen, overloaded or unreachable)",
+                hint="check the server (its CPU, memory and log), then rerun the same command with --resume; "
+                "if it is only overloaded, use fewer --jobs",
             )
         return RedisUnavailable(
             f"connection to Redis at {self.shown} failed while {verb} it: {exc}",
