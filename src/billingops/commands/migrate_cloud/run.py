@@ -1,12 +1,7 @@
-"""`billingops migrate-cloud SOURCE TARGET --env ENV`: move PostgreSQL and Redis data between AWS and GCP,
-verified.
+"""The real migrate-cloud run: under the target environment's deploy lock and the run journal, with Ctrl-C
+handling, the PostgreSQL and Redis parts, and the result (verification table, cutover steps)."""
 
-The heavy lifting lives in billingops.transfer; this module parses options, asks for consent, keeps the run
-journal and renders the result.
-"""
-
-# No `from __future__ import annotations`: with_session rebuilds the signature and Typer must see the real
-# Annotated objects, not strings it cannot resolve in another module.
+from __future__ import annotations
 
 import contextlib
 import json
@@ -15,119 +10,17 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
+from billingops.commands.common import Session
+from billingops.commands.migrate_cloud import COMMAND
+from billingops.commands.migrate_cloud.target import consent
 from billingops.errors import ExternalError, Refused, StepFailed, UsageError
 
 log = logging.getLogger(__name__)
-COMMAND = "migrate-cloud"
-
-Only = Annotated[str | None, typer.Option("--only", help="Move only one store: postgres or redis.")]
 
 
-def _url(flag: str, what: str) -> Any:
-    return Annotated[
-        str | None,
-        typer.Option(flag, help=f"{what} URL; overrides terraform outputs and the secret store. Shown redacted."),
-    ]
-
-
-def _ca(flag: str, side: str) -> Any:
-    return Annotated[Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL (Memorystore).")]
-
-
-def register(app: typer.Typer) -> None:
-    app.command(
-        "migrate-cloud",
-        help="Move the billing data (PostgreSQL, Redis) from one cloud to the other, "
-        "verified. See runbooks/migrate-cloud.md.",
-    )(migrate_cloud)
-
-
-@with_session(cloud=False)
-def migrate_cloud(
-    session: Session,
-    source: Annotated[str, typer.Argument(help="Cloud to copy from: aws or gcp.")],
-    target: Annotated[str, typer.Argument(help="Cloud to copy to: aws or gcp.")],
-    only: Only = None,
-    source_postgres: _url("--source-postgres", "Source PostgreSQL (postgresql://USER:PW@HOST:PORT/DB)") = None,
-    target_postgres: _url("--target-postgres", "Target PostgreSQL") = None,
-    source_redis: _url("--source-redis", "Source Redis (redis:// or rediss://)") = None,
-    target_redis: _url("--target-redis", "Target Redis") = None,
-    source_redis_ca: _ca("--source-redis-ca", "source") = None,
-    target_redis_ca: _ca("--target-redis-ca", "target") = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel COPY pipes / Redis workers.")] = 2,
-    verify: Annotated[str, typer.Option(help="Verification: counts or full (checksums).")] = "full",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show sizes, checks and the plan; change nothing.")
-    ] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Finish the last unfinished run.")] = False,
-    replace_target: Annotated[
-        bool,
-        typer.Option(
-            "--replace-target",
-            help="Overwrite a non-empty target (asks for the environment name; --yes confirms).",
-        ),
-    ] = False,
-    split_larger_than: Annotated[
-        float | None,
-        typer.Option(help="Split tables larger than this many MB into parallel ranges (default: automatic)."),
-    ] = None,
-    lock_wait: LockWaitOpt = None,
-    no_lock: NoLockOpt = False,
-) -> int:
-    from billingops.transfer import endpoints
-
-    endpoints.check_clouds(source, target)
-    if only not in (None, "postgres", "redis"):
-        raise UsageError(f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both.")
-    if verify not in ("counts", "full"):
-        raise UsageError(f"--verify must be counts or full, not {verify!r}.", hint="full is the default.")
-    if not 1 <= jobs <= 64:
-        raise UsageError(f"--jobs must be between 1 and 64, not {jobs}.", hint="Use about the number of cores.")
-    if dry_run and resume:
-        raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
-    wait = lock_wait_seconds(lock_wait)
-    settings = session.settings
-    env_name = _env_name(session)
-    want_pg, want_redis = only in (None, "postgres"), only in (None, "redis")
-    flags = {
-        "source_postgres": source_postgres,
-        "target_postgres": target_postgres,
-        "source_redis": source_redis,
-        "target_redis": target_redis,
-        "source_redis_ca": source_redis_ca,
-        "target_redis_ca": target_redis_ca,
-    }
-    found = endpoints.resolve(
-        source_env=settings.env(env_name, source),
-        target_env=settings.env(env_name, target),
-        want_pg=want_pg,
-        want_redis=want_redis,
-        flags=flags,
-    )
-    base = {"source": source, "target": target, "env": env_name, "endpoints": found.shown(), "verify": verify}
-    if dry_run:
-        return _dry_run(session, base, found, jobs, replace_target)
-    return _locked_run(
-        session,
-        base,
-        found,
-        lock_env=None if no_lock else settings.env(env_name, target),
-        lock_wait=wait,
-        jobs=jobs,
-        verify=verify,
-        resume=resume,
-        replace=replace_target,
-        split_mb=split_larger_than,
-    )
-
-
-def _locked_run(
+def locked_run(
     session: Session, base: dict, found: Any, *, lock_env: Any, lock_wait: float, resume: bool, **options: Any
 ) -> int:
     """The run under the deploy lock of the environment being written (the target cloud's), held under the
@@ -178,40 +71,6 @@ def _deploy_lock(session: Session, env: Any, run_id: str, wait: float, ctrl_c: A
         yield
 
 
-def _env_name(session: Session) -> str:
-    name = session.env_name or session.settings.default_env
-    session.settings.env(name, "aws")  # validates the name (ConfigError naming --env)
-    return str(name)
-
-
-def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool) -> int:
-    from billingops.transfer import plan, postgres_estimate, postgres_migrate, postgres_watchdog
-
-    doc: dict[str, Any] = {**base, "dry_run": True}
-    if found.source_pg:
-        with (
-            session.output.status("reading both PostgreSQL databases"),
-            postgres_watchdog.watching([found.source_pg, found.target_pg]),
-        ):
-            checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
-            estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
-        doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}
-    if found.source_redis:
-        from billingops.transfer import redis_copy, redis_estimate
-
-        src, dst = redis_copy.inspect(found.source_redis), redis_copy.inspect(found.target_redis)
-        doc["redis"] = {
-            "source": src.to_dict(),
-            "target": dst.to_dict(),
-            "target_keys": dst.total_keys,
-            "estimate": redis_estimate.estimate(found.source_redis, src, verify=base["verify"]),
-        }
-    doc["would_do"] = plan.what_would_be_done(doc.get("postgres"), doc.get("redis"), replace)
-    session.audit().record(COMMAND, phase="dry-run", **{k: base[k] for k in ("source", "target", "env")})
-    session.output.result(doc, lambda _console: plan.render_dry_run(session.output, doc))
-    return 0
-
-
 def _run(
     session: Session,
     base: dict,
@@ -251,7 +110,7 @@ def _run(
 
             redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
         if not resume:
-            _consent(session, base, pg_checked, redis_checked, replace, found)
+            consent(session, base, pg_checked, redis_checked, replace, found)
             # From here on the target holds this run's data: only now may --resume skip the empty-target check.
             state["started_copy"] = True
             journal.save()
@@ -354,54 +213,6 @@ def _resumable(session: Session, base: dict) -> Any:
             hint="Pass the same URLs as the interrupted run.",
         )
     return journal
-
-
-def _consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, found: Any) -> None:
-    """Refuse a non-empty target unless --replace-target is given and confirmed; then empty it."""
-    busy = []
-    if pg is not None and pg.target_objects:
-        busy.append(f"the target database {found.target_pg.shown} holds {', '.join(pg.target_objects[:5])}")
-    if redis is not None and redis.target.total_keys:
-        keys = redis.target.total_keys
-        busy.append(f"the target Redis {found.target_redis.shown} holds {keys} key{'s' if keys != 1 else ''}")
-    if not busy:
-        return
-    if not replace:
-        raise Refused(
-            f"Refusing to migrate into a non-empty target: {'; '.join(busy)}.",
-            hint="Check you picked the right target; pass --replace-target to overwrite it "
-            "(everything in it is dropped).",
-        )
-    question = f"Overwrite the {base['target']} {base['env']} data ({'; '.join(busy)})?"
-    if not session.yes and not session.output.confirm_typed(question, base["env"], flag="--yes"):
-        raise Refused(
-            "The target was not overwritten: the confirmation did not match.",
-            hint=f"Type the environment name ({base['env']}) exactly, or pass --yes.",
-        )
-    if pg is not None and pg.target_objects:
-        from billingops.transfer import postgres_schema
-
-        with found.target_pg.connect() as conn:
-            postgres_schema.wipe_target(conn)
-    if redis is not None and redis.target.total_keys:
-        _flush_redis(found.target_redis, [db for db, keys in redis.target.dbs.items() if keys])
-        redis.target.dbs = {}
-
-
-def _flush_redis(endpoint: Any, dbs: list[int]) -> None:
-    """Empty the target's databases (confirmed --replace-target): keys the source lacks would fail
-    verification."""
-    from billingops.errors import ExternalError
-    from billingops.transfer.redis_resp import RespConnection, is_error
-
-    for db in dbs:
-        with RespConnection(endpoint.url, db=db, ca_file=endpoint.ca_file, timeout=120.0) as conn:
-            reply = conn.call(b"FLUSHDB")
-        if is_error(reply):
-            raise ExternalError(
-                f"Could not empty db {db} of the target Redis {endpoint.shown}: {reply}.",
-                hint="Empty it by hand (FLUSHDB must be allowed for this user), then rerun.",
-            )
 
 
 def _redis(
