@@ -159,7 +159,7 @@ def copy_unit(
     target: PgEndpoint,
     snapshot: str,
     *,
-    register: Callable[[list[subprocess.Popen]], None] | None = None,
+    register: Callable[[list[subprocess.Popen[bytes]]], None] | None = None,
 ) -> UnitResult:
     """Run one source psql | target psql pipe; returns the row count the target reported."""
     psql = process.which("psql", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
@@ -237,7 +237,7 @@ def copy_unit(
     return UnitResult(unit, rows, time.monotonic() - started)
 
 
-def _watch(src: subprocess.Popen, dst: subprocess.Popen, started: float) -> str | None:
+def _watch(src: subprocess.Popen[bytes], dst: subprocess.Popen[bytes], started: float) -> str | None:
     """Wait for both ends of a pipe; kill them and say why when no byte moved for STALL_SECONDS.
 
     A server that stops answering without closing its connection (a partition, a frozen host) would block

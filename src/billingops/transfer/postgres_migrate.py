@@ -28,6 +28,7 @@ from billingops.transfer import (
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_inspect import (
     Inventory,
+    TableInfo,
     inspect,
     missing_extensions,
     missing_roles,
@@ -232,7 +233,7 @@ class PgMigration:
             cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as index_pool,
         ):
 
-            def build(key: str) -> cf.Future:
+            def build(key: str) -> cf.Future[None]:
                 return index_pool.submit(
                     postgres_schema.restore_entries,
                     self.target,
@@ -275,7 +276,8 @@ class PgMigration:
                     )
                     pending[future] = fk
 
-            pending: dict[cf.Future, Any] = {
+            # What each future is: a COPY unit, a table whose indexes are being built, or a foreign key.
+            pending: dict[cf.Future[Any], postgres_copy.Unit | str | postgres_schema.ForeignKey] = {
                 pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units
             }
             # Tables copied by the interrupted run whose indexes were not finished.
@@ -363,7 +365,7 @@ class PgMigration:
         )
 
 
-def _target_oids(conn: Any, tables: list) -> dict[int, str]:
+def _target_oids(conn: Any, tables: list[TableInfo]) -> dict[int, str]:
     """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid)."""
     found = {}
     for table in tables:

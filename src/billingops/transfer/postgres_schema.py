@@ -15,6 +15,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from billingops import process
 from billingops.errors import ExternalError
@@ -149,7 +150,7 @@ class PostDataPlan:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
 
 
-def plan_post_data(dump: Path, source_conn, tables: set[str]) -> PostDataPlan:
+def plan_post_data(dump: Path, source_conn: Any, tables: set[str]) -> PostDataPlan:
     """Split the post-data TOC: entries owned by one copied table, and everything else."""
     index_table = {(r[0], r[1]): r[2] for r in source_conn.execute(_INDEX_TABLES).fetchall()}
     tool = process.which("pg_restore")
@@ -168,7 +169,7 @@ def plan_post_data(dump: Path, source_conn, tables: set[str]) -> PostDataPlan:
     return plan
 
 
-def _early_foreign_keys(plan: PostDataPlan, source_conn, tables: set[str]) -> list[ForeignKey]:
+def _early_foreign_keys(plan: PostDataPlan, source_conn: Any, tables: set[str]) -> list[ForeignKey]:
     """FK entries whose two tables are copied here and whose referenced key is built per table.
 
     Validating a foreign key reads the whole referencing table: started while other tables still copy, it
@@ -200,7 +201,7 @@ def _early_foreign_keys(plan: PostDataPlan, source_conn, tables: set[str]) -> li
     return early
 
 
-def _owning_table(line: str, entry_type: str, index_table: dict) -> str | None:
+def _owning_table(line: str, entry_type: str, index_table: dict[tuple[str, str], str]) -> str | None:
     if entry_type not in PER_TABLE_TYPES:
         return None
     # "ID; CAT OID TYPE SCHEMA TAG OWNER"; a CONSTRAINT's tag is "table name", an INDEX's is its name.
@@ -287,7 +288,7 @@ def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path) -> list[str]
     return skipped
 
 
-def wipe_target(conn) -> None:
+def wipe_target(conn: Any) -> None:
     """Drop every user schema (CASCADE) and large object on the target: --replace-target, after
     confirmation."""
     schemas = [

@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 
@@ -31,6 +31,9 @@ from billingops.transfer.postgres_inspect import TableInfo, quote_ident
 log = logging.getLogger(__name__)
 
 RANGE_BLOCKS = 16384  # 128 MiB of heap per checksum query
+
+# One checksum query's work: a table and its block range [first, end) (None, None: the whole table)
+_Range: TypeAlias = tuple[TableInfo, int | None, int | None]
 
 
 @dataclass
@@ -116,7 +119,7 @@ def verify(
     for side, endpoint in (("source", source), ("target", target)):
         with endpoint.connect(read_only=True) as conn:
             pages = _pages(conn, tables)
-        work: queue.Queue = queue.Queue()
+        work: queue.Queue[_Range] = queue.Queue()
         for table in sorted(tables, key=lambda t: pages.get(t.key) or 0, reverse=True):
             for first, end in _ranges(pages.get(table.key)):
                 work.put((table, first, end))
@@ -215,11 +218,11 @@ def _worker(
     snapshot: str | None,
     mode: str,
     hashing: _Hashing,
-    work: queue.Queue,
-    partial: dict,
-    expected: dict,
+    work: queue.Queue[_Range],
+    partial: dict[str, list[int]],
+    expected: dict[str, int],
     checks: dict[str, TableCheck],
-    pages: dict,
+    pages: dict[str, int | None],
     lock: threading.Lock,
 ) -> None:
     conn = None
@@ -268,7 +271,9 @@ def _worker(
             log.debug("closing a verification session: %s", exc)
 
 
-def _fail_all(side: str, work: queue.Queue, checks: dict, lock: threading.Lock, why: str) -> None:
+def _fail_all(
+    side: str, work: queue.Queue[_Range], checks: dict[str, TableCheck], lock: threading.Lock, why: str
+) -> None:
     while True:
         try:
             table, _, _ = work.get_nowait()
