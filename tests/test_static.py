@@ -12,9 +12,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# mypy --strict on what talks to clouds, locks, terraform and processes. transfer/ is checked without
-# --strict (see the README's design notes): psycopg's COPY and hiredis replies are untyped at their edges.
+# mypy --strict on what talks to clouds, locks, terraform, processes and the databases migrate-cloud moves.
+# In transfer/, a hiredis reply is `redis_resp.Reply` (Any: its shape depends on the command sent) and psycopg
+# connections are passed as Any; everything else there is typed.
 STRICT = ["src/billingops/clouds", "src/billingops/locks", "src/billingops/secrets", "src/billingops/dbmigrate",
+          "src/billingops/transfer",
           "src/billingops/terraform.py", "src/billingops/process.py", "src/billingops/sandbox.py",
           "src/billingops/journal.py", "src/billingops/audit.py", "src/billingops/redact.py",
           "src/billingops/preflight.py", "src/billingops/checklist.py", "src/billingops/config.py"]
