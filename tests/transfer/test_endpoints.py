@@ -163,3 +163,18 @@ def test_cli_without_urls_or_terraform_is_a_clear_exit_2(run_cli):
     result = run_cli("migrate-cloud", "gcp", "aws", "--env", "staging", "--only", "postgres")
     assert result.returncode == 2, result.stderr
     assert "--source-postgres" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("BILLINGOPS_COPY_STALL_SECONDS", "abc"), ("BILLINGOPS_PG_PROBE_SECONDS", "-1"), ("BILLINGOPS_PG_PROBE_TIMEOUT", "1")],
+)
+def test_malformed_timing_knob_is_exit_2_before_anything_connects(run_cli, name, value):
+    result = run_cli(
+        "migrate-cloud", "aws", "gcp", "--env", "dev", "--no-lock", "--only", "postgres",
+        "--source-postgres", "postgresql://app:pw@127.0.0.1:1/billing",
+        "--target-postgres", "postgresql://app:pw@127.0.0.1:2/billing",
+        env={name: value},
+    )
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr and "Traceback" not in result.stderr

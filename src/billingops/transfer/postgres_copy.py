@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import subprocess
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 from billingops import process, redact
 from billingops.errors import ExternalError
+from billingops.transfer import tunables
 from billingops.transfer.postgres_conn import PgEndpoint
 from billingops.transfer.postgres_inspect import TableInfo, quote_ident
 
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 MIN_SPLIT_BYTES = 64 * 1024 * 1024
 UNIT_TIMEOUT = 12 * 3600
-# No byte through a COPY pipe for this long means a server stopped answering (BILLINGOPS_COPY_STALL_SECONDS).
-STALL_SECONDS = float(os.environ.get("BILLINGOPS_COPY_STALL_SECONDS", "60"))
 # Commits on the target need not wait for the disk: a crash mid-copy is redone from the journal anyway.
 TARGET_OPTIONS = "-c synchronous_commit=off"
 
@@ -238,11 +236,13 @@ def copy_unit(
 
 
 def _watch(src: subprocess.Popen[bytes], dst: subprocess.Popen[bytes], started: float) -> str | None:
-    """Wait for both ends of a pipe; kill them and say why when no byte moved for STALL_SECONDS.
+    """Wait for both ends of a pipe; kill them and say why when no byte moved for the stall time
+    (BILLINGOPS_COPY_STALL_SECONDS).
 
     A server that stops answering without closing its connection (a partition, a frozen host) would block
     a COPY for ever: TCP keepalives do not fire while the peer's kernel still acknowledges. The reader's
     bytes written (/proc/PID/io) show whether data still flows."""
+    stall_seconds = tunables.copy_stall_seconds()
     last_bytes, last_change = -1, time.monotonic()
     while dst.poll() is None or src.poll() is None:
         now = time.monotonic()
@@ -252,8 +252,8 @@ def _watch(src: subprocess.Popen[bytes], dst: subprocess.Popen[bytes], started: 
         if moved != last_bytes or moved == -2:
             last_bytes, last_change = moved, now
         reason = None
-        if now - last_change > STALL_SECONDS:
-            reason = f"no data for {STALL_SECONDS:.0f} s"
+        if now - last_change > stall_seconds:
+            reason = f"no data for {stall_seconds:.0f} s"
         elif now - started > UNIT_TIMEOUT:
             reason = f"not finished within {UNIT_TIMEOUT // 3600} h"
         if reason:

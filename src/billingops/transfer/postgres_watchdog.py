@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import ConfigError, ExternalError, Interrupted
+from billingops.errors import ExternalError, Interrupted
+from billingops.transfer.tunables import env_number
 
 if TYPE_CHECKING:
     from billingops.transfer.postgres_conn import PgEndpoint
@@ -60,25 +61,10 @@ class Settings:
     def from_env(cls) -> Settings:
         defaults = cls()
         return cls(
-            period=_number("BILLINGOPS_PG_PROBE_SECONDS", defaults.period, minimum=0.1),
-            timeout=int(_number("BILLINGOPS_PG_PROBE_TIMEOUT", defaults.timeout, minimum=2)),
-            failures=int(_number("BILLINGOPS_PG_PROBE_FAILURES", defaults.failures, minimum=1)),
+            period=env_number("BILLINGOPS_PG_PROBE_SECONDS", defaults.period, minimum=0.1),
+            timeout=int(env_number("BILLINGOPS_PG_PROBE_TIMEOUT", defaults.timeout, minimum=2)),
+            failures=int(env_number("BILLINGOPS_PG_PROBE_FAILURES", defaults.failures, minimum=1)),
         )
-
-
-def _number(name: str, default: float, *, minimum: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ConfigError(
-            f"{name}={raw!r} is not a number of at least {minimum:g}.", hint=f"Unset {name} or give a valid value."
-        )
-    return value
 
 
 def server_key(params: dict[str, str]) -> ServerKey:

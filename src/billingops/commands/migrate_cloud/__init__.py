@@ -75,9 +75,10 @@ def migrate_cloud(
     lock_wait: LockWaitOpt = None,
     no_lock: NoLockOpt = False,
 ) -> int:
-    from billingops.transfer import endpoints
+    from billingops.transfer import endpoints, tunables
 
     endpoints.check_clouds(source, target)
+    tunables.check()
     if only not in (None, "postgres", "redis"):
         raise UsageError(f"--only must be postgres or redis, not {only!r}.", hint="Or leave it out to move both.")
     if verify not in ("counts", "full"):
