@@ -167,7 +167,11 @@ def test_cli_without_urls_or_terraform_is_a_clear_exit_2(run_cli):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("BILLINGOPS_COPY_STALL_SECONDS", "abc"), ("BILLINGOPS_PG_PROBE_SECONDS", "-1"), ("BILLINGOPS_PG_PROBE_TIMEOUT", "1")],
+    [
+        ("BILLINGOPS_COPY_STALL_SECONDS", "abc"),
+        ("BILLINGOPS_PG_PROBE_SECONDS", "-1"),
+        ("BILLINGOPS_PG_PROBE_TIMEOUT", "1"),
+    ],
 )
 def test_malformed_timing_knob_is_exit_2_before_anything_connects(run_cli, name, value):
     result = run_cli(
