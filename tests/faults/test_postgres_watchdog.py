@@ -129,3 +129,15 @@ def test_watching_replaces_the_woken_waiters_error_but_not_a_ctrl_c(silent_serve
     with pytest.raises(RuntimeError):  # a live run's own errors pass through untouched
         with postgres_watchdog.watching([endpoint]):
             raise RuntimeError("a real failure")
+
+
+def test_a_nested_watchdog_hands_the_servers_back_to_the_outer_one(silent_server):
+    """preflight() guards itself and may run inside a guarded block: after it returns, connections opened in
+    the outer block must still be woken by the outer watchdog."""
+    endpoint = _endpoint(silent_server, "source")
+    key = postgres_watchdog.server_key(endpoint.params())
+    with Watchdog([endpoint], Settings(period=60, timeout=2, failures=3)) as outer:
+        with Watchdog([endpoint], Settings(period=60, timeout=2, failures=3)) as inner:
+            assert postgres_watchdog._ACTIVE[key] is inner
+        assert postgres_watchdog._ACTIVE[key] is outer
+    assert key not in postgres_watchdog._ACTIVE

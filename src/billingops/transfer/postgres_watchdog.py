@@ -98,10 +98,13 @@ class Watchdog:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.frozen: _Server | None = None
+        self._outer: dict[ServerKey, Watchdog | None] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> Watchdog:
         with _ACTIVE_LOCK:
+            # A nested watchdog (a guarded helper called inside a guarded run) hands the servers back on exit.
+            self._outer = {key: _ACTIVE.get(key) for key in self._servers}
             for key in self._servers:
                 _ACTIVE[key] = self
         for server in self._servers.values():
@@ -117,7 +120,11 @@ class Watchdog:
         with _ACTIVE_LOCK:
             for key in self._servers:
                 if _ACTIVE.get(key) is self:
-                    del _ACTIVE[key]
+                    outer = self._outer.get(key)
+                    if outer is None:
+                        del _ACTIVE[key]
+                    else:
+                        _ACTIVE[key] = outer
         for thread in self._threads:
             # a probe in flight ends within its connect_timeout; the threads are daemons either way
             thread.join(timeout=self.settings.timeout + 2)

@@ -136,12 +136,10 @@ def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool)
 
     doc: dict[str, Any] = {**base, "dry_run": True}
     if found.source_pg:
-        with (
-            session.output.status("reading both PostgreSQL databases"),
-            postgres_watchdog.watching([found.source_pg, found.target_pg]),
-        ):
-            checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
-            estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
+        with session.output.status("reading both PostgreSQL databases"):
+            checked = postgres_migrate.preflight(found.source_pg, found.target_pg)  # under its own watchdog
+            with postgres_watchdog.watching([found.source_pg]):
+                estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
         doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}
     if found.source_redis:
         from billingops.transfer import redis_copy, redis_estimate
