@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -129,7 +129,7 @@ class Output:
             )
 
     @contextmanager
-    def status(self, message: str):
+    def status(self, message: str) -> Iterator[None]:
         if self.rich and not self.json_mode:
             with self.err.status(escape(redact.redact(message))):
                 yield

@@ -7,6 +7,8 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_STEP_FAILED = 1
 EXIT_USAGE = 2
@@ -21,7 +23,7 @@ class BillingOpsError(Exception):
     exit_code = EXIT_STEP_FAILED
     title = "billingops failed"
 
-    def __init__(self, message: str, *, hint: str = "", details: dict | None = None) -> None:
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -80,7 +82,7 @@ class Refused(BillingOpsError):
 class StateLocked(Refused):
     title = "terraform state is locked"
 
-    def __init__(self, message: str, *, lock_info: dict | None = None, hint: str = "") -> None:
+    def __init__(self, message: str, *, lock_info: dict[str, Any] | None = None, hint: str = "") -> None:
         super().__init__(message, hint=hint, details={"lock": lock_info or {}})
         self.lock_info = lock_info or {}
 
