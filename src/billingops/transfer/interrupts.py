@@ -62,8 +62,8 @@ class CtrlC:
         raise KeyboardInterrupt
 
 
-def kill_children(pid: int | None = None, proc: Path = Path("/proc")) -> list[int]:
-    """SIGKILL every descendant of `pid` (default: this process); returns their pids."""
+def descendants(pid: int | None = None, proc: Path = Path("/proc")) -> list[int]:
+    """Every descendant of `pid` (default: this process), read from /proc (Linux)."""
     root = os.getpid() if pid is None else pid
     parents: dict[int, list[int]] = {}
     for stat in proc.glob("[0-9]*/stat"):
@@ -78,6 +78,12 @@ def kill_children(pid: int | None = None, proc: Path = Path("/proc")) -> list[in
         child = todo.pop()
         found.append(child)
         todo.extend(parents.get(child, []))
+    return found
+
+
+def kill_children(pid: int | None = None, proc: Path = Path("/proc")) -> list[int]:
+    """SIGKILL every descendant of `pid` (default: this process); returns their pids."""
+    found = descendants(pid, proc)
     for child in found:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(child, signal.SIGKILL)

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import ExternalError, Interrupted
+from billingops.transfer.interrupts import descendants
 from billingops.transfer.tunables import env_number
 
 if TYPE_CHECKING:
@@ -239,20 +240,8 @@ def _shut_down(conn: Any) -> None:
 
 def libpq_children(key: ServerKey) -> list[int]:
     """Our descendants whose libpq environment (PGHOST/PGPORT) points at this server (Linux /proc)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    descendants, frontier = [], [os.getpid()]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        descendants += children
-        frontier += children
     found = []
-    for pid in descendants:
+    for pid in descendants():
         try:
             raw = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
