@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import servers
+from tests.support import migrate_cli, servers
 from tests.support.ports import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
@@ -87,8 +86,7 @@ def ledger_source(fault_source_pg) -> str:
 
 def _start(cwd: Path, *argv: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "billingops", "migrate-cloud", "aws", "gcp", "--env", "prod", "--json", "--no-lock"]
-        + list(argv),
+        migrate_cli.argv(*argv),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -165,27 +163,7 @@ def test_postgres_stopped_mid_copy_then_resume(tmp_path, ledger_source, fault_so
     assert "public.ledger" in error and which in error.lower() and "--resume" in error, error
     assert time.monotonic() - started < 120
 
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billingops",
-            "migrate-cloud",
-            "aws",
-            "gcp",
-            "--env",
-            "prod",
-            "--json",
-            "--no-lock",
-            *flags,
-            "--resume",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    resumed = _resume(tmp_path, tuple(flags))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _rows(target, "SELECT count(*) FROM ledger") == LEDGER_ROWS
     assert _rows(target, "SELECT count(DISTINCT id) FROM ledger") == LEDGER_ROWS
@@ -297,27 +275,7 @@ def test_redis_stopped_mid_copy_then_resume(tmp_path, redis_pair, which):
     assert "redis" in error.lower(), error
     assert time.monotonic() - started < 120
 
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billingops",
-            "migrate-cloud",
-            "aws",
-            "gcp",
-            "--env",
-            "prod",
-            "--json",
-            "--no-lock",
-            *flags,
-            "--resume",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    resumed = _resume(tmp_path, tuple(flags))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     import redis
 
@@ -405,20 +363,7 @@ def _frozen_run(
 
 def _resume(tmp_path: Path, flags: tuple[str, ...]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billingops",
-            "migrate-cloud",
-            "aws",
-            "gcp",
-            "--env",
-            "prod",
-            "--json",
-            "--no-lock",
-            *flags,
-            "--resume",
-        ],
+        migrate_cli.argv(*flags, "--resume"),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -7,26 +7,13 @@ import json
 import psycopg
 import pytest
 
+from tests.support import migrate_cli
+
 pytestmark = pytest.mark.slow
 
 
 def migrate(run_cli, source: str, target: str, *extra: str):
-    return run_cli(
-        "migrate-cloud",
-        "aws",
-        "gcp",
-        "--env",
-        "prod",
-        "--only",
-        "postgres",
-        "--source-postgres",
-        source,
-        "--target-postgres",
-        target,
-        "--json",
-        "--no-lock",
-        *extra,
-    )
+    return run_cli(*migrate_cli.args(*migrate_cli.postgres(source, target), *extra))
 
 
 def rows(url: str, query: str, *params) -> list[tuple]:

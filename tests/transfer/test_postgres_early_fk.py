@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -15,6 +14,7 @@ import pytest
 
 from billingops.transfer import postgres_copy
 from billingops.transfer.postgres_inspect import TableInfo
+from tests.support import migrate_cli
 
 LINES_ROWS = 300_000
 
@@ -97,27 +97,7 @@ def foreign_keys(url: str) -> dict[str, bool]:
 
 
 def migrate(tmp_path: Path, source: str, target: str, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "billingops",
-        "migrate-cloud",
-        "aws",
-        "gcp",
-        "--env",
-        "prod",
-        "--only",
-        "postgres",
-        "--source-postgres",
-        source,
-        "--target-postgres",
-        target,
-        "--json",
-        "--jobs",
-        "1",
-        "--no-lock",
-        *extra,
-    ]
+    return migrate_cli.argv(*migrate_cli.postgres(source, target), "--jobs", "1", *extra)
 
 
 @pytest.mark.slow

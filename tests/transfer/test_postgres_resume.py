@@ -7,12 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.support import migrate_cli
 
 pytestmark = pytest.mark.slow
 
@@ -20,29 +21,7 @@ LEDGER_ROWS = 250_000
 
 
 def start(tmp_path: Path, source: str, target: str, *extra: str) -> subprocess.Popen:
-    argv = [
-        sys.executable,
-        "-m",
-        "billingops",
-        "migrate-cloud",
-        "aws",
-        "gcp",
-        "--env",
-        "prod",
-        "--only",
-        "postgres",
-        "--source-postgres",
-        source,
-        "--target-postgres",
-        target,
-        "--json",
-        "--jobs",
-        "1",
-        "--split-larger-than",
-        "2",
-        "--no-lock",
-        *extra,
-    ]
+    argv = migrate_cli.argv(*migrate_cli.postgres(source, target), "--jobs", "1", "--split-larger-than", "2", *extra)
     return subprocess.Popen(
         argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
