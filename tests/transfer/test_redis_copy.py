@@ -245,6 +245,9 @@ def test_cluster_mode_source_is_refused(tmp_path, target_redis):
             "yes",
             "--cluster-config-file",
             str(tmp_path / "nodes.conf"),
+            # The bus port defaults to port + 10000, past 65535 for a high free port: redis-server then exits.
+            "--cluster-port",
+            str(free_port()),
             "--save",
             "",
             "--dir",
