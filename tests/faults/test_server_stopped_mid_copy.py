@@ -257,11 +257,7 @@ def _load_source(url: str) -> None:
 @pytest.mark.parametrize("which", ["target", "source"])
 def test_redis_stopped_mid_copy_then_resume(tmp_path, redis_pair, which):
     source, target = redis_pair
-    _load_source(source.url())
-    flags = ("--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1")
-    proc = _start(tmp_path, *flags)
-    lines: list[str] = []
-    _wait_for_event(proc, "redis_progress", lines)
+    flags, proc, lines = _redis_copy_under_way(tmp_path, source, target)
     stopped = target if which == "target" else source
     stopped.kill()
     started = time.monotonic()
@@ -278,6 +274,18 @@ def test_redis_stopped_mid_copy_then_resume(tmp_path, redis_pair, which):
     resumed = _resume(tmp_path, tuple(flags))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _assert_redis_copied(target)
+
+
+def _redis_copy_under_way(
+    tmp_path: Path, source: servers.RedisServer, target: servers.RedisServer
+) -> tuple[tuple[str, ...], subprocess.Popen[str], list[str]]:
+    """A loaded source and a Redis-only migrate-cloud that has started copying: (its flags, process, lines)."""
+    _load_source(source.url())
+    flags = ("--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1")
+    proc = _start(tmp_path, *flags)
+    lines: list[str] = []
+    _wait_for_event(proc, "redis_progress", lines)
+    return flags, proc, lines
 
 
 def _assert_redis_copied(target: servers.RedisServer) -> None:
@@ -324,18 +332,7 @@ FROZEN_BOUND = 45  # seconds from the freeze to exit 3: detection (~5 s) plus un
 
 
 def _pg_flags(source: str, target: str) -> tuple[str, ...]:
-    return (
-        "--only",
-        "postgres",
-        "--source-postgres",
-        source,
-        "--target-postgres",
-        target,
-        "--jobs",
-        "2",
-        "--split-larger-than",
-        "2",
-    )
+    return (*migrate_cli.postgres(source, target), "--jobs", "2", "--split-larger-than", "2")
 
 
 def _frozen_run(
@@ -436,11 +433,7 @@ def test_redis_frozen_mid_copy_is_a_bounded_exit_3_then_resume(tmp_path, redis_p
     """Every Redis read has a socket timeout (60 s at most) and a worker process that dies wakes the parent:
     a SIGSTOPped Redis ends the run with exit 3 naming that server."""
     source, target = redis_pair
-    _load_source(source.url())
-    flags = ("--only", "redis", "--source-redis", source.url(), "--target-redis", target.url(), "--jobs", "1")
-    proc = _start(tmp_path, *flags)
-    lines: list[str] = []
-    _wait_for_event(proc, "redis_progress", lines)
+    flags, proc, lines = _redis_copy_under_way(tmp_path, source, target)
     frozen = target if which == "target" else source
     assert frozen.proc is not None
     frozen.proc.send_signal(signal.SIGSTOP)

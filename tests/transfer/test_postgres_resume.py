@@ -59,23 +59,7 @@ def children(pid: int, name: str) -> list[int]:
 
 
 def resume_and_check(run_cli, tmp_path, source: str, target: str) -> dict:
-    result = run_cli(
-        "migrate-cloud",
-        "aws",
-        "gcp",
-        "--env",
-        "prod",
-        "--only",
-        "postgres",
-        "--source-postgres",
-        source,
-        "--target-postgres",
-        target,
-        "--json",
-        "--no-lock",
-        "--resume",
-        cwd=tmp_path,
-    )
+    result = run_cli(*migrate_cli.args(*migrate_cli.postgres(source, target), "--resume"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] and doc["resumed"]
