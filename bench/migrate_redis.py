@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.support import servers  # noqa: E402
 
 from billingops.transfer import redis_copy, redis_verify  # noqa: E402 - after the sys.path set-up above
-from billingops.transfer.redis_copy import RedisEndpoint  # noqa: E402
-from billingops.transfer.redis_resp import RespConnection, encode  # noqa: E402
+from billingops.transfer.redis.copy import RedisEndpoint  # noqa: E402
+from billingops.transfer.redis.resp import RespConnection, encode  # noqa: E402
 
 
 def load(url: str, keys: int, seed: int = 7) -> None:

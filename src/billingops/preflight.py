@@ -48,7 +48,7 @@ def read_tfvars(path: Path) -> dict[str, Any]:
 
 
 def check_terraform() -> Check:
-    from billingops.terraform import MIN_VERSION, find_terraform, terraform_version
+    from billingops.terraform.runner import MIN_VERSION, find_terraform, terraform_version
 
     try:
         version = terraform_version(find_terraform())
@@ -178,7 +178,8 @@ def check_image(env: EnvConfig, image: str | None, outputs: Callable[[], dict[st
     if not image:
         return Check("image", OK, "no --image given: the running image is kept")
     try:
-        from billingops.clouds.rollout import default_repository, image_registry
+        from billingops.clouds import image_registry
+        from billingops.clouds.rollout import default_repository
         from billingops.imageref import parse_image
 
         values = outputs()
@@ -191,7 +192,7 @@ def check_image(env: EnvConfig, image: str | None, outputs: Callable[[], dict[st
 
 def check_drift_age(env: EnvConfig, settings: Any) -> Check:
     try:
-        from billingops.drift import last_drift_check
+        from billingops.terraform.drift import last_drift_check
     except ImportError:
         return Check("drift check", WARN, "drift checks are not available", "")
     try:

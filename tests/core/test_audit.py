@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from billingops import redact
-from billingops.audit import AuditLog
-from billingops.journal import Journal, iter_journals
+from billingops.runs.audit import AuditLog
+from billingops.runs.journal import Journal, iter_journals
 
 
 def _log(tmp_path, n: int = 5) -> AuditLog:

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from billingops.errors import Refused
-from billingops.sandbox import SandboxInfo, assert_loopback
+from billingops.sandbox.emulator import SandboxInfo, assert_loopback
 
 
 def test_loopback_guard_refuses_remote_endpoints():

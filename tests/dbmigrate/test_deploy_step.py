@@ -6,13 +6,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from billingops.checklist import Skip, StepContext
 from billingops.clouds.base import aws_client
 from billingops.commands.common import Session
 from billingops.commands.deploy import migrate_db
 from billingops.config import load_settings
 from billingops.console import Output
-from billingops.journal import Journal
+from billingops.runs.checklist import Skip, StepContext
+from billingops.runs.journal import Journal
 from tests.dbmigrate.conftest import REPO
 
 

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from google.api_core.future.polling import DEFAULT_POLLING
 
+from billingops.clouds.aws.task import EcsMigrationTask
 from billingops.clouds.base import aws_client
+from billingops.clouds.gcp.task import CloudRunMigrationJob
+from billingops.clouds.task import parse_command
 from billingops.config import load_settings
-from billingops.dbmigrate.task import CloudRunMigrationJob, EcsMigrationTask, parse_command
 from billingops.errors import CloudError, ConfigError, StepFailed, UsageError
 from tests.dbmigrate import gcp_fake_jobs
 from tests.support.gcp_fake import GcpFake

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 
 from billingops.errors import ConfigError, ExternalError, Interrupted
-from billingops.transfer import postgres_watchdog
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_watchdog import Settings, Watchdog
+from billingops.transfer.postgres import watchdog as postgres_watchdog
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.watchdog import Settings, Watchdog
 
 FAST = Settings(period=0.2, timeout=2, failures=2)
 

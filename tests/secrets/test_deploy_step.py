@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from billingops.checklist import Skip, StepContext
 from billingops.clouds.base import aws_client
 from billingops.commands.common import Session
 from billingops.commands.deploy import seed_secrets
 from billingops.config import load_settings
 from billingops.console import Output
 from billingops.errors import StepFailed, UsageError
-from billingops.journal import Journal
+from billingops.runs.checklist import Skip, StepContext
+from billingops.runs.journal import Journal
 from billingops.secrets.inventory import preflight_problems
 
 

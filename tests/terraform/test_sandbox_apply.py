@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from billingops.sandbox_override import moto_server_command, render_aws_provider_override
+from billingops.sandbox.override import moto_server_command, render_aws_provider_override
 from tests.support.ports import free_port, wait_for_port
 from tests.support.terraform import find_provider_mirror, terraform_binary
 

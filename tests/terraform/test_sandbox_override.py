@@ -8,7 +8,7 @@ import re
 import hcl2
 import pytest
 
-from billingops.sandbox_override import AWS_SERVICES, moto_server_command, render_aws_provider_override
+from billingops.sandbox.override import AWS_SERVICES, moto_server_command, render_aws_provider_override
 
 from .conftest import TERRAFORM, unquote
 

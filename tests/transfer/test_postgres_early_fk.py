@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from billingops.transfer import postgres_copy
-from billingops.transfer.postgres_inspect import TableInfo
+from billingops.transfer.postgres import copy as postgres_copy
+from billingops.transfer.postgres.inspect import TableInfo
 from tests.support import migrate_cli
 
 LINES_ROWS = 300_000

@@ -7,9 +7,9 @@ import json
 import psycopg
 import pytest
 
-from billingops.transfer import postgres_verify
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import inspect
+from billingops.transfer.postgres import verify as postgres_verify
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import inspect
 
 pytestmark = pytest.mark.slow
 
@@ -123,8 +123,7 @@ def typed_pair(source_pg, target_pg):
 
 
 def test_type_hashes_are_used_only_where_faithful(typed_pair):
-    from billingops.transfer import postgres_checksum
-
+    from billingops.transfer.postgres import checksum as postgres_checksum
     source, _, tables = typed_pair
     with source.connect() as conn:
         exprs = dict(zip(tables[0].columns, postgres_checksum.select_list(conn, tables[0]), strict=True))
@@ -176,8 +175,7 @@ def test_values_swapped_between_rows_fail_the_row_hash(typed_pair):
 
 
 def test_servers_without_the_row_hash_hash_the_text_form(typed_pair, monkeypatch):
-    from billingops.transfer import postgres_checksum
-
+    from billingops.transfer.postgres import checksum as postgres_checksum
     monkeypatch.setattr(postgres_checksum, "ROW_HASH_VERSION", 10_000_000)  # as if a server were before 14
     source, target, tables = typed_pair
     assert not postgres_verify._Hashing.read(source, target, tables).row_hash

@@ -8,9 +8,11 @@ import pytest
 import redis
 
 from billingops.errors import EXIT_EXTERNAL, EXIT_REFUSED, Refused
-from billingops.transfer import redis_copy, redis_verify, redis_worker
-from billingops.transfer.redis_copy import RedisEndpoint
-from billingops.transfer.redis_resp import RedisUnavailable
+from billingops.transfer.redis import copy as redis_copy
+from billingops.transfer.redis import verify as redis_verify
+from billingops.transfer.redis import worker as redis_worker
+from billingops.transfer.redis.copy import RedisEndpoint
+from billingops.transfer.redis.resp import RedisUnavailable
 from tests.support import servers
 from tests.support.ports import free_port
 from tests.transfer.conftest import REDIS_PASSWORD
@@ -173,7 +175,7 @@ def test_parallel_processes_split_one_database(source_redis, target_redis):
 @pytest.mark.slow
 @pytest.mark.parametrize("bound", [redis_worker.DEFAULT_BIG_KEY_BYTES, 512 * 1024], ids=["dump", "chunked"])
 def test_big_keys_of_every_type(source_redis, target_redis, bound):
-    from billingops.transfer.redis_resp import RespConnection, encode
+    from billingops.transfer.redis.resp import RespConnection, encode
 
     src_r = _client(source_redis.url())
     n = 200_000
@@ -284,7 +286,7 @@ def test_preflight_names_a_target_that_cannot_restore(source_redis, target_redis
 
 
 def test_target_newer_dump_format_is_refused_at_preflight(source_redis, target_redis, monkeypatch):
-    from billingops.transfer.redis_resp import RespConnection
+    from billingops.transfer.redis.resp import RespConnection
 
     _client(source_redis.url()).set("k", "v")
     real_check = RespConnection.check
@@ -316,8 +318,7 @@ def test_a_failing_target_stops_the_copy_with_the_key_named(source_redis, target
 
 
 def test_estimate_samples_the_source_read_only(source_redis):
-    from billingops.transfer import redis_estimate
-
+    from billingops.transfer.redis import estimate as redis_estimate
     src_r = _client(source_redis.url())
     src_r.mset({f"k{i}": i for i in range(3000)})
     changes = src_r.info("persistence")["rdb_changes_since_last_save"]
@@ -331,8 +332,7 @@ def test_estimate_samples_the_source_read_only(source_redis):
 
 
 def test_large_values_are_cut_into_bounded_batches(source_redis, target_redis, monkeypatch):
-    from billingops.transfer import redis_scan
-
+    from billingops.transfer.redis import scan as redis_scan
     monkeypatch.setattr(redis_scan, "BATCH_BYTES", 1024 * 1024)
     sent: list[int] = []
     real = redis_worker.dump_commands
@@ -351,8 +351,7 @@ def test_large_values_are_cut_into_bounded_batches(source_redis, target_redis, m
 _INTERRUPTIBLE = """
 import sys
 from billingops.errors import BillingOpsError
-from billingops.transfer import redis_copy
-
+from billingops.transfer.redis import copy as redis_copy
 def progress(event):
     print("progress", flush=True)
 
@@ -375,7 +374,7 @@ def test_ctrl_c_stops_the_copy_and_its_workers(source_redis, target_redis, jobs)
     import subprocess
     import sys
 
-    from billingops.transfer.redis_resp import RespConnection, encode
+    from billingops.transfer.redis.resp import RespConnection, encode
 
     with RespConnection(source_redis.url()) as conn:  # 300k keys in a few pipelines, fast
         for start in range(0, 300_000, 20_000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from billingops.errors import EXIT_USAGE, ConfigError
-from billingops.transfer.redis_resp import describe_key, encode, parse_url
+from billingops.transfer.redis.resp import describe_key, encode, parse_url
 
 
 def test_parse_url_reads_acl_user_encoded_password_db_and_tls():
@@ -49,7 +49,7 @@ def test_describe_key_escapes_and_truncates():
 def test_rdb_members_reads_hashtable_payloads_from_a_real_server(redis_server):
     import redis
 
-    from billingops.transfer.redis_rdb import members
+    from billingops.transfer.redis.rdb import members
 
     r = redis.Redis(port=redis_server.port)
     r.flushall()

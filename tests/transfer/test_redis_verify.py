@@ -8,9 +8,10 @@ import pytest
 import redis
 
 from billingops.errors import UsageError
-from billingops.transfer import redis_copy, redis_verify
-from billingops.transfer.redis_copy import RedisEndpoint
-from billingops.transfer.redis_resp import describe_key
+from billingops.transfer.redis import copy as redis_copy
+from billingops.transfer.redis import verify as redis_verify
+from billingops.transfer.redis.copy import RedisEndpoint
+from billingops.transfer.redis.resp import describe_key
 
 KEY = b"invoice:\x00\xfe:42"
 

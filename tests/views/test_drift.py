@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from billingops.config import load_settings
-from billingops.drift import MASK, last_drift_check, parse_plan, record_check
+from billingops.terraform.drift import MASK, last_drift_check, parse_plan, record_check
 from tests.views.conftest import client
 
 MODULE = """
@@ -58,7 +58,7 @@ def drift_project(tmp_path, moto, tf_env):
         '[project]\nstate_dir = "state"\n[environments.dev]\ncloud = "aws"\nterraform_dir = "tf"\n'
     )
     settings = load_settings(tmp_path / "billingops.toml")
-    from billingops.terraform import Terraform
+    from billingops.terraform.runner import Terraform
 
     tf = Terraform.for_env(settings.env("dev", "aws"))
     tf.init()

@@ -1,3 +1,102 @@
-"""Cloud adapters. Each capability has a protocol in its own module here (secrets.py, rollout.py,
-database.py, status.py) and one adapter per cloud under aws/ and gcp/. SDKs are imported inside the
-adapters and factories only, so `billingops --help` never pays for them."""
+"""Cloud adapters, and the only place that chooses between AWS and GCP.
+
+Each capability has a protocol and its dataclasses in its own module (secrets.py, rollout.py,
+database.py, status.py) and one adapter per cloud under aws/ and gcp/. The factories below pick the
+adapter by `env.cloud`; they import the adapter (and with it the SDK) only when called, so
+`billingops --help` never pays for boto3 or the Google clients, and the protocol modules never
+import an adapter (no import cycles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from billingops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from billingops.clouds.database import DatabaseAdapter
+    from billingops.clouds.rollout import ImageRegistry, Rollout
+    from billingops.clouds.secrets import SecretStore
+    from billingops.config import EnvConfig
+
+CLOUDS = ("aws", "gcp")
+
+
+def _check(env: EnvConfig) -> None:
+    if env.cloud not in CLOUDS:
+        raise ConfigError(f"Unknown cloud {env.cloud!r}.", hint="Pass --cloud aws or gcp.")
+
+
+def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> SecretStore:
+    """The secret store of env.cloud, with real SDK clients."""
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.secrets import AwsSecretStore
+
+        return AwsSecretStore.from_env(env, outputs or {})
+    from billingops.clouds.gcp.secrets import GcpSecretStore
+
+    return GcpSecretStore.from_env(env, outputs or {})
+
+
+def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None) -> Rollout:
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.rollout import EcsRollout
+
+        return EcsRollout.from_env(env, outputs, health_url=health_url)
+    from billingops.clouds.gcp.rollout import CloudRunRollout
+
+    return CloudRunRollout.from_env(env, outputs, health_url=health_url)
+
+
+def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.registry import EcrRegistry
+
+        return EcrRegistry.from_env(env, outputs)
+    from billingops.clouds.gcp.registry import ArtifactRegistry
+
+    return ArtifactRegistry.from_env(env, outputs)
+
+
+def database_adapter(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> DatabaseAdapter:
+    """The managed-database adapter (RDS or Cloud SQL Admin)."""
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.database import AwsDatabase
+
+        return AwsDatabase.from_env(env)
+    from billingops.clouds.gcp.database import GcpDatabase
+
+    return GcpDatabase.from_env(env, dict(outputs or {}))
+
+
+def status_adapter(env: EnvConfig, project: str | None = None) -> Any:
+    """The service + cache status reader (ECS/ElastiCache or Cloud Run/Memorystore)."""
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.status import AwsStatus
+
+        return AwsStatus.from_env(env)
+    from billingops.clouds.gcp.status import GcpStatus
+
+    return GcpStatus.from_env(env, project)
+
+
+def migration_task(env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) -> Any:
+    """The one-off migration runner: an ECS task (AWS) or a Cloud Run job execution (GCP).
+
+    `kwargs` carries the adapter's overrides (AWS: cluster, task_definition, container, subnets,
+    security_groups; GCP: job) and timeout / say."""
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.task import EcsMigrationTask
+
+        kwargs.pop("job", None)
+        return EcsMigrationTask.from_outputs(env, outputs, **kwargs)
+    from billingops.clouds.gcp.task import CloudRunMigrationJob
+
+    return CloudRunMigrationJob.from_outputs(env, outputs, job=kwargs.pop("job", None), **kwargs)

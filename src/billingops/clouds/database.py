@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from billingops.config import EnvConfig
 from billingops.errors import Refused, UsageError
 
 log = logging.getLogger(__name__)
@@ -90,17 +89,6 @@ class DatabaseAdapter(Protocol):
         poll: float = 15.0,
     ) -> RestoreResult: ...
     def delete(self, instance: str) -> None: ...
-
-
-def adapter_for(env: EnvConfig, outputs: dict[str, Any] | None = None) -> DatabaseAdapter:
-    """The real adapter for `env`'s cloud (SDKs imported here, not at start-up)."""
-    if env.cloud == "aws":
-        from billingops.clouds.aws.database import AwsDatabase
-
-        return AwsDatabase.from_env(env)
-    from billingops.clouds.gcp.database import GcpDatabase
-
-    return GcpDatabase.from_env(env, outputs or {})
 
 
 def parse_time(text: str) -> datetime:

@@ -102,26 +102,6 @@ def output_value(outputs: Mapping[str, Any], name: str, *, what: str, flag: str)
     return str(value)
 
 
-def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None) -> Rollout:
-    if env.cloud == "aws":
-        from billingops.clouds.aws.rollout import EcsRollout
-
-        return EcsRollout.from_env(env, outputs, health_url=health_url)
-    from billingops.clouds.gcp.rollout import CloudRunRollout
-
-    return CloudRunRollout.from_env(env, outputs, health_url=health_url)
-
-
-def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
-    if env.cloud == "aws":
-        from billingops.clouds.aws.registry import EcrRegistry
-
-        return EcrRegistry.from_env(env, outputs)
-    from billingops.clouds.gcp.registry import ArtifactRegistry
-
-    return ArtifactRegistry.from_env(env, outputs)
-
-
 def default_repository(env: EnvConfig, outputs: Mapping[str, Any]) -> str | None:
     """The repository a bare `--image TAG` refers to: config first, then the terraform output."""
     return env.image_repository or (str(outputs.get("image_repository_url") or "") or None)

@@ -7,14 +7,13 @@ so no later log line, table or error can show them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from billingops.errors import CloudError, ConfigError
+from billingops.errors import CloudError
 
 if TYPE_CHECKING:
-    from billingops.config import EnvConfig
+    pass
 
 
 class SecretNotFound(CloudError):
@@ -51,14 +50,3 @@ class SecretStore(Protocol):
         """Create an empty secret (only used where billingops owns the secret: the sandbox)."""
 
 
-def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> SecretStore:
-    """The adapter for env.cloud, with real SDK clients."""
-    if env.cloud == "aws":
-        from billingops.clouds.aws.secrets import AwsSecretStore
-
-        return AwsSecretStore.from_env(env, outputs or {})
-    if env.cloud == "gcp":
-        from billingops.clouds.gcp.secrets import GcpSecretStore
-
-        return GcpSecretStore.from_env(env, outputs or {})
-    raise ConfigError(f"Unknown cloud {env.cloud!r} for the secret store.", hint="Pass --cloud aws or gcp.")

@@ -82,7 +82,7 @@ class EnvStatus:
 def load_outputs(env: EnvConfig) -> tuple[dict[str, Any], str | None]:
     """terraform outputs for `env`, or ({}, why not): flags can still stand in for them."""
     try:
-        from billingops.terraform import Terraform
+        from billingops.terraform.runner import Terraform
 
         return Terraform.for_env(env).outputs(), None
     except BillingOpsError as exc:
@@ -208,21 +208,11 @@ def _call(adapter: Any, method: str, *args: Any) -> Any:
 
 def _adapters(env: EnvConfig, ids: Identifiers) -> dict[str, Any]:
     """Real adapters; each one's construction error becomes that section's `unknown`."""
-    from billingops.clouds.database import adapter_for
+    from billingops.clouds import database_adapter, status_adapter
 
-    built: dict[str, Any] = {}
-    if env.cloud == "aws":
-        from billingops.clouds.aws.status import AwsStatus
-
-        maker = lambda: AwsStatus.from_env(env)  # noqa: E731  # deferred so a failure stays in its section
-        service = cache = _Lazy(maker)
-    else:
-        from billingops.clouds.gcp.status import GcpStatus
-
-        service = cache = _Lazy(lambda: GcpStatus.from_env(env, ids.project))
-    built["service"], built["cache"] = service, cache
-    built["database"] = _Lazy(lambda: adapter_for(env, {"project_id": ids.project}))
-    return built
+    service = cache = _Lazy(lambda: status_adapter(env, ids.project))
+    database = _Lazy(lambda: database_adapter(env, {"project_id": ids.project}))
+    return {"service": service, "cache": cache, "database": database}
 
 
 class _Lazy:

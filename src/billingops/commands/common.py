@@ -22,7 +22,7 @@ from billingops.config import EnvConfig, Settings, load_settings
 from billingops.console import Output, setup_logging
 
 if TYPE_CHECKING:
-    from billingops.audit import AuditLog
+    from billingops.runs.audit import AuditLog
 
 EnvOpt = Annotated[
     str | None,
@@ -99,7 +99,7 @@ class Session:
         return self._env
 
     def audit(self) -> AuditLog:
-        from billingops.audit import AuditLog  # audit.py is light, but keep the start-up path minimal
+        from billingops.runs.audit import AuditLog  # audit.py is light, but keep the start-up path minimal
 
         return AuditLog(self.settings.audit_log)
 

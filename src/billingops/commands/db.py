@@ -110,8 +110,8 @@ def migrate(
                 "--dry-run cannot be combined with task mode: the app image runs the migrations.",
                 hint="Use --direct --dry-run (through a tunnel with --via) to list pending files.",
             )
+        from billingops.clouds.task import parse_command
         from billingops.dbmigrate.service import MigrateReport
-        from billingops.dbmigrate.task import parse_command
 
         command = parse_command(task_command)
         with deploy_lock.hold(env, "db migrate", enabled=not no_lock, wait=deploy_wait):
@@ -249,7 +249,7 @@ def _url(env: "EnvConfig", database_url: str | None, secret_id: str | None) -> s
 
 
 def _task_runner(env: "EnvConfig", out: Any, timeout: float, **flags: Any) -> Any:
-    from billingops.dbmigrate import task as tasks
+    from billingops.clouds import migration_task
     from billingops.secrets.context import terraform_outputs
 
     if env.cloud == "aws":
@@ -264,7 +264,7 @@ def _task_runner(env: "EnvConfig", out: Any, timeout: float, **flags: Any) -> An
                 "--security-group to avoid it",
             )
         )
-        return tasks.EcsMigrationTask.from_outputs(env, outputs, **given, timeout=timeout, say=out.say)
+        return migration_task(env, outputs, **given, timeout=timeout, say=out.say)
     job = flags.get("job")
     outputs = {} if job else terraform_outputs(env, "the Cloud Run job; --job avoids it")
-    return tasks.CloudRunMigrationJob.from_outputs(env, outputs, job=job, timeout=timeout, say=out.say)
+    return migration_task(env, outputs, job=job, timeout=timeout, say=out.say)

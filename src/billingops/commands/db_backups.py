@@ -46,12 +46,12 @@ def database_instance(session: Session, explicit: str | None) -> tuple[str, dict
 @with_session()
 def backups_cmd(session: Session, db_instance: DbInstanceOpt = None) -> None:
     """List automated backups and snapshots, and the point-in-time restore window."""
-    from billingops.clouds.database import adapter_for
+    from billingops.clouds import database_adapter
 
     env = session.env()
     instance, outputs = database_instance(session, db_instance)
     with session.output.status(f"Reading backups of {instance}"):
-        view = adapter_for(env, outputs).backups(instance)
+        view = database_adapter(env, outputs).backups(instance)
 
     def render(console) -> None:
         pitr = (
@@ -101,12 +101,13 @@ def restore_cmd(
     ] = 15.0,
 ) -> None:
     """Restore the database to a point in time into a new instance, with progress."""
-    from billingops.clouds.database import adapter_for, check_restore_request, parse_time
+    from billingops.clouds import database_adapter
+    from billingops.clouds.database import check_restore_request, parse_time
 
     env = session.env()
     source, outputs = database_instance(session, db_instance)
     when = None if to.strip().lower() == "latest" else parse_time(to)
-    adapter = adapter_for(env, outputs)
+    adapter = database_adapter(env, outputs)
     view = adapter.backups(source)
     check_restore_request(view, source, as_, when, adapter.exists(as_))
     output = session.output

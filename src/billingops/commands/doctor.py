@@ -33,7 +33,7 @@ def doctor(
         info = _start_sandbox(session, env)
 
     def outputs() -> dict:
-        from billingops.terraform import Terraform
+        from billingops.terraform.runner import Terraform
 
         tf = Terraform.for_env(env, sandbox=info)
         if info is not None:

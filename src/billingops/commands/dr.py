@@ -76,7 +76,7 @@ def drill_cmd(
     ] = 15.0,
 ) -> int | None:
     """Restore the latest backup into a scratch instance, count the core tables, time it against the RTO."""
-    from billingops.clouds.database import adapter_for
+    from billingops.clouds import database_adapter
     from billingops.commands.db_backups import database_instance
     from billingops.errors import BillingOpsError, Refused
 
@@ -90,7 +90,7 @@ def drill_cmd(
     source, outputs = database_instance(session, db_instance)
     scratch = scratch_name or f"{source}-drill-{datetime.now(UTC):%Y%m%d%H%M}"
     output = session.output
-    adapter = adapter_for(env, outputs)
+    adapter = database_adapter(env, outputs)
     result = DrillResult(
         env=env.name, cloud=env.cloud, source=source, scratch=scratch, rto_seconds=RTO_SECONDS[env.cloud]
     )

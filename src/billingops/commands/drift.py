@@ -27,9 +27,9 @@ def drift_cmd(
     ] = None,
 ) -> int:
     """Run a refresh-only plan and list every resource changed outside terraform (secrets masked)."""
-    from billingops.drift import parse_plan, record_check
     from billingops.errors import UsageError
-    from billingops.terraform import Terraform
+    from billingops.terraform.drift import parse_plan, record_check
+    from billingops.terraform.runner import Terraform
 
     if cloud not in (None, "aws", "gcp", "both"):
         raise UsageError(f"--cloud {cloud!r} is not aws, gcp or both.", hint="Pass --cloud aws|gcp|both.")

@@ -22,9 +22,9 @@ def history(
                                                           "first broken or missing record.")] = False,
 ) -> None:
     """Show past runs (newest first): when, who, command, env, cloud, outcome and each step's outcome."""
-    from billingops.audit import AuditLog
     from billingops.config import ENVIRONMENTS
     from billingops.errors import ConfigError, StepFailed
+    from billingops.runs.audit import AuditLog
 
     if session.env_name is not None and session.env_name not in ENVIRONMENTS:
         raise ConfigError(f"Unknown environment {session.env_name!r}: accepted values are "

@@ -26,7 +26,7 @@ def plan(
     Destroys and replacements of stateful resources (databases, caches, KMS keys, buckets) are highlighted.
     The plan is not saved for apply: `billingops deploy` plans again and applies exactly what it approved.
     """
-    from billingops.terraform import Terraform, describe_event
+    from billingops.terraform.runner import Terraform, describe_event
 
     env = session.env()
     info = None

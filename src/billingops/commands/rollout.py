@@ -113,8 +113,9 @@ def rollback(
     lock_wait: LockWaitOpt = None,
 ) -> None:
     """Go back to the previous task definition / revision (or --to one), then verify the health endpoint."""
+    from billingops.clouds import rollout_adapter
     from billingops.clouds.health import HealthChecker
-    from billingops.clouds.rollout import Waiting, rollout_adapter
+    from billingops.clouds.rollout import Waiting
     from billingops.locks import deploy_lock
     env = session.env()
     outputs = resolve_outputs(env, _overrides(cluster=cluster, service=service, container=container),
@@ -150,7 +151,8 @@ def perform_rollout(session: Session, env: "EnvConfig", outputs: Mapping[str, An
 
     The deploy checklist already holds the deploy lock and passes take_lock=False.
     """
-    from billingops.clouds.rollout import default_repository, image_registry, rollout_adapter
+    from billingops.clouds import image_registry, rollout_adapter
+    from billingops.clouds.rollout import default_repository
     from billingops.imageref import parse_image
     from billingops.locks import deploy_lock
     ref = parse_image(image_value, default_repository(env, outputs))
@@ -248,7 +250,7 @@ def resolve_outputs(env: "EnvConfig", overrides: Mapping[str, str], needed: Sequ
     """Flags first; terraform's outputs only when a needed value was not given as a flag."""
     if all(overrides.get(name) for name in needed):
         return dict(overrides)
-    from billingops.terraform import Terraform
+    from billingops.terraform.runner import Terraform
 
     try:
         outputs = Terraform.for_env(env).outputs()

@@ -103,7 +103,7 @@ def run_cmd(
 ) -> None:
     """Walk a runbook step by step, running its billingops commands after confirmation."""
     from billingops import runbooks
-    from billingops.audit import new_run_id
+    from billingops.runs.audit import new_run_id
 
     book = runbooks.find(name)
     env = session.env()

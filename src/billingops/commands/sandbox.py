@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
 @with_session(env=False, cloud=False)
 def up(session: Session) -> None:
     """Start moto on a free loopback port and a throwaway PostgreSQL; create the state bucket and lock table."""
-    from billingops.sandbox import Sandbox
+    from billingops.sandbox.emulator import Sandbox
 
     info, started = Sandbox(session.settings.state_dir).up()
     data = _describe(info, "started" if started else "already running")
@@ -29,7 +29,7 @@ def up(session: Session) -> None:
 @with_session(env=False, cloud=False)
 def down(session: Session) -> None:
     """Stop the emulators and delete everything the sandbox held (its state, its database)."""
-    from billingops.sandbox import Sandbox
+    from billingops.sandbox.emulator import Sandbox
 
     stopped = Sandbox(session.settings.state_dir).down()
     data = {"status": "stopped", **stopped}
@@ -41,7 +41,7 @@ def down(session: Session) -> None:
 @with_session(env=False, cloud=False)
 def status(session: Session) -> None:
     """Show whether the sandbox runs, and its endpoints."""
-    from billingops.sandbox import Sandbox
+    from billingops.sandbox.emulator import Sandbox
 
     info = Sandbox(session.settings.state_dir).status()
     data = _describe(info, "running") if info else {"status": "not running"}

@@ -194,7 +194,7 @@ def missing_hint(bad: list[Any]) -> str:
 
 
 def _store_and_ids(env: "EnvConfig", secret_id: list[str] | None) -> tuple[Any, dict[str, str]]:
-    from billingops.clouds.secrets import secret_store
+    from billingops.clouds import secret_store
     from billingops.secrets.context import terraform_outputs
     from billingops.secrets.seed import parse_overrides, resolve_ids
 

@@ -38,7 +38,7 @@ def database_url(
     if explicit:
         redact.register_url(explicit)
         return explicit
-    from billingops.clouds.secrets import secret_store
+    from billingops.clouds import secret_store
 
     values: Mapping[str, Any] = {}
     if not secret_id:

@@ -55,7 +55,7 @@ def deploy_store(target: LockTarget) -> Any:
 def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str:
     """Terraform's lock-info keys (so every reader understands it) plus the holder's pid, host and run."""
     from billingops import __version__
-    from billingops.audit import who
+    from billingops.runs.audit import who
 
     details = {
         "run_id": run_id,
@@ -140,7 +140,7 @@ def hold(env: EnvConfig, command: str, *, enabled: bool = True, wait: float = 0)
         log.info("not taking the deploy lock for %s", command)
         yield
         return
-    from billingops.audit import new_run_id
+    from billingops.runs.audit import new_run_id
 
     with acquire(env, new_run_id(), command, wait=wait):
         yield

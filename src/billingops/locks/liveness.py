@@ -188,7 +188,7 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
 
 
 def _matching_runs(held: HeldLock, identity: StateId, runs_dir: Path) -> list[dict[str, Any]]:
-    from billingops.journal import iter_journals
+    from billingops.runs.journal import iter_journals
 
     matches = []
     ids = {held.lock_id, held.extra.get("json_id"), held.extra.get("run_id")} - {None, ""}

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def terraform_outputs(env: EnvConfig, why: str) -> dict[str, Any]:
     """`terraform output -json` for env, as plain values; `why` names the flags that avoid the call."""
     try:
-        from billingops.terraform import Terraform
+        from billingops.terraform.runner import Terraform
     except ImportError:
         raise ConfigError(
             f"The terraform outputs are needed ({why}) but the terraform runner is not available "

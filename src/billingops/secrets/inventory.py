@@ -63,7 +63,7 @@ def preflight_problems(
     if not ids:
         return []
     if store is None:
-        from billingops.clouds.secrets import secret_store
+        from billingops.clouds import secret_store
 
         store = secret_store(env, outputs)
     checkable = [

@@ -1,7 +1,11 @@
 """migrate-cloud: move the billing data between clouds (PostgreSQL and Redis), verified.
 
-PostgreSQL: postgres_conn (URLs, sessions, libpq environment), postgres_inspect (what is there),
-postgres_schema (pre-/post-data through pg_dump/pg_restore), postgres_copy (binary COPY pipes under one
-snapshot), postgres_verify (row checksums, sequences, large objects), postgres_migrate (the phases in order,
-journaled). Redis lives in redis_copy / redis_verify.
+postgres/ and redis/ are the two engines; they never import each other. Shared here: endpoints (where
+the data is), plan (what a run will do, as data), progress (events for the edge to render),
+interrupts (Ctrl-C handling for copy workers) and tunables (chunk sizes, parallelism).
+
+postgres/: conn (URLs, sessions, libpq environment), inspect (what is there), schema (pre-/post-data
+through pg_dump/pg_restore), copy (binary COPY pipes under one snapshot), verify (row checksums,
+sequences, large objects), migrate (the phases in order, journaled).
+redis/: copy (DUMP/RESTORE workers), verify (key and value comparison) and their helpers.
 """

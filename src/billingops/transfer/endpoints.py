@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from billingops import redact
 from billingops.config import EnvConfig
 from billingops.errors import BillingOpsError, ConfigError, UsageError
-from billingops.transfer.postgres_conn import PgEndpoint
+from billingops.transfer.postgres.conn import PgEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def resolve(
 ) -> Endpoints:
     """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis and
     the two CA files. Cloud look-ups happen only for endpoints without a flag."""
-    from billingops.transfer.redis_copy import RedisEndpoint
+    from billingops.transfer.redis.copy import RedisEndpoint
 
     found = Endpoints()
     lookups: dict[str, _CloudLookup] = {}
@@ -160,7 +160,7 @@ class _CloudLookup:
                 hint=f"Pass {flag} URL explicitly, or apply the {self.env.cloud} stack so "
                 f"`secret_ids` has {name}.",
             )
-        from billingops.clouds.secrets import secret_store
+        from billingops.clouds import secret_store
 
         store = (self._store_factory or secret_store)(self.env, outputs)
         found = store.read(secret_id)
@@ -177,6 +177,6 @@ class _CloudLookup:
 
 
 def _terraform_outputs(env: EnvConfig) -> dict[str, Any]:
-    from billingops.terraform import Terraform
+    from billingops.terraform.runner import Terraform
 
     return Terraform.for_env(env).outputs()

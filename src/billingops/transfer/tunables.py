@@ -35,7 +35,7 @@ def copy_stall_seconds() -> float:
 
 def check() -> None:
     """Validate every knob before anything is touched."""
-    from billingops.transfer.postgres_watchdog import Settings
+    from billingops.transfer.postgres.watchdog import Settings
 
     copy_stall_seconds()
     Settings.from_env()

@@ -50,8 +50,8 @@ def deploy(
     shows the plan; in prod, destroying or replacing a stateful resource needs the environment name typed
     (or --yes --allow-destroy). Ctrl-C is forwarded once to terraform so it releases its state lock.
     """
-    from billingops.checklist import select_steps
     from billingops.commands.deploy.steps import STEPS
+    from billingops.runs.checklist import select_steps
 
     env = session.env()
     selected = select_steps(STEPS, start=from_step, only=only)
@@ -72,8 +72,8 @@ def deploy(
 
 def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image: str | None, dry_run: bool,
          allow_destroy: bool, lock_timeout: str | None, sandbox_info: Any, resume: bool) -> None:
-    from billingops.checklist import StepContext, run_checklist
     from billingops.commands.deploy.steps import STEPS
+    from billingops.runs.checklist import StepContext, run_checklist
 
     output = session.output
     sandbox = sandbox_info is not None
@@ -121,7 +121,7 @@ def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image
 def _deploy_lock(session: Session, env: Any, sandbox_info: Any, *, resume: bool, dry_run: bool,
                  lock_wait: str | None) -> Iterator[str]:
     """Hold the environment's billingops deploy lock for the whole run; yields the run id it is held for."""
-    from billingops.audit import new_run_id
+    from billingops.runs.audit import new_run_id
 
     run_id = _resumable(session, env).run_id if resume else new_run_id()
     if dry_run:
@@ -137,7 +137,7 @@ def _deploy_lock(session: Session, env: Any, sandbox_info: Any, *, resume: bool,
 
 
 def _resumable(session: Session, env: Any) -> Any:
-    from billingops.journal import Journal
+    from billingops.runs.journal import Journal
 
     journal = Journal.latest(session.settings.runs_dir, command="deploy", env=env.name, cloud=env.cloud)
     if journal is None or journal.status == "ok":
@@ -148,7 +148,7 @@ def _resumable(session: Session, env: Any) -> Any:
 
 def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, from_step: str | None,
                   run_id: str) -> Any:
-    from billingops.journal import Journal
+    from billingops.runs.journal import Journal
 
     argv = session.argv
     if resume:
@@ -175,7 +175,7 @@ def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, fr
 
 
 def _journals_before(runs_dir: Any, run_id: str, env: Any):
-    from billingops.journal import iter_journals
+    from billingops.runs.journal import iter_journals
 
     for journal in iter_journals(runs_dir):
         if journal.run_id != run_id and journal.data.get("command") == "deploy" \
@@ -184,7 +184,7 @@ def _journals_before(runs_dir: Any, run_id: str, env: Any):
 
 
 def _start_sandbox(session: Session, env: Any) -> Any:
-    from billingops.sandbox import Sandbox
+    from billingops.sandbox.emulator import Sandbox
 
     if env.cloud != "aws":
         raise UsageError(f"--sandbox emulates AWS only, and {env.name} is configured for {env.cloud}.",

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from billingops.checklist import StepContext
+from billingops.runs.checklist import StepContext
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,14 @@ def _detail(ctx: StepContext, report: Any) -> str:
 
 
 def _run_task(ctx: StepContext) -> str:
-    from billingops.dbmigrate import task as tasks
+    from billingops.clouds import migration_task
+    from billingops.clouds.task import DEFAULT_COMMAND, parse_command
 
     env = ctx.env
     if ctx.dry_run:
         return "dry run: the migrations would run as a one-off task of the app image"
-    command = tasks.parse_command(os.environ.get("BILLINGOPS_MIGRATE_COMMAND") or tasks.DEFAULT_COMMAND)
-    if env.cloud == "aws":
-        runner: Any = tasks.EcsMigrationTask.from_outputs(env, ctx.outputs(), say=ctx.output.say)
-    else:
-        runner = tasks.CloudRunMigrationJob.from_outputs(env, ctx.outputs(), say=ctx.output.say)
+    command = parse_command(os.environ.get("BILLINGOPS_MIGRATE_COMMAND") or DEFAULT_COMMAND)
+    runner = migration_task(env, ctx.outputs(), say=ctx.output.say)
     result = runner.run(command)
     ctx.data["migration_task"] = result.task
     ctx.save()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from billingops.checklist import Skip, StepContext
+from billingops.runs.checklist import Skip, StepContext
 
 log = logging.getLogger(__name__)
 

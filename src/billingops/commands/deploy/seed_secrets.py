@@ -12,14 +12,14 @@ import logging
 import os
 from pathlib import Path
 
-from billingops.checklist import StepContext
 from billingops.errors import StepFailed
+from billingops.runs.checklist import StepContext
 
 log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    from billingops.clouds.secrets import secret_store
+    from billingops.clouds import secret_store
     from billingops.secrets import seed as seeding
     from billingops.secrets.sources import collect
 

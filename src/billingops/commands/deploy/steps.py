@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from billingops.checklist import Step, StepContext
 from billingops.commands.deploy import terraform_steps
 from billingops.errors import StepFailed
+from billingops.runs.checklist import Step, StepContext
 
 
 def _lazy(module: str) -> Callable[[StepContext], str | None]:

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from billingops.checklist import Skip, StepContext
 from billingops.errors import ApprovalRequired, Refused, StepFailed
-from billingops.plan_summary import PlanSummary, summarize
-from billingops.terraform import describe_event
+from billingops.runs.checklist import Skip, StepContext
+from billingops.terraform.plan_summary import PlanSummary, summarize
+from billingops.terraform.runner import describe_event
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from billingops.checklist import StepContext
 from billingops.errors import ConfigError, StepFailed
+from billingops.runs.checklist import StepContext
 
 if TYPE_CHECKING:
     from billingops.clouds.health import HealthResult

@@ -132,8 +132,10 @@ def _env_name(session: Session) -> str:
 
 
 def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool) -> int:
-    from billingops.transfer import plan, postgres_estimate, postgres_migrate, postgres_watchdog
-
+    from billingops.transfer import plan
+    from billingops.transfer.postgres import estimate as postgres_estimate
+    from billingops.transfer.postgres import migrate as postgres_migrate
+    from billingops.transfer.postgres import watchdog as postgres_watchdog
     doc: dict[str, Any] = {**base, "dry_run": True}
     if found.source_pg:
         with session.output.status("reading both PostgreSQL databases"):
@@ -142,8 +144,8 @@ def _dry_run(session: Session, base: dict, found: Any, jobs: int, replace: bool)
                 estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
         doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}
     if found.source_redis:
-        from billingops.transfer import redis_copy, redis_estimate
-
+        from billingops.transfer.redis import copy as redis_copy
+        from billingops.transfer.redis import estimate as redis_estimate
         src, dst = redis_copy.inspect(found.source_redis), redis_copy.inspect(found.target_redis)
         doc["redis"] = {
             "source": src.to_dict(),

@@ -25,7 +25,7 @@ def locked_run(
 ) -> int:
     """The run under the deploy lock of the environment being written (the target cloud's), held under the
     journal's run id so that `locks` and `unlock` can tell whether its holder still runs."""
-    from billingops.audit import new_run_id
+    from billingops.runs.audit import new_run_id
     from billingops.transfer.interrupts import CtrlC
 
     previous = _resumable(session, base) if resume else None
@@ -84,7 +84,8 @@ def _run(
     replace: bool,
     split_mb: float | None,
 ) -> int:
-    from billingops.transfer import plan, postgres_migrate
+    from billingops.transfer import plan
+    from billingops.transfer.postgres import migrate as postgres_migrate
     from billingops.transfer.progress import Reporter
 
     settings, output = session.settings, session.output
@@ -106,8 +107,7 @@ def _run(
                 pg_checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
             postgres_migrate.require_extensions(pg_checked)
         if found.source_redis:
-            from billingops.transfer import redis_copy
-
+            from billingops.transfer.redis import copy as redis_copy
             redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
         if not resume:
             consent(session, base, pg_checked, redis_checked, replace, found)
@@ -177,7 +177,7 @@ def _run(
 
 
 def _journal(session: Session, base: dict, run_id: str) -> Any:
-    from billingops.journal import Journal
+    from billingops.runs.journal import Journal
 
     return Journal.create(
         session.settings.runs_dir,
@@ -191,7 +191,7 @@ def _journal(session: Session, base: dict, run_id: str) -> Any:
 
 def _resumable(session: Session, base: dict) -> Any:
     """The unfinished run to resume, checked; reopened only once its deploy lock is held."""
-    from billingops.journal import Journal
+    from billingops.runs.journal import Journal
 
     journal = Journal.latest(session.settings.runs_dir, command=COMMAND, env=base["env"], unfinished_only=True)
     if journal is None:
@@ -226,8 +226,8 @@ def _redis(
     verify: str,
     replace: bool,
 ) -> dict:
-    from billingops.transfer import redis_copy, redis_verify
-
+    from billingops.transfer.redis import copy as redis_copy
+    from billingops.transfer.redis import verify as redis_verify
     dbs = sorted(db for db, keys in checked.source.dbs.items() if keys)
     done: list[int] = state.setdefault("dbs_done", [])
     state.setdefault("copy_started_ms", int(time.time() * 1000))

@@ -31,8 +31,7 @@ def consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, fo
             hint=f"Type the environment name ({base['env']}) exactly, or pass --yes.",
         )
     if pg is not None and pg.target_objects:
-        from billingops.transfer import postgres_schema
-
+        from billingops.transfer.postgres import schema as postgres_schema
         with found.target_pg.connect() as conn:
             postgres_schema.wipe_target(conn)
     if redis is not None and redis.target.total_keys:
@@ -43,7 +42,7 @@ def consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, fo
 def _flush_redis(endpoint: Any, dbs: list[int]) -> None:
     """Empty the target's databases (confirmed --replace-target): keys the source lacks would fail
     verification."""
-    from billingops.transfer.redis_resp import RespConnection, is_error
+    from billingops.transfer.redis.resp import RespConnection, is_error
 
     for db in dbs:
         with RespConnection(endpoint.url, db=db, ca_file=endpoint.ca_file, timeout=120.0) as conn:

@@ -42,7 +42,7 @@ from billingops.transfer.interrupts import descendants
 from billingops.transfer.tunables import env_number
 
 if TYPE_CHECKING:
-    from billingops.transfer.postgres_conn import PgEndpoint
+    from billingops.transfer.postgres.conn import PgEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from billingops.errors import Interrupted, Refused
 from billingops.redact import redact_url
-from billingops.transfer import redis_parallel
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, is_error
-from billingops.transfer.redis_worker import DEFAULT_BIG_KEY_BYTES, SliceCounts, SliceSpec
+from billingops.transfer.redis import parallel as redis_parallel
+from billingops.transfer.redis.resp import RedisUnavailable, RespConnection, is_error
+from billingops.transfer.redis.worker import DEFAULT_BIG_KEY_BYTES, SliceCounts, SliceSpec
 
 log = logging.getLogger(__name__)
 

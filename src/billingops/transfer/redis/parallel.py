@@ -2,7 +2,7 @@
 parent.
 
 Processes, not threads, because the per-key work (building RESTORE commands, parsing replies) is Python and
-holds the GIL. Workers are plain `python -m billingops.transfer.redis_parallel` children talking JSON lines,
+holds the GIL. Workers are plain `python -m billingops.transfer.redis.parallel` children talking JSON lines,
 not multiprocessing: fork is unsafe once the CLI runs a Rich refresh thread, and spawn re-imports the caller's
 main module. Errors cross the boundary as (module, class, message, hint) and are raised again here.
 """
@@ -45,7 +45,7 @@ def run_inline(
     report: Callable[[int, int], None],
     on_done: Callable[[Any], None],
     *,
-    fn_path: str = "billingops.transfer.redis_worker:copy_slice",
+    fn_path: str = "billingops.transfer.redis.worker:copy_slice",
 ) -> None:
     """Run the slices one after the other here; `report` may come from a worker thread: serialise it."""
     lock = threading.Lock()
@@ -65,8 +65,8 @@ def run_pool(
     report: Callable[[int, int], None],
     on_done: Callable[[Any], None],
     *,
-    fn_path: str = "billingops.transfer.redis_worker:copy_slice",
-    result_path: str = "billingops.transfer.redis_worker:SliceCounts",
+    fn_path: str = "billingops.transfer.redis.worker:copy_slice",
+    result_path: str = "billingops.transfer.redis.worker:SliceCounts",
     timeout: float | None = None,
 ) -> None:
     """Run the slices in at most `jobs` worker processes; results are rebuilt as `result_path` instances."""
@@ -96,7 +96,7 @@ class _Child:
     def __init__(self, spec: DataclassInstance, fn_path: str, events: queue_mod.Queue[_Event]) -> None:
         self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "billingops.transfer.redis_parallel"],
+            [sys.executable, "-m", "billingops.transfer.redis.parallel"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,

@@ -19,7 +19,7 @@ from typing import Any
 
 from billingops import process
 from billingops.errors import ExternalError
-from billingops.transfer.postgres_conn import PgEndpoint
+from billingops.transfer.postgres.conn import PgEndpoint
 
 log = logging.getLogger(__name__)
 

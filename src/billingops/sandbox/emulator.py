@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import is_loopback_url
 from billingops.errors import ConfigError, ExternalError, Refused
-from billingops.journal import atomic_write_json, pid_alive
-from billingops.sandbox_override import moto_server_command
+from billingops.runs.journal import atomic_write_json, pid_alive
+from billingops.sandbox.override import moto_server_command
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
     from billingops.console import Output
-    from billingops.journal import Journal
-    from billingops.terraform import Terraform
+    from billingops.runs.journal import Journal
+    from billingops.terraform.runner import Terraform
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,8 @@ class SandboxInfo:
     # -- terraform ------------------------------------------------------------------------------------
     def terraform(self, env: EnvConfig, *, journal: Journal | None = None, output: Output | None = None,
                   lock_timeout: str | None = None) -> Terraform:
-        from billingops.sandbox_override import render_aws_provider_override
-        from billingops.terraform import Terraform
+        from billingops.sandbox.override import render_aws_provider_override
+        from billingops.terraform.runner import Terraform
 
         if env.cloud != "aws":
             raise ConfigError("The sandbox emulates AWS only.", hint="Use --cloud aws with --sandbox.")
@@ -248,7 +248,7 @@ class Sandbox:
         info.apply_environ()
         self._create_state_backend(info)
         if postgres:
-            from billingops.localpg import LocalPostgres
+            from billingops.sandbox.localpg import LocalPostgres
 
             pg_port = _free_port()
             # As root, PostgreSQL runs as the postgres user, who may not be able to enter the project
@@ -278,7 +278,7 @@ class Sandbox:
                 stopped["moto"] = True
         pg_base = Path(data["postgres_dir"]) if data.get("postgres_dir") else self.root / "postgres"
         if (pg_base / "data").is_dir():
-            from billingops.localpg import LocalPostgres
+            from billingops.sandbox.localpg import LocalPostgres
 
             LocalPostgres(pg_base / "data", 0).stop()
             stopped["postgres"] = True

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 
-from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
+from billingops.transfer.redis.resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
 
 log = logging.getLogger(__name__)
 

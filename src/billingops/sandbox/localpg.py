@@ -59,7 +59,7 @@ class LocalPostgres:
         if prefix:
             shutil.chown(base, "postgres")
         datadir = base / "data"
-        process.run([*prefix, bindir / "initdb", "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        process.run([*prefix, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                      "--no-sync"], timeout=120)
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as fh:
             fh.write(f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{base}'\n"
@@ -67,14 +67,14 @@ class LocalPostgres:
         return cls(datadir, port)
 
     def start(self) -> None:
-        process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "-l",
-                     self.datadir.parent / "postgres.log", "-w", "-t", "60", "start"], timeout=90)
+        process.run([*_as_postgres(), str(server_bindir() / "pg_ctl"), "-D", str(self.datadir), "-l",
+                     str(self.datadir.parent / "postgres.log"), "-w", "-t", "60", "start"], timeout=90)
 
     def stop(self) -> None:
-        process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "-m", "fast", "-w",
+        process.run([*_as_postgres(), str(server_bindir() / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w",
                      "stop"], timeout=60, check=False)
 
     def running(self) -> bool:
-        result = process.run([*_as_postgres(), server_bindir() / "pg_ctl", "-D", self.datadir, "status"],
+        result = process.run([*_as_postgres(), str(server_bindir() / "pg_ctl"), "-D", str(self.datadir), "status"],
                              timeout=30, check=False)
         return result.returncode == 0

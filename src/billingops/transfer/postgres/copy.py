@@ -21,8 +21,8 @@ from typing import Any
 from billingops import process, redact
 from billingops.errors import ExternalError
 from billingops.transfer import tunables
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import TableInfo, quote_ident
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import TableInfo, quote_ident
 
 log = logging.getLogger(__name__)
 

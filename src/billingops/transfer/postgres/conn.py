@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from billingops import redact
 from billingops.errors import ExternalError, UsageError
-from billingops.transfer import postgres_watchdog
+from billingops.transfer.postgres import watchdog as postgres_watchdog
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import logging
 import time
 from typing import Any
 
-from billingops.transfer.redis_copy import RedisEndpoint, RedisInventory
-from billingops.transfer.redis_resp import RespConnection
-from billingops.transfer.redis_scan import dump_commands, scan_batches
-from billingops.transfer.redis_worker import SliceSpec
+from billingops.transfer.redis.copy import RedisEndpoint, RedisInventory
+from billingops.transfer.redis.resp import RespConnection
+from billingops.transfer.redis.scan import dump_commands, scan_batches
+from billingops.transfer.redis.worker import SliceSpec
 
 log = logging.getLogger(__name__)
 

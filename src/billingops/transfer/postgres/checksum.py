@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from billingops.transfer.postgres_inspect import TableInfo, quote_ident
+from billingops.transfer.postgres.inspect import TableInfo, quote_ident
 
 log = logging.getLogger(__name__)
 

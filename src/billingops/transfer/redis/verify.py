@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from billingops.errors import UsageError
-from billingops.transfer import redis_parallel
-from billingops.transfer.redis_copy import PARALLEL_MIN_KEYS, RedisEndpoint, inspect
-from billingops.transfer.redis_resp import RespConnection, describe_key, encode
-from billingops.transfer.redis_verify_slice import MAX_REPORTED, SliceVerify, VerifySpec
+from billingops.transfer.redis import parallel as redis_parallel
+from billingops.transfer.redis.copy import PARALLEL_MIN_KEYS, RedisEndpoint, inspect
+from billingops.transfer.redis.resp import RespConnection, describe_key, encode
+from billingops.transfer.redis.verify_slice import MAX_REPORTED, SliceVerify, VerifySpec
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,14 @@ def verify(
     done: dict[int, list[SliceVerify]] = {db: [] for db in dbs}
     progress = _Counter(src_inv.dbs, on_progress)
     runner = redis_parallel.run_inline if jobs <= 1 or len(specs) <= 1 else None
-    fn_path = "billingops.transfer.redis_verify_slice:verify_slice"
+    fn_path = "billingops.transfer.redis.verify_slice:verify_slice"
     if runner is None:
         redis_parallel.run_pool(
             specs,
             jobs,
             progress.add,
             lambda r: done[r.db].append(r),
-            result_path="billingops.transfer.redis_verify_slice:SliceVerify",
+            result_path="billingops.transfer.redis.verify_slice:SliceVerify",
             fn_path=fn_path,
         )
     else:

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from billingops import process, redact
 from billingops.errors import ConfigError, Interrupted, StateLocked, TerraformError, ToolMissing
-from billingops.plan_summary import PlanSummary, summarize
+from billingops.terraform.plan_summary import PlanSummary, summarize
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
     from billingops.console import Output
-    from billingops.journal import Journal
+    from billingops.runs.journal import Journal
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol, TypeAlias
 
-from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, is_error
+from billingops.transfer.redis.resp import RedisUnavailable, Reply, RespConnection, is_error
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from billingops.transfer import redis_bigkeys
-from billingops.transfer.redis_resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
-from billingops.transfer.redis_scan import KeyScanner, dump_commands, split_dump_replies
+from billingops.transfer.redis import bigkeys as redis_bigkeys
+from billingops.transfer.redis.resp import RedisUnavailable, RespConnection, describe_key, encode, is_error
+from billingops.transfer.redis.scan import KeyScanner, dump_commands, split_dump_replies
 
 log = logging.getLogger(__name__)
 

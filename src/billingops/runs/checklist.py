@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import BillingOpsError, Interrupted, UsageError
-from billingops.journal import Journal
+from billingops.runs.journal import Journal
 
 if TYPE_CHECKING:
-    from billingops.audit import AuditLog
     from billingops.commands.common import Session
     from billingops.config import EnvConfig
     from billingops.console import Output
-    from billingops.terraform import Terraform
+    from billingops.runs.audit import AuditLog
+    from billingops.terraform.runner import Terraform
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class StepContext:
     dry_run: bool = False
     allow_destroy: bool = False
     lock_timeout: str | None = None
-    sandbox: Any = None  # billingops.sandbox.SandboxInfo when running --sandbox
+    sandbox: Any = None  # billingops.sandbox.emulator.SandboxInfo when running --sandbox
     services: dict[str, Any] = field(default_factory=dict)  # lazily built runners/adapters, per process
 
     @property
@@ -70,7 +70,7 @@ class StepContext:
             raise Skip(f"skipped in sandbox: {reason}")
 
     def terraform(self) -> Terraform:
-        from billingops.terraform import Terraform
+        from billingops.terraform.runner import Terraform
 
         if "terraform" not in self.services:
             self.services["terraform"] = Terraform.for_env(self.env, journal=self.journal, sandbox=self.sandbox,

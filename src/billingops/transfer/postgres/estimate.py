@@ -11,8 +11,8 @@ import logging
 import time
 from typing import Any
 
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import Inventory, quote_ident
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import Inventory, quote_ident
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,10 @@ from typing import Any, TypeAlias
 import psycopg
 
 from billingops.errors import BillingOpsError
-from billingops.transfer import postgres_checksum, postgres_objects
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import TableInfo, quote_ident
+from billingops.transfer.postgres import checksum as postgres_checksum
+from billingops.transfer.postgres import objects as postgres_objects
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import TableInfo, quote_ident
 
 log = logging.getLogger(__name__)
 

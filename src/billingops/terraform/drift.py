@@ -60,6 +60,7 @@ def parse_plan(plan_json: dict[str, Any], env: str, cloud: str) -> DriftReport:
             continue
         before, after = change.get("before"), change.get("after")
         sensitive = _merge(change.get("before_sensitive"), change.get("after_sensitive"))
+        diffs: list[Any]
         if after is None:
             action, diffs = "delete", []
         elif before is None:

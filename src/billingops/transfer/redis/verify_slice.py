@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from billingops.transfer import redis_compare, redis_rdb
-from billingops.transfer.redis_resp import (
+from billingops.transfer.redis import compare as redis_compare
+from billingops.transfer.redis import rdb as redis_rdb
+from billingops.transfer.redis.resp import (
     RedisUnavailable,
     Reply,
     RespConnection,
@@ -24,7 +25,7 @@ from billingops.transfer.redis_resp import (
     has_error,
     is_error,
 )
-from billingops.transfer.redis_scan import KeyScanner, dump_commands
+from billingops.transfer.redis.scan import KeyScanner, dump_commands
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from billingops.errors import Interrupted, StepFailed
-from billingops.transfer import (
-    postgres_copy,
-    postgres_objects,
-    postgres_schema,
-    postgres_verify,
-    postgres_watchdog,
-)
-from billingops.transfer.postgres_conn import PgEndpoint
-from billingops.transfer.postgres_inspect import (
+from billingops.transfer.postgres import copy as postgres_copy
+from billingops.transfer.postgres import objects as postgres_objects
+from billingops.transfer.postgres import schema as postgres_schema
+from billingops.transfer.postgres import verify as postgres_verify
+from billingops.transfer.postgres import watchdog as postgres_watchdog
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import (
     Inventory,
     TableInfo,
     inspect,

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeAlias
 
-from billingops.transfer.redis_resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
+from billingops.transfer.redis.resp import RedisUnavailable, Reply, RespConnection, describe_key, encode, is_error
 
 log = logging.getLogger(__name__)
 

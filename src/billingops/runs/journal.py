@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from billingops import redact
-from billingops.audit import new_run_id, who
+from billingops.runs.audit import new_run_id, who
 
 RUNNING = "running"
 FINISHED = ("ok", "failed", "interrupted", "refused")
