@@ -37,6 +37,7 @@ from billingops.commands import (
     secrets,
     status,
 )
+from billingops.config import tunables
 from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def _report(err: BillingOpsError, json_mode: bool) -> None:
 
 
 def _write_crash_log(err: Exception) -> Path:
-    folder = Path(os.environ.get("BILLINGOPS_STATE_DIR", ".billingops")) / "logs"
+    folder = tunables().state_dir / "logs"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"

@@ -25,12 +25,12 @@ Only ```billingops blocks are ever executed, and only as `python -m billingops A
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from billingops.config import tunables
 from billingops.errors import ConfigError, UsageError
 from billingops.resources import bundled_path
 
@@ -112,7 +112,7 @@ class Runbook:
 
 def runbooks_dir() -> Path:
     """The shipped runbooks, or a team's own folder from BILLINGOPS_RUNBOOKS_DIR."""
-    override = os.environ.get("BILLINGOPS_RUNBOOKS_DIR")
+    override = tunables().runbooks_dir
     return Path(override).expanduser() if override else bundled_path("runbooks")
 
 

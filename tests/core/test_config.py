@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from billingops.config import ENV_PROFILES, load_settings
@@ -92,3 +94,46 @@ def test_profile_keys_overridable(tmp_path):
     write(tmp_path, "[environments.dev]\nmin_capacity = 0\n")
     assert load_settings(cwd=tmp_path).env("dev").min_capacity == 0
     assert ENV_PROFILES["dev"]["max_capacity"] == 3
+
+
+def test_no_module_but_config_reads_billingops_variables():
+    """One place reads the BILLINGOPS_* knobs (config.tunables); others ask it. Typer's envvar= is the CLI edge."""
+    import re
+
+    src = Path(__file__).resolve().parents[2] / "src" / "billingops"
+    reads = re.compile(r"(environ(\.get)?[\[(]|getenv\()\s*[\"']BILLINGOPS_")
+    offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
+                 if p.name != "config.py" and reads.search(p.read_text())]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1h30m", 5400.0),
+                                                ("2d", 172800.0), ("500ms", 0.5), (" 5M ", 300.0)])
+def test_one_duration_syntax(text, seconds):
+    from billingops.config import parse_duration
+
+    assert parse_duration(text, "--timeout") == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "m", "-1s", "1.5.2m", "10 m"])
+def test_a_malformed_duration_names_the_flag_and_the_forms(text):
+    from billingops.config import parse_duration
+    from billingops.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        parse_duration(text, "--lock-wait")
+    assert "--lock-wait" in str(caught.value) and "10m" in caught.value.hint
+
+
+def test_a_malformed_knob_is_a_config_error_naming_the_variable(monkeypatch):
+    from billingops.config import tunables
+    from billingops.errors import ConfigError
+
+    monkeypatch.setenv("BILLINGOPS_ROLLOUT_TIMEOUT", "soon")
+    with pytest.raises(ConfigError, match="BILLINGOPS_ROLLOUT_TIMEOUT='soon'"):
+        _ = tunables().rollout_timeout
+    monkeypatch.setenv("BILLINGOPS_ROLLOUT_TIMEOUT", "15m")
+    assert tunables().rollout_timeout == 900.0
+    monkeypatch.setenv("BILLINGOPS_PG_PROBE_TIMEOUT", "1")
+    with pytest.raises(ConfigError, match="at least 2"):
+        _ = tunables().pg_probe_timeout

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from billingops.config import load_settings
+from billingops.config import load_settings, parse_duration
 from billingops.errors import ConfigError, UsageError
 from billingops.locks.backend_config import current_workspace, load_backend_config
-from billingops.locks.model import format_age, parse_created, parse_duration
+from billingops.locks.model import format_age, parse_created
 from tests.locks.conftest import write_project
 
 

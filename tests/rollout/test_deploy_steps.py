@@ -74,5 +74,5 @@ def test_bad_step_timeout_setting_is_a_config_error(tmp_path, monkeypatch):
     from billingops.errors import ConfigError
 
     monkeypatch.setenv("BILLINGOPS_HEALTH_TIMEOUT", "soon")
-    with pytest.raises(ConfigError, match="BILLINGOPS_HEALTH_TIMEOUT='soon' is not a positive number"):
+    with pytest.raises(ConfigError, match="BILLINGOPS_HEALTH_TIMEOUT='soon' is not a duration"):
         verify.run(_ctx(tmp_path, {"load_balancer_url": "http://127.0.0.1:1"}))

@@ -62,9 +62,9 @@ def lock_wait_seconds(value: str | None) -> float:
     """--lock-wait as seconds (0 when not given); a malformed duration is a UsageError naming the option."""
     if not value:
         return 0.0
-    from billingops.locks.model import parse_duration
+    from billingops.config import parse_duration
 
-    return parse_duration(value, option="--lock-wait")
+    return parse_duration(value, "--lock-wait")
 
 
 @dataclass

@@ -153,12 +153,14 @@ def unlock(
     workspace: WorkspaceOpt = None,
     backend_config: BackendConfigOpt = None,
 ) -> None:
+    from billingops.config import parse_duration
     from billingops.locks import unlock as flow
     from billingops.locks.finder import resolve_target
-    from billingops.locks.model import format_age, parse_duration
+    from billingops.locks.model import format_age
 
     env = session.env()
-    threshold = parse_duration(older_than) if older_than is not None else flow.default_older_than(env.name)
+    threshold = (parse_duration(older_than, "--older-than") if older_than is not None
+                 else flow.default_older_than(env.name))
     flag = "--older-than" if older_than is not None else "the default --older-than"
     if session.yes and older_than is None:
         raise ApprovalRequired(

@@ -10,7 +10,6 @@ moves), verify the health endpoint, and record start and outcome in the audit lo
 # with_session wrapper resolves string annotations in common.py's namespace, where these aliases are unknown).
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -203,24 +202,11 @@ def step_settings(env: "EnvConfig") -> tuple["Waiting", "HealthChecker"]:
     BILLINGOPS_ROLLOUT_TIMEOUT, BILLINGOPS_ROLLOUT_POLL and BILLINGOPS_HEALTH_TIMEOUT (seconds) override them."""
     from billingops.clouds.health import HealthChecker
     from billingops.clouds.rollout import Waiting
+    from billingops.config import tunables
 
-    timeout = _seconds("BILLINGOPS_ROLLOUT_TIMEOUT", 900.0)
-    poll = _seconds("BILLINGOPS_ROLLOUT_POLL", 5.0)
-    health = _seconds("BILLINGOPS_HEALTH_TIMEOUT", 120.0)
+    knobs = tunables()
+    timeout, poll, health = knobs.rollout_timeout, knobs.rollout_poll, knobs.health_timeout
     return Waiting(timeout, poll), HealthChecker(env.health_path, deadline=health, interval=min(3.0, poll))
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} is not a positive number of seconds.", hint=f"Fix or unset {name}.")
-    return value
 
 
 def _outcome_of(exc: BaseException) -> str:

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from billingops.errors import UsageError
-
 # Terraform's statemgr.LockInfo JSON keys, in the order `terraform force-unlock` prints them.
 LOCK_INFO_KEYS = ("ID", "Operation", "Who", "Version", "Created", "Path", "Info")
 
@@ -136,23 +134,6 @@ def parse_created(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str, *, option: str = "--older-than") -> float:
-    """'0s', '90s', '15m', '1h30m', '2d' or a bare number of seconds -> seconds."""
-    value = text.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", value):
-        return float(value)
-    if value and _DURATION.sub("", value) == "":
-        return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(value))
-    raise UsageError(
-        f"{option} {text!r} is not a duration.",
-        hint=f"Use forms like 0s, 90s, 15m, 1h30m or 2d (for example {option} 30m).",
-    )
 
 
 def format_age(seconds: float | None) -> str:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 
-from billingops.errors import ConfigError, Refused, StepFailed, UsageError
+from billingops.errors import Refused, StepFailed, UsageError
 from billingops.locks.finder import LockTarget
 from billingops.locks.liveness import LIVE
 from billingops.locks.model import HeldLock, LockChanged, LockInfo, format_age
 
 log = logging.getLogger(__name__)
 
-RECHECK_ENV = "BILLINGOPS_UNLOCK_RECHECK_SECONDS"
-DEFAULT_RECHECK_SECONDS = 5.0
 DEFAULT_OLDER_THAN = {"prod": 15 * 60.0}
 DEFAULT_OLDER_THAN_OTHER = 5 * 60.0
 
@@ -30,16 +27,10 @@ def default_older_than(env_name: str) -> float:
 
 
 def recheck_seconds() -> float:
-    raw = os.environ.get(RECHECK_ENV)
-    if raw is None or raw.strip() == "":
-        return DEFAULT_RECHECK_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ConfigError(f"{RECHECK_ENV}={raw!r} is not a number of seconds.", hint="Set it to e.g. 5, or unset it.")
-    return value
+    """BILLINGOPS_UNLOCK_RECHECK_SECONDS (default 5)."""
+    from billingops.config import tunables
+
+    return tunables().unlock_recheck
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import is_loopback_url
+from billingops.config import tunables
 from billingops.errors import ConfigError, ExternalError, Refused
 from billingops.runs.journal import atomic_write_json, pid_alive
 from billingops.sandbox.override import moto_server_command
@@ -190,7 +191,7 @@ class SandboxInfo:
 def find_provider_mirror() -> Path | None:
     """An offline provider mirror: BILLINGOPS_PROVIDER_MIRROR, or a `registry.terraform.io` folder up to
     three levels below / (where machines without internet keep one), or terraform's implicit dirs."""
-    explicit = os.environ.get("BILLINGOPS_PROVIDER_MIRROR")
+    explicit = tunables().provider_mirror
     if explicit:
         return Path(explicit)
     candidates = [Path.home() / ".terraform.d" / "plugins", Path("/usr/local/share/terraform/plugins"),

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from billingops import process
+from billingops.config import tunables
 from billingops.errors import ToolMissing
 
 
 def server_bindir() -> Path:
-    env = os.environ.get("BILLINGOPS_PG_BINDIR")
+    env = tunables().pg_bindir
     if env:
         return Path(env)
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from billingops import redact
-from billingops.config import SecretSpec
+from billingops.config import SECRET_ENV_PREFIX, SecretSpec
 from billingops.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # URL-safe characters only: generated values go into URLs, env files and headers without quoting.
 GENERATED_ALPHABET = string.ascii_letters + string.digits + "-_"
 MIN_GENERATED_LENGTH = 16
-ENV_PREFIX = "BILLINGOPS_SECRET_"
+ENV_PREFIX = SECRET_ENV_PREFIX
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ against the local PostgreSQL the sandbox started.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
+from billingops.config import tunables
 from billingops.runs.checklist import StepContext
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,12 @@ def run(ctx: StepContext) -> str:
     if env.migrations_mode == "task":
         return _run_task(ctx)
     url = service.database_url(
-        env, explicit=os.environ.get("BILLINGOPS_DATABASE_URL"), secret_id=None, outputs=ctx.outputs
+        env, explicit=tunables().database_url, secret_id=None, outputs=ctx.outputs
     )
     report = service.migrate_direct(
         env,
         url,
-        via=os.environ.get("BILLINGOPS_DATABASE_VIA") or None,
+        via=tunables().database_via,
         dry_run=ctx.dry_run,
         say=ctx.output.say,
     )
@@ -65,7 +65,7 @@ def _run_task(ctx: StepContext) -> str:
     env = ctx.env
     if ctx.dry_run:
         return "dry run: the migrations would run as a one-off task of the app image"
-    command = parse_command(os.environ.get("BILLINGOPS_MIGRATE_COMMAND") or DEFAULT_COMMAND)
+    command = parse_command(tunables().migrate_command or DEFAULT_COMMAND)
     runner = migration_task(env, ctx.outputs(), say=ctx.output.say)
     result = runner.run(command)
     ctx.data["migration_task"] = result.task

@@ -9,9 +9,9 @@ secrets missing from moto are created.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
+from billingops.config import tunables
 from billingops.errors import StepFailed
 from billingops.runs.checklist import StepContext
 
@@ -32,7 +32,7 @@ def run(ctx: StepContext) -> str:
         from_outputs = {s.name: f"billing-{env.name}/{s.name}" for s in env.secrets}
     ids = seeding.resolve_ids(env.secrets, from_outputs, {})
     store = secret_store(env, outputs)
-    secrets_file = os.environ.get("BILLINGOPS_SECRETS_FILE")
+    secrets_file = tunables().secrets_file
     provided = collect(env.secrets, file=Path(secrets_file) if secrets_file else None)
     plan = seeding.build_plan(store, env.secrets, ids, provided, placeholders=sandbox, create_missing=sandbox)
     if not ctx.dry_run:

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from billingops.config import tunables
 from billingops.errors import ExternalError, Interrupted
 from billingops.transfer.interrupts import descendants
-from billingops.transfer.tunables import env_number
 
 if TYPE_CHECKING:
     from billingops.transfer.postgres.conn import PgEndpoint
@@ -60,11 +60,11 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        defaults = cls()
+        knobs = tunables()
         return cls(
-            period=env_number("BILLINGOPS_PG_PROBE_SECONDS", defaults.period, minimum=0.1),
-            timeout=int(env_number("BILLINGOPS_PG_PROBE_TIMEOUT", defaults.timeout, minimum=2)),
-            failures=int(env_number("BILLINGOPS_PG_PROBE_FAILURES", defaults.failures, minimum=1)),
+            period=knobs.pg_probe_period,
+            timeout=knobs.pg_probe_timeout,
+            failures=knobs.pg_probe_failures,
         )
 
 
