@@ -53,10 +53,10 @@ def check_terraform() -> Check:
     try:
         version = terraform_version(find_terraform())
     except BillingOpsError as err:
-        return Check("terraform", FAIL, err.message, "Install Terraform >= 1.5 and put it on PATH.")
+        return Check("terraform", FAIL, err.message, "Install Terraform >= 1.11 and put it on PATH.")
     text = ".".join(map(str, version))
     if version < MIN_VERSION:
-        return Check("terraform", FAIL, f"terraform {text} is older than 1.5", "Upgrade terraform to >= 1.5.")
+        return Check("terraform", FAIL, f"terraform {text} is older than 1.11", "Upgrade terraform to >= 1.11.")
     return Check("terraform", OK, f"terraform {text}")
 
 

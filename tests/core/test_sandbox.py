@@ -73,3 +73,17 @@ def test_sandbox_deploy_end_to_end(tmp_path, run_cli):
         down = run_cli("sandbox", "down", "--json", cwd=tmp_path)
     assert json.loads(down.stdout)["moto"] is True
     assert json.loads(run_cli("sandbox", "status", "--json", cwd=tmp_path).stdout)["status"] == "not running"
+
+
+def test_without_the_sandbox_extra_the_sandbox_says_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    from billingops.errors import ToolMissing
+    from billingops.sandbox.emulator import Sandbox
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "moto" else real(name, *a))
+    with pytest.raises(ToolMissing) as caught:
+        Sandbox(tmp_path / "state").up()
+    assert "billingops[sandbox]" in caught.value.hint
+    assert not (tmp_path / "state").exists()  # refused before anything was written

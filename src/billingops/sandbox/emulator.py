@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import is_loopback_url
 from billingops.config import tunables
-from billingops.errors import ConfigError, ExternalError, Refused
+from billingops.errors import ConfigError, ExternalError, Refused, ToolMissing
 from billingops.runs.journal import atomic_write_json, pid_alive
 from billingops.sandbox.override import moto_server_command
 
@@ -226,6 +226,7 @@ class Sandbox:
         current = self.status()
         if current is not None:
             return current, False
+        _require_moto()
         self.down()  # clear leftovers of a sandbox whose emulator died
         self.root.mkdir(parents=True, exist_ok=True)
         port = _free_port()
@@ -241,7 +242,7 @@ class Sandbox:
         while not _port_open(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise ExternalError(f"The moto server did not start (see {self.root / 'moto.log'}).",
-                                    hint="Check that moto[server] is installed: pip install 'moto[server]'.")
+                                    hint="Read that log; a port clash or a broken moto install are the usual causes.")
             time.sleep(0.1)
         info = SandboxInfo(root=self.root, moto_port=port, moto_pid=proc.pid, image_tag=image_tag,
                            started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -305,3 +306,15 @@ class Sandbox:
             dynamodb.create_table(TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
                                   AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
                                   KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+
+
+def _require_moto() -> None:
+    """The sandbox's emulator ships in the `sandbox` extra, which production installs leave out."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None or importlib.util.find_spec("flask") is None:
+        raise ToolMissing(
+            "The sandbox needs the AWS emulator moto[server], which is not installed in this Python.",
+            hint="Install billingops with its sandbox extra: pip install 'billingops[sandbox]' "
+            "(in a checkout, scripts/setup does it).",
+        )

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_VERSION = (1, 5, 0)
+MIN_VERSION = (1, 11, 0)  # use_lockfile (S3 native locking) and write-only attributes
 EventHandler = Callable[[dict[str, Any]], None]
 
 _LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*)$", re.MULTILINE)
@@ -61,7 +61,7 @@ def terraform_version(binary: str) -> tuple[int, int, int]:
 
 
 def find_terraform() -> str:
-    return process.which("terraform", hint="Install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install).")
+    return process.which("terraform", hint="Install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install).")
 
 
 def parse_lock_info(text: str) -> dict[str, str]:
@@ -118,7 +118,7 @@ class Terraform:
         version = terraform_version(self.binary)
         if version < MIN_VERSION:
             raise ToolMissing(
-                f"terraform {'.'.join(map(str, version))} is too old; billingops needs >= 1.5.",
+                f"terraform {'.'.join(map(str, version))} is too old; billingops needs >= 1.11.",
                 hint="Upgrade terraform and retry.",
             )
         return version
