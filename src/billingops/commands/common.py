@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.config import EnvConfig, Settings, load_settings
+from billingops.config import load_settings
 from billingops.console import Output, setup_logging
+from billingops.session import Session as BaseSession
 
 if TYPE_CHECKING:
-    from billingops.runs.audit import AuditLog
+    from billingops.ui import UI
+    pass
 
 EnvOpt = Annotated[
     str | None,
@@ -76,32 +77,16 @@ class GlobalOptions:
     no_color: bool = False
 
 
-@dataclass
-class Session:
-    """Everything a command needs from its invocation, resolved once."""
+@dataclass(kw_only=True)
+class Session(BaseSession):
+    """The use-case Session plus the Output the command renders its result with (it is also the `ui`)."""
 
-    settings: Settings
     output: Output
-    env_name: str | None
-    cloud: str | None
-    yes: bool
-    argv: list[str] = field(default_factory=lambda: list(sys.argv))
-    _env: EnvConfig | None = None
+    ui: UI = None  # type: ignore[assignment]  # defaults to `output`
 
-    @property
-    def json(self) -> bool:
-        return self.output.json_mode
-
-    def env(self) -> EnvConfig:
-        """The environment's configuration; raises ConfigError when --env is missing or unknown."""
-        if self._env is None:
-            self._env = self.settings.env(self.env_name, self.cloud)
-        return self._env
-
-    def audit(self) -> AuditLog:
-        from billingops.runs.audit import AuditLog  # audit.py is light, but keep the start-up path minimal
-
-        return AuditLog(self.settings.audit_log)
+    def __post_init__(self) -> None:
+        if self.ui is None:
+            self.ui = self.output
 
 
 def with_session(*, env: bool = True, cloud: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
