@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -38,7 +39,7 @@ from billingops.commands import (
     status,
 )
 from billingops.config import tunables
-from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError
+from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,20 @@ def root(
     config: common.ConfigOpt = None,
     verbose: common.VerboseOpt = 0,
     no_color: common.NoColorOpt = False,
+    env: Annotated[str | None, typer.Option("--env", "-e", metavar="ENV", autocompletion=common._complete_env,
+                                            help="Environment for the command (also accepted after it).")] = None,
+    cloud: Annotated[str | None, typer.Option("--cloud", metavar="CLOUD", autocompletion=common._complete_cloud,
+                                              help="Cloud for the command (also accepted after it).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON document on stdout (also accepted after the "
+                                                       "command).")] = False,
+    yes: common.YesOpt = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
     """Deploy, unlock, migrate and operate the billing platform: safe, resumable, audited."""
-    ctx.obj = common.GlobalOptions(config=config, verbose=verbose, no_color=no_color)
+    ctx.obj = common.GlobalOptions(config=config, verbose=verbose, no_color=no_color, env=env, cloud=cloud,
+                                   json=json_, yes=yes)
 
 
 deploy.register(app)
@@ -109,8 +118,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
     except ClickException as err:
-        err.show()
-        sys.exit(EXIT_USAGE if err.exit_code == 2 else err.exit_code)
+        usage = _from_click(err)
+        _report(usage, json_mode)
+        sys.exit(usage.exit_code)
     except Exception as err:  # noqa: BLE001  # the edge: an unexpected bug must still end in one paragraph
         crash_log = _write_crash_log(err)
         sys.stderr.write(
@@ -120,6 +130,25 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+_ASSIGNMENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*=)[^\s')\"]+")
+
+
+def _from_click(err: ClickException) -> BillingOpsError:
+    """Click's argument-parsing errors in billingops' one format (and JSON document), values of NAME=VALUE
+    arguments masked: an operator who types a secret on the command line must not see it echoed back."""
+    message = _ASSIGNMENT.sub(lambda m: m.group(1) + redact.MASK, redact.redact(err.format_message()))
+    ctx = getattr(err, "ctx", None)
+    command = ctx.command_path if ctx is not None else "billingops"
+    hint = f"Run `{command} --help` for the accepted arguments and examples."
+    if _ASSIGNMENT.search(err.format_message()):
+        hint = ("Secret values are never command-line arguments (they would land in shell history and process "
+                "lists): give them as BILLINGOPS_SECRET_<NAME> environment variables, --file or --stdin. " + hint)
+    usage = UsageError(message.rstrip(".") + ".", hint=hint)
+    if err.exit_code != EXIT_USAGE:
+        usage.exit_code = err.exit_code
+    return usage
 
 
 def _report(err: BillingOpsError, json_mode: bool) -> None:

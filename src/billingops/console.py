@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 
 from billingops import redact
@@ -51,8 +52,9 @@ class Output:
         # Rich assumes 80 columns when not on a terminal; logs and CI output read better wider.
         width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "140"))
         # emoji=False: ":secret:" inside a Secrets Manager ARN must print as text, not as an emoji.
+        # NO_COLOR removes colour only: the terminal keeps its layout (spinners, tables).
         options: dict[str, Any] = {"no_color": no_color, "highlight": False, "soft_wrap": True, "width": width,
-                                   "emoji": False, "force_terminal": None if not no_color else False}
+                                   "emoji": False}
         self.err = Console(file=sys.stderr, **options)
         self.out = Console(file=sys.stdout, **options)
         self.rich = self.err.is_terminal and not is_ci()
@@ -87,10 +89,17 @@ class Output:
             self.out.print(escape(redact.redact(json.dumps(plain, indent=2, default=str))))
 
     def table(self, title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-              styles: Sequence[str | None] | None = None) -> Table:
+              styles: Sequence[str | None] | None = None) -> Table | PlainRows:
+        """A Rich table on a terminal; plain tab-separated rows, header first, when stdout is a pipe or a file
+        (for grep and awk), with the title on stderr."""
+        if not self.out.is_terminal:
+            if title:
+                self.say(title)
+            return PlainRows(columns, [[redact.redact(_cell(c)) for c in row] for row in rows])
         table = Table(title=title, show_lines=False, title_justify="left")
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for index, column in enumerate(columns):
+            # The first column names the thing (step, runbook, resource): it never wraps.
+            table.add_column(column, overflow="fold", no_wrap=index == 0)
         for index, row in enumerate(rows):
             style = styles[index] if styles is not None else None
             table.add_row(*(escape(redact.redact(_cell(c))) for c in row), style=style)
@@ -149,6 +158,23 @@ def to_plain(data: Any) -> Any:
     if isinstance(data, str | int | float | bool) or data is None:
         return data
     return str(data)
+
+
+class PlainRows:
+    """Tab-separated rows as a Rich renderable, so commands print them like a table."""
+
+    def __init__(self, columns: Sequence[str], rows: list[list[str]]) -> None:
+        self.columns, self.rows = list(columns), rows
+
+    def lines(self) -> list[str]:
+        clean = [[" ".join(cell.split()) or "-" for cell in row] for row in [self.columns, *self.rows]]
+        return ["\t".join(row) for row in clean]
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Segment]:
+        # Segments, not Text: Text would expand the tabs into spaces.
+        for line in self.lines():
+            yield Segment(line)
+            yield Segment.line()
 
 
 def _cell(value: Any) -> str:

@@ -90,3 +90,50 @@ def test_json_error_document_on_stdout(run_cli):
 
     doc = json.loads(result.stdout)
     assert doc["outcome"] == "error" and doc["error"]["exit_code"] == 2
+
+
+def test_common_options_before_the_command_name(run_cli):
+    result = run_cli("--env", "production", "history")
+    assert result.returncode == 2 and "Unknown environment 'production'" in result.stderr
+    # an explicit flag before the command beats the environment variable the command reads
+    result = run_cli("--env", "production", "history", env={"BILLINGOPS_ENV": "dev"})
+    assert "Unknown environment 'production'" in result.stderr
+    result = run_cli("--json", "--env", "production", "history")
+    import json
+
+    assert json.loads(result.stdout)["error"]["type"] == "ConfigError"
+
+
+def test_usage_errors_from_argument_parsing_are_json_documents_too(run_cli):
+    import json
+
+    for argv in (("rollout", "--env", "dev", "--json"), ("status", "--json", "--no-such-option")):
+        result = run_cli(*argv)
+        assert result.returncode == 2, argv
+        doc = json.loads(result.stdout)
+        assert doc["outcome"] == "error" and doc["error"]["type"] == "UsageError", argv
+        assert "--help" in doc["error"]["hint"]
+        assert result.stderr.startswith("error: invalid usage:"), result.stderr
+
+
+def test_a_secret_typed_as_an_argument_is_never_echoed(run_cli):
+    result = run_cli("secrets", "seed", "--env", "dev", "STRIPE_API_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc")
+    assert result.returncode == 2
+    assert "4eC39HqLyjWDarjtT1zdp7dc" not in result.stdout + result.stderr
+    assert "STRIPE_API_KEY=***" in result.stderr
+    assert "BILLINGOPS_SECRET_<NAME>" in result.stderr and "--stdin" in result.stderr
+
+
+def test_tables_become_tab_separated_rows_when_piped(run_cli):
+    result = run_cli("runbook", "list")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "\t" in line]
+    assert lines[0].split("\t")[0] == "name"
+    assert all(len(line.split("\t")) == len(lines[0].split("\t")) for line in lines)
+    assert any(line.startswith("state-lock\t") for line in lines)
+
+
+def test_help_placeholders_read_as_words(run_cli):
+    result = run_cli("deploy", "--help", env={"COLUMNS": "200"})
+    assert "--env ENV" in result.stdout and "--lock-wait DURATION" in result.stdout
+    assert "[default: 0]" not in result.stdout

@@ -157,3 +157,32 @@ Lock Info:
     info = parse_lock_info(text)
     assert info["ID"] == "9db590f1-b6fe-c5f2-2678-8804f089deba"
     assert info["Who"] == "alice@laptop" and info["Path"] == "bucket/dev/terraform.tfstate"
+
+
+def test_outputs_on_a_laptop_that_never_ran_deploy_initialise_the_data_folder(tmp_path, tf_env):
+    """A fresh laptop has no data folder for the environment: reading outputs initialises it (and again when
+    the backend settings changed) instead of ending with terraform's 'run terraform init' prose."""
+    tf = runner(tmp_path, 7)
+    tf.init()
+    tf.apply(tf.plan().planfile)
+    laptop = Terraform(tf.workdir, data_dir=tmp_path / "laptop-data", var_files=tf.var_files,
+                       backend_config=tf.backend_config, env_name="dev")
+    assert not laptop.initialised()
+    assert laptop.outputs()["size"] == 7
+    assert laptop.initialised()
+    # The team moved the state: same data folder, new backend settings.
+    moved = tmp_path / "moved.tfstate"
+    moved.write_bytes((tmp_path / "state.tfstate").read_bytes())
+    (tf.workdir / "moved.hcl").write_text(f'path = "{moved}"\n')
+    laptop.backend_config = [str(tf.workdir / "moved.hcl")]
+    assert laptop.outputs()["size"] == 7
+
+
+def test_text_errors_lead_with_the_error_diagnostic_not_warnings(tmp_path, tf_env):
+    tf = runner(tmp_path, 7)
+    (tf.workdir / "main.tf").write_text(MODULE.replace('backend "local" {}', 'backend "local" {}\n  bogus = 1'))
+    with pytest.raises(TerraformError) as caught:
+        tf.init()
+    message = caught.value.message
+    assert message.startswith("terraform init failed: Error: Unsupported argument"), message
+    assert "Warning" not in message

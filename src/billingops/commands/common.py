@@ -17,31 +17,42 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.config import load_settings
+from billingops.config import CLOUDS, ENVIRONMENTS, load_settings
 from billingops.console import Output, setup_logging
 from billingops.session import Session as BaseSession
 
 if TYPE_CHECKING:
     from billingops.ui import UI
-    pass
+
+
+def _complete_env(incomplete: str) -> list[str]:
+    return [name for name in ENVIRONMENTS if name.startswith(incomplete)]
+
+
+def _complete_cloud(incomplete: str) -> list[str]:
+    return [name for name in CLOUDS if name.startswith(incomplete)]
+
 
 EnvOpt = Annotated[
     str | None,
-    typer.Option("--env", "-e", envvar="BILLINGOPS_ENV", help="Environment: prod, staging or dev.",
-                 show_envvar=True),
+    typer.Option("--env", "-e", envvar="BILLINGOPS_ENV", metavar="ENV", help="Environment: prod, staging or dev.",
+                 show_envvar=True, autocompletion=_complete_env),
 ]
 CloudOpt = Annotated[
     str | None,
-    typer.Option("--cloud", envvar="BILLINGOPS_CLOUD", help="Cloud: aws or gcp (default: the environment's).",
-                 show_envvar=True),
+    typer.Option("--cloud", envvar="BILLINGOPS_CLOUD", metavar="CLOUD",
+                 help="Cloud: aws or gcp (default: the environment's).", show_envvar=True,
+                 autocompletion=_complete_cloud),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output: one JSON document on stdout, logs on stderr.")]
-VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr (-vv for debug).")]
+VerboseOpt = Annotated[int, typer.Option("--verbose", "-v", count=True, show_default=False,
+                                         help="More detail on stderr (-vv for debug).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Non-interactive: answer yes where that is safe.")]
 NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", envvar="BILLINGOPS_CONFIG", help="Path to billingops.toml.", show_envvar=True),
+    typer.Option("--config", envvar="BILLINGOPS_CONFIG", metavar="FILE", help="Path to billingops.toml.",
+                 show_envvar=True),
 ]
 
 
@@ -70,11 +81,15 @@ def lock_wait_seconds(value: str | None) -> float:
 
 @dataclass
 class GlobalOptions:
-    """What was given before the command name."""
+    """What was given before the command name (`billingops --env prod status`, as kubectl and gh allow)."""
 
     config: Path | None = None
     verbose: int = 0
     no_color: bool = False
+    env: str | None = None
+    cloud: str | None = None
+    json: bool = False
+    yes: bool = False
 
 
 @dataclass(kw_only=True)
@@ -115,6 +130,10 @@ def with_session(*, env: bool = True, cloud: bool = True) -> Callable[[Callable[
         @functools.wraps(func)
         def wrapper(ctx: typer.Context, **kwargs: Any) -> Any:
             given = {name: kwargs.pop(name) for name, _ in common}
+            for name in ("env", "cloud"):
+                # An explicit flag before the command beats this command's environment variable.
+                if name in given and _source(ctx, name) != "COMMANDLINE":
+                    given[name] = getattr(_root(ctx), name) or given[name]
             session = make_session(ctx, given)
             return func(session, **kwargs)
 
@@ -127,12 +146,22 @@ def with_session(*, env: bool = True, cloud: bool = True) -> Callable[[Callable[
     return decorate
 
 
+def _root(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def _source(ctx: typer.Context, name: str) -> str:
+    source = ctx.get_parameter_source(name)
+    return source.name if source is not None else "DEFAULT"
+
+
 def make_session(ctx: typer.Context, given: dict[str, Any]) -> Session:
-    root = ctx.find_root().obj if ctx.find_root().obj is not None else GlobalOptions()
+    root = _root(ctx)
     verbose = max(given.get("verbose") or 0, root.verbose)
-    output = Output(json_mode=bool(given.get("json_")), color=not (given.get("no_color") or root.no_color),
-                    verbose=verbose, assume_yes=bool(given.get("yes")))
+    yes = bool(given.get("yes") or root.yes)
+    output = Output(json_mode=bool(given.get("json_") or root.json),
+                    color=not (given.get("no_color") or root.no_color), verbose=verbose, assume_yes=yes)
     setup_logging(output)
     settings = load_settings(given.get("config") or root.config)
-    return Session(settings=settings, output=output, env_name=given.get("env"), cloud=given.get("cloud"),
-                   yes=bool(given.get("yes")))
+    return Session(settings=settings, output=output, env_name=given.get("env"), cloud=given.get("cloud"), yes=yes)

@@ -188,10 +188,25 @@ class Terraform:
         plan: dict[str, Any] = json.loads(result.stdout)
         return plan
 
+    def initialised(self) -> bool:
+        """Whether this environment's data folder has been through `init` (it records the backend there)."""
+        return (self.data_dir / "terraform.tfstate").is_file()
+
     def outputs(self) -> dict[str, Any]:
-        """`terraform output -json` as {name: value} (sensitive values are returned, never printed)."""
-        result = process.run([self.binary, "output", "-json", "-no-color"], cwd=self.workdir, env=self._env(),
-                             timeout=120, check=False)
+        """`terraform output -json` as {name: value} (sensitive values are returned, never printed).
+
+        Commands that only read outputs (rollout, status, secrets, db) work on a laptop that never ran
+        `deploy`: billingops keeps one data folder per environment and initialises it when it is missing or
+        its backend settings changed, instead of passing on terraform's advice to run init by hand."""
+        if not self.initialised():
+            log.info("terraform: initialising %s for %s (first use on this machine)", self.data_dir, self.env_name)
+            self.init(reconfigure=True)
+        argv = [self.binary, "output", "-json", "-no-color"]
+        result = process.run(argv, cwd=self.workdir, env=self._env(), timeout=120, check=False)
+        if result.returncode != 0 and _NEEDS_INIT.search(result.stderr or ""):
+            log.info("terraform: the backend settings of %s changed; initialising again", self.env_name)
+            self.init(reconfigure=True)
+            result = process.run(argv, cwd=self.workdir, env=self._env(), timeout=120, check=False)
         if result.returncode != 0:
             self._raise_for_text(result.stderr or result.stdout, "output")
         raw = json.loads(result.stdout or "{}")
@@ -275,10 +290,17 @@ class Terraform:
     def _raise_for_text(self, text: str, operation: str) -> None:
         if "Error acquiring the state lock" in text or "state lock" in text.lower() and "Lock Info" in text:
             raise self._lock_error(text)
-        tail = "\n".join(line for line in text.strip().splitlines()[-15:] if line.strip())
+        log.info("terraform %s output:\n%s", operation, redact.redact(text.strip()))
+        errors = error_blocks(text)
+        if errors:
+            headline = " ".join(errors[0].split())
+            more = f" (and {len(errors) - 1} more error(s); -v shows them)" if len(errors) > 1 else ""
+            message = f"terraform {operation} failed: {redact.redact(headline)}{more}"
+        else:
+            kept = [line for line in _without_warnings(text).strip().splitlines() if line.strip()]
+            message = f"terraform {operation} failed: {redact.redact(' '.join(kept[-15:])) or 'no output'}"
         raise TerraformError(
-            f"terraform {operation} failed: {redact.redact(tail) or 'no output'}",
-            hint="Fix the cause above, then retry (run with -v to see terraform's full output).",
+            message, hint="Fix the cause above, then retry (run with -v to see terraform's whole output)."
         )
 
     def _lock_error(self, text: str) -> StateLocked:
@@ -295,6 +317,36 @@ class Terraform:
                   f"to wait for a live holder instead, pass --lock-timeout 10m. Then resume with "
                   f"`billingops deploy --env {env} --resume`."),
         )
+
+
+_NEEDS_INIT = re.compile(r"Backend initialization required|Backend configuration changed|run \"?terraform init",
+                         re.I)
+_BLOCK_START = re.compile(r"^[│╷╵\s]*(Error|Warning): ", re.M)
+
+
+def _blocks(text: str) -> list[tuple[str, str]]:
+    """terraform's human diagnostics ("Error: summary" / "Warning: summary", then detail) as (kind, text)."""
+    clean = "\n".join(line.lstrip("│╷╵ ").rstrip() for line in text.splitlines())
+    starts = list(_BLOCK_START.finditer(clean))
+    return [(m.group(1), clean[m.start():(starts[i + 1].start() if i + 1 < len(starts) else len(clean))]
+             .strip()) for i, m in enumerate(starts)]
+
+
+def error_blocks(text: str) -> list[str]:
+    """The Error: diagnostics of terraform's text output, each whole (summary, address line, detail), first
+    first: warnings about our own backend files or a missing CLI config are not what the operator must fix."""
+    errors = [block for kind, block in _blocks(text) if kind == "Error"]
+    # init wraps configuration errors in a generic preamble error: the specific ones come first.
+    specific = [block for block in errors if not block.startswith("Error: Terraform encountered problems")]
+    return specific or errors
+
+
+def _without_warnings(text: str) -> str:
+    warnings = [block for kind, block in _blocks(text) if kind == "Warning"]
+    clean = "\n".join(line.lstrip("│╷╵ ").rstrip() for line in text.splitlines())
+    for block in warnings:
+        clean = clean.replace(block, "")
+    return clean
 
 
 def _parse_event(line: str) -> dict[str, Any] | None:
