@@ -105,6 +105,8 @@ app.add_typer(db_app, name="db")
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map every outcome to a documented exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # Everything billingops writes (journals, audit log, plans, dumps, crash logs) is the operator's alone.
+    os.umask(0o077)
     json_mode = "--json" in args
     try:
         result = app(args=args, prog_name="billingops", standalone_mode=False)
@@ -162,7 +164,8 @@ def _report(err: BillingOpsError, json_mode: bool) -> None:
         doc = {"outcome": "error", "error": {"type": type(err).__name__, "title": err.title,
                                               "message": err.message, "hint": err.hint,
                                               "exit_code": err.exit_code, **redact.redact_data(err.details)}}
-        sys.stdout.write(redact.redact(json.dumps(doc, default=str)) + "\n")
+        # Redact the data, then encode: a secret holding `"` or non-ASCII would escape a redactor run over JSON text.
+        sys.stdout.write(json.dumps(redact.redact_data(doc), default=str) + "\n")
 
 
 def _write_crash_log(err: Exception) -> Path:

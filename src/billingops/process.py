@@ -137,7 +137,15 @@ def _restore_sigint(previous: object) -> None:
         signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]  # a handler saved by signal.signal
 
 
+# Never inherited by a child: secret values waiting for `secrets seed`, libpq's password, and terraform's
+# debug logs (TF_LOG* print request bodies, secrets included).
+_NEVER_INHERITED = ("BILLINGOPS_SECRET_", "TF_LOG")
+_NEVER_INHERITED_NAMES = ("PGPASSWORD",)
+
+
 def clean_env(extra: Mapping[str, str] | None = None, drop: Sequence[str] = ()) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in drop}
+    """The child's environment: ours minus `drop` and what no child may inherit, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in drop and k not in _NEVER_INHERITED_NAMES and not k.startswith(_NEVER_INHERITED)}
     env.update(extra or {})
     return env

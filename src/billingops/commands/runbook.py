@@ -256,7 +256,7 @@ def _run_billingops(argv: list[str], *, to_stderr: bool = False, env: dict[str, 
     Not process.run: that captures output, and these commands talk to the engineer directly. Still an
     argv list, never a shell, and with a timeout.
     """
-    full = [sys.executable, "-m", "billingops", *argv]
+    full = [sys.executable, "-P", "-m", "billingops", *argv]
     log.info("runbook: running %s", " ".join(full))
     try:
         # With --json our stdout carries one document only, so the children's output goes to stderr.

@@ -144,4 +144,4 @@ def moto_server_command(host: str, port: int, python: str | None = None) -> list
     with
     ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` in its environment (AWS-managed policy attachments).
     """
-    return [python or sys.executable, "-c", _MOTO_BOOTSTRAP, "-H", host, "-p", str(port)]
+    return [python or sys.executable, "-I", "-c", _MOTO_BOOTSTRAP, "-H", host, "-p", str(port)]

@@ -96,7 +96,7 @@ class _Child:
     def __init__(self, spec: DataclassInstance, fn_path: str, events: queue_mod.Queue[_Event]) -> None:
         self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "billingops.transfer.redis.parallel"],
+            [sys.executable, "-P", "-m", "billingops.transfer.redis.parallel"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.errors,
