@@ -64,3 +64,16 @@ def test_the_json_error_document_is_redacted_before_encoding(capsys):
     doc = json.loads(out)
     assert doc["error"]["message"] == "the value *** is wrong"
     assert secret not in out and json.dumps(secret)[1:-1] not in out
+
+
+def test_aws_credentials_never_go_to_a_plain_http_host_off_loopback(monkeypatch):
+    import pytest
+
+    from billingops.clouds.base import aws_client
+    from billingops.errors import ConfigError
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://10.1.2.3:9000")
+    with pytest.raises(ConfigError, match="AWS_ENDPOINT_URL_S3=http://10.1.2.3:9000"):
+        aws_client("s3", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")
+    assert aws_client("s3", "us-east-1").meta.endpoint_url == "http://127.0.0.1:9000"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,9 @@ def aws_client(service: str, region: str, *, endpoint_url: str | None = None) ->
     import boto3
     from botocore.config import Config
 
+    for name, url in [("endpoint_url", endpoint_url), *sorted(os.environ.items())]:
+        if url and (name == "endpoint_url" or name.startswith("AWS_ENDPOINT_URL")):
+            require_safe_endpoint(url, name)
     config = Config(
         region_name=region,
         connect_timeout=AWS_CONNECT_TIMEOUT,
@@ -112,6 +116,15 @@ def gcp_errors(action: str, *, hint: str = "") -> Iterator[None]:
             f"{action} failed: the Google API endpoint did not answer ({type(exc).__name__}: {exc}).",
             hint=hint or "Check network access to the endpoint (and any configured gcp.endpoints), then retry.",
         ) from None
+
+
+def require_safe_endpoint(url: str, name: str) -> None:
+    """Credentials travel to the endpoint: plain http is for emulators and tunnels on loopback only."""
+    if url.strip().lower().startswith("http://") and not is_loopback_url(url):
+        raise ConfigError(
+            f"{name}={url} sends cloud credentials over plain http to a host that is not this machine.",
+            hint=f"Use an https endpoint, or unset {name}; plain http is accepted on 127.0.0.1/localhost only.",
+        )
 
 
 def is_loopback_url(url: str) -> bool:
