@@ -137,3 +137,10 @@ def test_help_placeholders_read_as_words(run_cli):
     result = run_cli("deploy", "--help", env={"COLUMNS": "200"})
     assert "--env ENV" in result.stdout and "--lock-wait DURATION" in result.stdout
     assert "[default: 0]" not in result.stdout
+
+
+def test_outside_a_project_it_says_which_state_folder_it_will_use(run_cli, tmp_path):
+    result = run_cli("history", "--env", "dev", cwd=tmp_path)
+    assert result.returncode == 0
+    assert f"state will go to {tmp_path.resolve() / '.billingops'}" in result.stderr
+    assert not (tmp_path / ".billingops").exists()

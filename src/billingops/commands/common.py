@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.config import CLOUDS, ENVIRONMENTS, load_settings
+from billingops.config import CLOUDS, CONFIG_FILENAME, ENVIRONMENTS, load_settings
 from billingops.console import Output, setup_logging
 from billingops.session import Session as BaseSession
 
@@ -164,4 +164,8 @@ def make_session(ctx: typer.Context, given: dict[str, Any]) -> Session:
                     color=not (given.get("no_color") or root.no_color), verbose=verbose, assume_yes=yes)
     setup_logging(output)
     settings = load_settings(given.get("config") or root.config)
+    if settings.config_path is None and not settings.state_dir.exists():
+        # Outside a project: say so before anything creates a state folder in the current directory.
+        output.say(f"no {CONFIG_FILENAME} found here or above (up to the repository root or home): using the "
+                   f"defaults; state will go to {settings.state_dir}", "warn")
     return Session(settings=settings, output=output, env_name=given.get("env"), cloud=given.get("cloud"), yes=yes)
