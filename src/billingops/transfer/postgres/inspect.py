@@ -118,6 +118,8 @@ SELECT DISTINCT r.rolname FROM (
    WHERE c.relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace
    WHERE nspacl IS NOT NULL AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+  UNION SELECT lomowner FROM pg_largeobject_metadata
+  UNION SELECT (aclexplode(lomacl)).grantee FROM pg_largeobject_metadata WHERE lomacl IS NOT NULL
 ) ids JOIN pg_roles r ON r.oid = ids.id
 WHERE r.rolname NOT LIKE 'pg\\_%'
 ORDER BY 1

@@ -307,3 +307,14 @@ def _compare_objects(source: PgEndpoint, target: PgEndpoint, report: VerifyRepor
                 report.large_object_mismatches.append(f"large object {oid}: missing on the target")
             elif dst_lo[oid] != digest:
                 report.large_object_mismatches.append(f"large object {oid}: content differs")
+        # Owner, privileges and comment: cheap, so compared in both modes.
+        src_meta, dst_meta = postgres_objects.large_object_metadata(s), postgres_objects.large_object_metadata(t)
+        for oid, meta in src_meta.items():
+            theirs = dst_meta.get(oid)
+            if theirs is None:
+                continue  # reported missing above
+            for label, mine, other in zip(("owner", "privileges", "comment"), meta, theirs, strict=True):
+                if mine != other:
+                    report.large_object_mismatches.append(
+                        f"large object {oid}: different {label} (source {mine!r}, target {other!r})"
+                    )
