@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from billingops.console import Output
+from billingops.transfer.redis import functions as redis_functions
 
 CONSOLE_NAMES = {"aws": "AWS Secrets Manager", "gcp": "GCP Secret Manager"}
 
@@ -68,7 +69,38 @@ def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, 
             f"copy Redis dbs {', '.join(str(d) for d in redis['source']['dbs']) or '(none)'} with "
             f"SCAN + DUMP/PEXPIRETIME + RESTORE ABSTTL"
         )
+        steps += _redis_beyond_keys(redis)
     steps.append("verify, then print the cutover steps")
+    return steps
+
+
+def _redis_beyond_keys(redis: dict[str, Any]) -> list[str]:
+    """Functions, settings, and what else a key copy does not carry."""
+    steps = []
+    functions = redis["source"].get("functions") or {}
+    if functions:
+        steps.append(
+            f"copy {len(functions)} Redis function libraries with FUNCTION DUMP / FUNCTION RESTORE and verify "
+            f"them: {', '.join(functions)}"
+        )
+    source_settings, target_settings = redis["source"].get("settings", {}), redis["target"].get("settings", {})
+    for row in redis_functions.compare_rows(source_settings, target_settings):
+        if row["same"] is True:
+            continue
+        if row["same"] is False:
+            steps.append(
+                f"DIFFERENCE: Redis {row['setting']} is {row['source']!r} on the source and {row['target']!r} on "
+                "the target; a key copy does not carry it: set it on the target through terraform before cutover"
+            )
+        else:
+            steps.append(
+                f"CHECK: Redis {row['setting']} could not be read on both sides (CONFIG blocked; source "
+                f"{row['source']!r}, target {row['target']!r}): compare it in terraform before cutover"
+            )
+    for what, how in redis_functions.NOT_CARRIED.items():
+        if what.startswith(("functions", "server settings")):
+            continue  # said above
+        steps.append(f"Redis {what}: {how}")
     return steps
 
 
@@ -172,7 +204,7 @@ def render_result(output: Output, doc: dict[str, Any]) -> None:
             rows.append(
                 (
                     "redis",
-                    f"db {d['db']}",
+                    f"db {d['db']}" if d["db"] != "functions" else "function libraries",
                     d.get("source_keys"),
                     d.get("target_keys"),
                     ", ".join(d.get("mismatches", [])[:3]) or "match",

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from billingops.transfer.postgres import checksum as postgres_checksum
 from billingops.transfer.postgres.conn import PgEndpoint
 from billingops.transfer.postgres.inspect import Inventory, quote_ident
 
@@ -26,10 +27,11 @@ def estimate(source: PgEndpoint, inventory: Inventory, jobs: int) -> dict[str, A
         return {"seconds": 0.0, "sample_bytes": 0, "read_mb_per_s": None, "model": __doc__.split("\n\n")[1]}
     table = inventory.tables[0]
     blocks = min(SAMPLE_BLOCKS, max(1, table.pages))
-    cols = ", ".join(quote_ident(c) for c in table.columns)
+    cols = postgres_checksum.aliased([quote_ident(c) for c in table.columns])
+    row = postgres_checksum.ROW_ALIAS
     query = (
-        f"SELECT count(*), coalesce(sum(octet_length(r::text)), 0) FROM (SELECT {cols} FROM ONLY "  # nosec B608  # noqa: S608  # quoted identifiers
-        f"{table.qualified()} WHERE ctid < '({blocks},0)'::tid) r"
+        f"SELECT count(*), coalesce(sum(octet_length({row}::text)), 0) FROM (SELECT {cols} FROM ONLY "  # nosec B608  # noqa: S608  # quoted identifiers
+        f"{table.qualified()} WHERE ctid < '({blocks},0)'::tid) {row}"
     )
     with source.connect(read_only=True) as conn:
         started = time.monotonic()
