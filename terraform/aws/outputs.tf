@@ -70,6 +70,26 @@ output "database_username" {
   value       = module.database.username
 }
 
+output "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  value       = module.database.app_username
+}
+
+output "database_master_secret_id" {
+  description = "Secret of the master credential (JSON engine/host/port/dbname/username/password): migrations and migrate-cloud only."
+  value       = module.database.master_secret_arn
+}
+
+output "database_app_secret_id" {
+  description = "Secret of the application role's credential (JSON), read by the migration that creates the role."
+  value       = module.database.app_secret_arn
+}
+
+output "redis_users" {
+  description = "IAM-authenticated Redis user names by purpose (app, ops); empty when enable_cache is false."
+  value       = var.enable_cache ? module.cache[0].user_names : {}
+}
+
 output "redis_endpoint" {
   description = "Redis primary endpoint host name (empty when enable_cache is false)."
   value       = var.enable_cache ? module.cache[0].primary_endpoint : ""

@@ -191,6 +191,24 @@ variable "database_username" {
 
 # --- Durability and observability -------------------------------------------------------------------------------
 
+variable "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  type        = string
+  default     = "billing_app"
+}
+
+variable "db_master_password_version" {
+  description = "Bump to rotate the database master password (write-only; the value never enters state)."
+  type        = number
+  default     = 1
+}
+
+variable "db_app_password_version" {
+  description = "Bump to rotate the application role's password, rds/app and DATABASE_URL (write-only)."
+  type        = number
+  default     = 1
+}
+
 variable "final_snapshot" {
   description = "Take a final database snapshot on deletion (prod)."
   type        = bool

@@ -15,14 +15,6 @@ locals {
     secrets   = "serviceAccount:service-${local.project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
     artifacts = "serviceAccount:service-${local.project_number}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
   }
-
-  database_url = format(
-    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
-    module.database.username, module.database.password, module.database.private_ip, module.database.port,
-    module.database.database_name,
-  )
-  # rediss://: Memorystore transit encryption; the AUTH string is the password of the default user.
-  redis_url = format("rediss://:%s@%s:%d/0", module.cache.auth_string, module.cache.host, module.cache.port)
 }
 
 data "google_project" "this" {
@@ -104,6 +96,11 @@ module "database" {
   kms_key_id               = module.kms.key_ids["sql"]
   database_name            = var.database_name
   username                 = var.database_username
+  app_username             = var.database_app_username
+  master_password_version  = var.db_master_password_version
+  app_password_version     = var.db_app_password_version
+  database_url_secret_id   = module.secrets.secret_ids["DATABASE_URL"]
+  secrets_kms_key_id       = module.kms.key_ids["secrets"]
   labels                   = local.labels
 
   depends_on = [module.network]
@@ -121,23 +118,20 @@ module "cache" {
   kms_key_id     = module.kms.key_ids["redis"]
   labels         = local.labels
 
+  redis_url_secret_id = module.secrets.secret_ids["REDIS_URL"]
+
   depends_on = [module.network]
 }
 
 module "secrets" {
   source = "./modules/secrets"
 
-  project_id           = var.project_id
-  region               = var.region
-  name_prefix          = local.name_prefix
-  secret_names         = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
-  managed_secret_names = ["DATABASE_URL", "REDIS_URL"]
-  managed_secret_values = {
-    DATABASE_URL = local.database_url
-    REDIS_URL    = local.redis_url
-  }
-  kms_key_id = module.kms.key_ids["secrets"]
-  labels     = local.labels
+  project_id   = var.project_id
+  region       = var.region
+  name_prefix  = local.name_prefix
+  secret_names = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
+  kms_key_id   = module.kms.key_ids["secrets"]
+  labels       = local.labels
 }
 
 module "service" {

@@ -189,3 +189,21 @@ variable "database_username" {
   type        = string
   default     = "billing_app"
 }
+
+variable "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  type        = string
+  default     = "billing_app"
+}
+
+variable "db_master_password_version" {
+  description = "Bump to rotate the database master password (write-only; the value never enters state)."
+  type        = number
+  default     = 1
+}
+
+variable "db_app_password_version" {
+  description = "Bump to rotate the application role's password, -db-app and DATABASE_URL (write-only)."
+  type        = number
+  default     = 1
+}

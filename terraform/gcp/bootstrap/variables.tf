@@ -25,3 +25,9 @@ variable "noncurrent_version_days" {
     error_message = "Keep old state versions for at least 30 days."
   }
 }
+
+variable "environments" {
+  description = "Environments with their own state key (terraform-state-<env>, the backend's kms_encryption_key)."
+  type        = list(string)
+  default     = ["prod", "staging", "dev"]
+}

@@ -215,3 +215,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "elasticache_connect_arns" {
+  description = "Replication group and Redis user ARNs the task role may connect to with IAM authentication."
+  type        = list(string)
+  default     = []
+}

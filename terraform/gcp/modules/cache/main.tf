@@ -39,3 +39,12 @@ resource "google_redis_instance" "this" {
 
   labels = var.labels
 }
+
+# REDIS_URL, written write-only: this copy of the AUTH string does not enter state. The instance's own
+# auth_string attribute does (Memorystore for Redis returns it as a computed attribute and has no IAM
+# authentication; see terraform/README.md).
+resource "google_secret_manager_secret_version" "redis_url" {
+  secret                 = var.redis_url_secret_id
+  secret_data_wo         = format("rediss://:%s@%s:%d/0", google_redis_instance.this.auth_string, google_redis_instance.this.host, google_redis_instance.this.port)
+  secret_data_wo_version = var.redis_url_version
+}

@@ -13,12 +13,6 @@ output "port" {
   value       = google_redis_instance.this.port
 }
 
-output "auth_string" {
-  description = "AUTH string (sensitive)."
-  value       = google_redis_instance.this.auth_string
-  sensitive   = true
-}
-
 output "server_ca_certs" {
   description = "CA certificates that sign the server's TLS certificate (clients verify against them)."
   value       = [for c in google_redis_instance.this.server_ca_certs : c.cert]
