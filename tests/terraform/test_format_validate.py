@@ -30,8 +30,8 @@ def test_aws_validates_offline(root, tf_cli_config, tmp_path):
     env = terraform_env(tf_cli_config)
     tf = terraform_binary()
 
-    init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-lockfile=readonly", "-no-color"], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=300)
+    init = subprocess.run([tf, "init", "-backend=false", "-input=false", "-lockfile=readonly", "-no-color"],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
     assert init.returncode == 0, init.stdout + init.stderr
     validate = subprocess.run([tf, "validate", "-no-color"], cwd=workdir, env=env,
                               capture_output=True, text=True, timeout=300)
