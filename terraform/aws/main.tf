@@ -138,6 +138,7 @@ module "service" {
   domain_name                       = var.domain_name
   route53_zone_id                   = var.route53_zone_id
   access_logs_bucket                = var.alb_access_logs_bucket
+  enable_access_logs                = var.enable_alb_access_logs
   deletion_protection               = var.deletion_protection
   log_retention_days                = var.log_retention_days
   logs_kms_key_arn                  = module.kms.key_arns["logs"]

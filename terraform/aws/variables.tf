@@ -238,7 +238,7 @@ variable "backup_replica_region" {
 }
 
 variable "alb_access_logs_bucket" {
-  description = "Existing S3 bucket for load balancer access logs; null disables them."
+  description = "Existing S3 bucket for load balancer access logs (a log-archive account's); null: the service module creates one."
   type        = string
   default     = null
 }
@@ -289,6 +289,12 @@ variable "enable_certificate_validation" {
 
 variable "enable_deployment_circuit_breaker" {
   description = "ECS deployment circuit breaker with rollback."
+  type        = bool
+  default     = true
+}
+
+variable "enable_alb_access_logs" {
+  description = "Load balancer access logs (to alb_access_logs_bucket, or to a bucket the service module creates)."
   type        = bool
   default     = true
 }

@@ -200,8 +200,10 @@ resource "aws_cloudwatch_metric_alarm" "error_rate" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 
   metric_query {
-    id          = "rate"
-    expression  = "100 * (errors_target + errors_elb) / MAX([requests, 1])"
+    id = "rate"
+    # FILL(m, 0): a metric with no datapoint in a period (no target answered 5xx because no target answered at
+    # all; the load balancer's own 502/503) counts as 0 instead of blanking the whole expression.
+    expression  = "100 * (FILL(errors_target, 0) + FILL(errors_elb, 0)) / MAX([FILL(requests, 0), 1])"
     label       = "5xx rate (%)"
     return_data = true
   }
