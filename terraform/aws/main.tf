@@ -157,6 +157,8 @@ module "monitoring" {
   name_prefix                  = local.name_prefix
   region                       = var.region
   alert_emails                 = var.alert_email == "" ? [] : [var.alert_email]
+  alert_subscriptions          = var.alert_subscriptions
+  level                        = var.monitoring_level
   kms_key_arn                  = module.kms.key_arns["data"]
   load_balancer_arn_suffix     = module.service.load_balancer_arn_suffix
   target_group_arn_suffix      = module.service.target_group_arn_suffix

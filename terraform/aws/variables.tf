@@ -107,6 +107,26 @@ variable "alert_email" {
 
 # --- Application ------------------------------------------------------------------------------------------------
 
+variable "monitoring_level" {
+  description = "enhanced (prod: every alarm, info notifications, 15 s enhanced RDS monitoring), basic (staging: every alarm), minimal (dev: critical alarms only)."
+  type        = string
+  default     = "enhanced"
+
+  validation {
+    condition     = contains(["enhanced", "basic", "minimal"], var.monitoring_level)
+    error_message = "monitoring_level must be enhanced, basic or minimal."
+  }
+}
+
+variable "alert_subscriptions" {
+  description = "Alert subscriptions by severity (critical: the on-call/PagerDuty endpoint; warning: email or a Slack webhook; info: deployments, scaling, maintenance), each a list of { protocol, endpoint }."
+  type = map(list(object({
+    protocol = string
+    endpoint = string
+  })))
+  default = {}
+}
+
 variable "image" {
   description = "Container image of the application (ECR repository URL with tag or digest)."
   type        = string

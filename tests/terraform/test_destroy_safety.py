@@ -110,3 +110,16 @@ def test_execution_role_decrypts_only_through_secrets_manager():
 def test_backend_of_every_env_names_its_own_key(env):
     config = load_hcl(TERRAFORM / "aws" / "envs" / f"{env}.backend.hcl")
     assert config["kms_key_id"].endswith(f"-{env}")
+
+
+def test_alerts_route_by_severity_and_monitoring_follows_the_environment():
+    monitoring = AWS.child("modules/monitoring")
+    topics = _resources(monitoring, "aws_sns_topic")["alerts"]
+    assert topics["for_each"] == "${local.severities}"
+    assert '["critical", "warning", "info"]' in monitoring.text
+    alarm = _resources(monitoring, "aws_cloudwatch_metric_alarm")["this"]
+    assert alarm["alarm_actions"] == ['${aws_sns_topic.alerts[split("-", each.key)[0]].arn}']
+    assert _resources(monitoring, "aws_cloudwatch_event_target")["ecs"]["arn"] == '${aws_sns_topic.alerts["info"].arn}'
+    assert "alert_subscriptions" in AWS.module_calls["monitoring"]
+    assert {env: _effective(env, "monitoring_level") for env in ENVS} == {
+        "prod": "enhanced", "staging": "basic", "dev": "minimal"}
