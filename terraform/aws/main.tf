@@ -138,6 +138,7 @@ module "service" {
   domain_name                       = var.domain_name
   route53_zone_id                   = var.route53_zone_id
   access_logs_bucket                = var.alb_access_logs_bucket
+  enable_access_logs                = var.enable_alb_access_logs
   deletion_protection               = var.deletion_protection
   log_retention_days                = var.log_retention_days
   logs_kms_key_arn                  = module.kms.key_arns["logs"]
@@ -156,6 +157,8 @@ module "monitoring" {
   name_prefix                  = local.name_prefix
   region                       = var.region
   alert_emails                 = var.alert_email == "" ? [] : [var.alert_email]
+  alert_subscriptions          = var.alert_subscriptions
+  level                        = var.monitoring_level
   kms_key_arn                  = module.kms.key_arns["data"]
   load_balancer_arn_suffix     = module.service.load_balancer_arn_suffix
   target_group_arn_suffix      = module.service.target_group_arn_suffix

@@ -116,8 +116,13 @@ output "image_repository_url" {
 }
 
 output "alarm_topic_arn" {
-  description = "SNS topic of the alarms."
+  description = "SNS topic of the critical alerts."
   value       = module.monitoring.alarm_topic_arn
+}
+
+output "alert_topic_arns" {
+  description = "SNS topic by severity (critical, warning, info)."
+  value       = module.monitoring.alert_topic_arns
 }
 
 output "private_subnet_ids" {

@@ -107,6 +107,26 @@ variable "alert_email" {
 
 # --- Application ------------------------------------------------------------------------------------------------
 
+variable "monitoring_level" {
+  description = "enhanced (prod: every alarm, info notifications, 15 s enhanced RDS monitoring), basic (staging: every alarm), minimal (dev: critical alarms only)."
+  type        = string
+  default     = "enhanced"
+
+  validation {
+    condition     = contains(["enhanced", "basic", "minimal"], var.monitoring_level)
+    error_message = "monitoring_level must be enhanced, basic or minimal."
+  }
+}
+
+variable "alert_subscriptions" {
+  description = "Alert subscriptions by severity (critical: the on-call/PagerDuty endpoint; warning: email or a Slack webhook; info: deployments, scaling, maintenance), each a list of { protocol, endpoint }."
+  type = map(list(object({
+    protocol = string
+    endpoint = string
+  })))
+  default = {}
+}
+
 variable "image" {
   description = "Container image of the application (ECR repository URL with tag or digest)."
   type        = string
@@ -238,7 +258,7 @@ variable "backup_replica_region" {
 }
 
 variable "alb_access_logs_bucket" {
-  description = "Existing S3 bucket for load balancer access logs; null disables them."
+  description = "Existing S3 bucket for load balancer access logs (a log-archive account's); null: the service module creates one."
   type        = string
   default     = null
 }
@@ -289,6 +309,12 @@ variable "enable_certificate_validation" {
 
 variable "enable_deployment_circuit_breaker" {
   description = "ECS deployment circuit breaker with rollback."
+  type        = bool
+  default     = true
+}
+
+variable "enable_alb_access_logs" {
+  description = "Load balancer access logs (to alb_access_logs_bucket, or to a bucket the service module creates)."
   type        = bool
   default     = true
 }

@@ -6,6 +6,10 @@ terraform {
       source  = "hashicorp/google"
       version = "~> 6.50"
     }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = "~> 6.50"
+    }
     random = {
       source  = "hashicorp/random"
       version = "~> 3.7, >= 3.7.1" # 3.7.1: ephemeral random_password

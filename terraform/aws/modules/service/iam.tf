@@ -28,10 +28,16 @@ data "aws_iam_policy_document" "execution_secrets" {
     resources = values(var.secret_arns)
   }
 
+  # Only through Secrets Manager: the key also encrypts the database and cache, which this role never reads.
   statement {
     sid       = "DecryptAppSecrets"
     actions   = ["kms:Decrypt"]
     resources = [var.secrets_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
   }
 }
 

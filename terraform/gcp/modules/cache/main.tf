@@ -14,9 +14,10 @@ resource "google_redis_instance" "this" {
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   customer_managed_key    = var.kms_key_id
 
-  # Replicas read traffic in HA; replica count only applies to STANDARD_HA.
+  # STANDARD_HA keeps one replica for automatic failover. Read replicas stay off: Google requires 5 GB or more
+  # for them and prod runs 4 GB; with them off, 1 is the only valid replica_count.
   replica_count      = var.multi_az ? 1 : null
-  read_replicas_mode = var.multi_az ? "READ_REPLICAS_ENABLED" : "READ_REPLICAS_DISABLED"
+  read_replicas_mode = "READ_REPLICAS_DISABLED"
 
   persistence_config {
     persistence_mode    = "RDB"

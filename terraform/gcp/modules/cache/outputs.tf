@@ -1,3 +1,8 @@
+output "resource_id" {
+  description = "Full instance name projects/P/locations/R/instances/I (the redis_instance metrics' instance_id label)."
+  value       = google_redis_instance.this.id
+}
+
 output "instance_id" {
   description = "Memorystore instance id (name)."
   value       = google_redis_instance.this.name
