@@ -8,7 +8,7 @@ bench/pg_shapes.py, seen three ways:
      billingops line: what each worker thread was waiting on (pip install py-spy; skipped without it).
 
     python bench/profile_pg.py --shape b --scale 0.02
-    python bench/profile_pg.py --shape a --scale 0.1 --keep-stacks /tmp/a.stacks   # raw stacks for a flame graph
+    python bench/profile_pg.py --shape a --scale 0.1 --save /tmp/prof-a   # raw stacks etc. kept
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ LOG_SETTINGS = {
     "log_disconnections": "on",
     "log_line_prefix": "'%m [%p] app=%a '",
 }
-RATE = 250  # py-spy samples per second
+RATE = 50  # py-spy samples per second
 
 
 def main() -> int:
@@ -45,7 +45,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--verify", default="full", choices=["counts", "full"])
     parser.add_argument("--no-py-spy", action="store_true", help="time the run without the sampler")
-    parser.add_argument("--keep-stacks", type=Path, help="copy py-spy's raw collapsed stacks here")
+    parser.add_argument("--save", type=Path, help="keep the run's output, events, server logs and raw py-spy "
+                        "stacks (for a flame graph) in this directory")
     args = parser.parse_args()
     py_spy = None if args.no_py_spy else shutil.which("py-spy") or _beside_python("py-spy")
     if not args.no_py_spy and not py_spy:
@@ -64,13 +65,34 @@ def main() -> int:
         argv = migrate_cli.argv(*migrate_cli.postgres(source_url, target_url), "--jobs", str(args.jobs),
                                 "--verify", args.verify, "--yes")
         stacks = base / "stacks.txt"
-        if py_spy:
-            argv = [py_spy, "record", "--idle", "--threads", "--rate", str(RATE), "--format", "raw",
-                    "--output", str(stacks), "--", *argv]
         env = {**os.environ, "CI": "true", "NO_COLOR": "1"}
         began = time.perf_counter()
-        out = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - began
+        with open(base / "stdout", "w+") as stdout, open(base / "stderr", "w+") as stderr:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdout=stdout, stderr=stderr, text=True)
+            sampler = None
+            if py_spy:
+                # Attached, not wrapping: its status lines stay out of the JSON, and --nonblocking never pauses
+                # the run (blocking sampling of a dozen threads at 250 Hz tripled the wall time here).
+                sampler = subprocess.Popen(
+                    [py_spy, "record", "--pid", str(proc.pid), "--idle", "--threads", "--nonblocking",
+                     "--rate", str(RATE), "--format", "raw", "--output", str(stacks)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            returncode = proc.wait()
+            wall = time.perf_counter() - began
+            if sampler:
+                sampler.wait(timeout=60)
+            stdout.seek(0)
+            stderr.seek(0)
+            out = subprocess.CompletedProcess(argv, returncode, stdout.read(), stderr.read())
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / "stdout.txt").write_text(out.stdout)
+            (args.save / "stderr.txt").write_text(out.stderr)
+            for side, path in logs.items():
+                shutil.copy(path, args.save / f"{side}-pg.log")
+            if stacks.is_file():
+                shutil.copy(stacks, args.save / "stacks.txt")
         if out.returncode != 0:
             print(out.stderr[-4000:])
             return 1
@@ -82,8 +104,6 @@ def main() -> int:
             _connections(side, path.read_text(errors="replace")[offsets[side]:])
         if py_spy and stacks.is_file():
             _stacks(stacks.read_text())
-            if args.keep_stacks:
-                shutil.copy(stacks, args.keep_stacks)
     return 0
 
 
