@@ -102,9 +102,40 @@ def main() -> int:
         _events(out.stderr)
         for side, path in logs.items():
             _connections(side, path.read_text(errors="replace")[offsets[side]:])
+        _fixed_costs(source_url, target_url, base / "schema.dump")
         if py_spy and stacks.is_file():
             _stacks(stacks.read_text())
     return 0
+
+
+def _fixed_costs(source_url: str, target_url: str, dump: Path, runs: int = 9) -> None:
+    """What one child process costs on this machine now: the floor under every per-table step."""
+
+    def median_ms(argv: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    print(f"\nfixed costs, median of {runs} (load average {os.getloadavg()[0]:.1f})")
+    connect = median_ms(["psql", "-X", "-d", target_url, "-c", "SELECT 1"])
+    print(f"  psql connect + SELECT 1 + exit           {connect:7.1f} ms")
+    # the same schema-only custom-format dump billingops takes (postgres_schema.dump_schema)
+    began = time.perf_counter()
+    subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--no-acl", "--format=custom", "--file", str(dump),
+                    "--dbname", source_url], check=True)
+    print(f"  pg_dump --schema-only -Fc                {(time.perf_counter() - began) * 1000:7.1f} ms")
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], check=True, capture_output=True, text=True).stdout
+    entries = [line for line in listing.splitlines() if " INDEX " in line or " CONSTRAINT " in line][:1]
+    listfile = dump.parent / "one-entry.list"
+    listfile.write_text("\n".join(entries) + "\n")
+    print(f"  pg_restore --list of the schema dump     {median_ms(['pg_restore', '--list', str(dump)]):7.1f} ms"
+          f"  ({len(listing.splitlines())} TOC lines, {dump.stat().st_size / 1e3:.0f} kB)")
+    print(f"  pg_restore -L <one entry> -f /dev/null   "
+          f"{median_ms(['pg_restore', '--use-list', str(listfile), '-f', '/dev/null', str(dump)]):7.1f} ms"
+          "  (no connection: the TOC read every per-table restore pays)")
 
 
 def _beside_python(name: str) -> str | None:
@@ -172,7 +203,7 @@ def _stacks(raw: str) -> None:
             continue
         frames = stack.split(";")
         thread, frames = _thread_kind(frames), frames[1:]
-        ours = [f for f in frames if "/billingops/" in f]
+        ours = [f for f in frames if "billingops/" in f and "site-packages" not in f]
         where = _short(ours[-1]) if ours else "(outside billingops: " + (_short(frames[-1]) if frames else "?") + ")"
         leaf = _short(frames[-1]) if frames else "?"
         by_thread[thread][f"{where}  <- {leaf}"] += int(count)
@@ -181,6 +212,8 @@ def _stacks(raw: str) -> None:
     print(f"\npy-spy wall-clock samples ({RATE}/s, idle included), by thread kind: innermost billingops line "
           "<- innermost frame")
     for thread, counter in sorted(by_thread.items(), key=lambda kv: -totals[kv[0]]):
+        if totals[thread] < RATE / 2:
+            continue  # under half a thread-second
         print(f"  [{thread}] {totals[thread] / RATE:.2f} thread-seconds")
         for where, count in counter.most_common(12):
             print(f"    {count / RATE:7.2f} s {100 * count / totals[thread]:5.1f}%  {where}")
@@ -195,7 +228,8 @@ def _thread_kind(frames: list[str]) -> str:
                          ("_Drain", "stream drain"), ("watchdog", "watchdog"), ("CopyMonitor", "copy monitor")):
         if marker in joined:
             return name
-    return re.sub(r"\s*\(0x[0-9a-f]+\)", "", head) or "thread"
+    # one short-lived thread per pipe end: fold them by name, without ids and numbers
+    return re.sub(r"thread \(\d+\):?\s*|\s*\(0x[0-9a-f]+\)|-\d+|_\d+", "", head).strip() or "thread"
 
 
 def _short(frame: str) -> str:
@@ -203,8 +237,8 @@ def _short(frame: str) -> str:
     if not match:
         return frame.strip()
     path = match.group("file")
-    if "/billingops/" in path:
-        path = "billingops/" + path.split("/billingops/", 1)[1]
+    if "billingops/" in path:
+        path = "billingops/" + path.rsplit("billingops/", 1)[1]
     else:
         path = Path(path).name
     return f"{match.group('fn')} {path}:{match.group('line')}"
