@@ -72,6 +72,7 @@ class Goal:
     max_ratio: float
     label: str = ""
     max_seconds: float | None = None  # an absolute goal instead (start-up times): peers and ratio unused
+    rate: bool = False  # print the goal as a rate ratio (keys/s: ours / best peer >= 1 / max_ratio)
 
 
 def interleave(entries: list[Entry], rounds: int, *, verbose: bool = True) -> Runs:
@@ -123,7 +124,7 @@ def report(
     head = f"  {'':38} {how_name:>9}"
     if items:
         head += f" {'per s':>11}"
-    print(head + f" {'vs best peer':>13}   all rounds")
+    print(head + f" {'time vs best':>13}   all rounds")
     for name, seconds in sorted(best.items(), key=lambda kv: kv[1]):
         line = f"  {name:38} {_fmt(seconds):>9}"
         if items:
@@ -151,6 +152,10 @@ def report(
         ratio = best[goal.ours] / min(best[p] for p in have)
         met = ratio <= goal.max_ratio
         ok &= met
+        if goal.rate:
+            print(f"  goal {goal.label}: {1 / ratio:.2f}x the rate (>= {1 / goal.max_ratio:.2f}x) "
+                  f"{'met' if met else 'MISSED'}")
+            continue
         print(
             f"  goal {goal.label or goal.ours + ' / best of ' + ', '.join(have)}: {ratio:.2f}x "
             f"(<= {goal.max_ratio:.2f}x) {'met' if met else 'MISSED'}"

@@ -8,7 +8,7 @@ bench/pg_shapes.py, seen three ways:
      billingops line: what each worker thread was waiting on (pip install py-spy; skipped without it).
 
     python bench/profile_pg.py --shape b --scale 0.02
-    python bench/profile_pg.py --shape a --scale 0.1 --keep-stacks /tmp/a.stacks   # raw stacks for a flame graph
+    python bench/profile_pg.py --shape a --scale 0.1 --save /tmp/prof-a   # raw stacks etc. kept
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ LOG_SETTINGS = {
     "log_disconnections": "on",
     "log_line_prefix": "'%m [%p] app=%a '",
 }
-RATE = 250  # py-spy samples per second
+RATE = 50  # py-spy samples per second
 
 
 def main() -> int:
@@ -45,7 +45,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--verify", default="full", choices=["counts", "full"])
     parser.add_argument("--no-py-spy", action="store_true", help="time the run without the sampler")
-    parser.add_argument("--keep-stacks", type=Path, help="copy py-spy's raw collapsed stacks here")
+    parser.add_argument("--save", type=Path, help="keep the run's output, events, server logs and raw py-spy "
+                        "stacks (for a flame graph) in this directory")
     args = parser.parse_args()
     py_spy = None if args.no_py_spy else shutil.which("py-spy") or _beside_python("py-spy")
     if not args.no_py_spy and not py_spy:
@@ -64,13 +65,34 @@ def main() -> int:
         argv = migrate_cli.argv(*migrate_cli.postgres(source_url, target_url), "--jobs", str(args.jobs),
                                 "--verify", args.verify, "--yes")
         stacks = base / "stacks.txt"
-        if py_spy:
-            argv = [py_spy, "record", "--idle", "--threads", "--rate", str(RATE), "--format", "raw",
-                    "--output", str(stacks), "--", *argv]
         env = {**os.environ, "CI": "true", "NO_COLOR": "1"}
         began = time.perf_counter()
-        out = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - began
+        with open(base / "stdout", "w+") as stdout, open(base / "stderr", "w+") as stderr:
+            proc = subprocess.Popen(argv, cwd=work, env=env, stdout=stdout, stderr=stderr, text=True)
+            sampler = None
+            if py_spy:
+                # Attached, not wrapping: its status lines stay out of the JSON, and --nonblocking never pauses
+                # the run (blocking sampling of a dozen threads at 250 Hz tripled the wall time here).
+                sampler = subprocess.Popen(
+                    [py_spy, "record", "--pid", str(proc.pid), "--idle", "--threads", "--nonblocking",
+                     "--rate", str(RATE), "--format", "raw", "--output", str(stacks)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            returncode = proc.wait()
+            wall = time.perf_counter() - began
+            if sampler:
+                sampler.wait(timeout=60)
+            stdout.seek(0)
+            stderr.seek(0)
+            out = subprocess.CompletedProcess(argv, returncode, stdout.read(), stderr.read())
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / "stdout.txt").write_text(out.stdout)
+            (args.save / "stderr.txt").write_text(out.stderr)
+            for side, path in logs.items():
+                shutil.copy(path, args.save / f"{side}-pg.log")
+            if stacks.is_file():
+                shutil.copy(stacks, args.save / "stacks.txt")
         if out.returncode != 0:
             print(out.stderr[-4000:])
             return 1
@@ -80,11 +102,40 @@ def main() -> int:
         _events(out.stderr)
         for side, path in logs.items():
             _connections(side, path.read_text(errors="replace")[offsets[side]:])
+        _fixed_costs(source_url, target_url, base / "schema.dump")
         if py_spy and stacks.is_file():
             _stacks(stacks.read_text())
-            if args.keep_stacks:
-                shutil.copy(stacks, args.keep_stacks)
     return 0
+
+
+def _fixed_costs(source_url: str, target_url: str, dump: Path, runs: int = 9) -> None:
+    """What one child process costs on this machine now: the floor under every per-table step."""
+
+    def median_ms(argv: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    print(f"\nfixed costs, median of {runs} (load average {os.getloadavg()[0]:.1f})")
+    connect = median_ms(["psql", "-X", "-d", target_url, "-c", "SELECT 1"])
+    print(f"  psql connect + SELECT 1 + exit           {connect:7.1f} ms")
+    # the same schema-only custom-format dump billingops takes (postgres_schema.dump_schema)
+    began = time.perf_counter()
+    subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--no-acl", "--format=custom", "--file", str(dump),
+                    "--dbname", source_url], check=True)
+    print(f"  pg_dump --schema-only -Fc                {(time.perf_counter() - began) * 1000:7.1f} ms")
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], check=True, capture_output=True, text=True).stdout
+    entries = [line for line in listing.splitlines() if " INDEX " in line or " CONSTRAINT " in line][:1]
+    listfile = dump.parent / "one-entry.list"
+    listfile.write_text("\n".join(entries) + "\n")
+    print(f"  pg_restore --list of the schema dump     {median_ms(['pg_restore', '--list', str(dump)]):7.1f} ms"
+          f"  ({len(listing.splitlines())} TOC lines, {dump.stat().st_size / 1e3:.0f} kB)")
+    print(f"  pg_restore -L <one entry> -f /dev/null   "
+          f"{median_ms(['pg_restore', '--use-list', str(listfile), '-f', '/dev/null', str(dump)]):7.1f} ms"
+          "  (no connection: the TOC read every per-table restore pays)")
 
 
 def _beside_python(name: str) -> str | None:
@@ -152,7 +203,7 @@ def _stacks(raw: str) -> None:
             continue
         frames = stack.split(";")
         thread, frames = _thread_kind(frames), frames[1:]
-        ours = [f for f in frames if "/billingops/" in f]
+        ours = [f for f in frames if "billingops/" in f and "site-packages" not in f]
         where = _short(ours[-1]) if ours else "(outside billingops: " + (_short(frames[-1]) if frames else "?") + ")"
         leaf = _short(frames[-1]) if frames else "?"
         by_thread[thread][f"{where}  <- {leaf}"] += int(count)
@@ -161,6 +212,8 @@ def _stacks(raw: str) -> None:
     print(f"\npy-spy wall-clock samples ({RATE}/s, idle included), by thread kind: innermost billingops line "
           "<- innermost frame")
     for thread, counter in sorted(by_thread.items(), key=lambda kv: -totals[kv[0]]):
+        if totals[thread] < RATE / 2:
+            continue  # under half a thread-second
         print(f"  [{thread}] {totals[thread] / RATE:.2f} thread-seconds")
         for where, count in counter.most_common(12):
             print(f"    {count / RATE:7.2f} s {100 * count / totals[thread]:5.1f}%  {where}")
@@ -175,7 +228,8 @@ def _thread_kind(frames: list[str]) -> str:
                          ("_Drain", "stream drain"), ("watchdog", "watchdog"), ("CopyMonitor", "copy monitor")):
         if marker in joined:
             return name
-    return re.sub(r"\s*\(0x[0-9a-f]+\)", "", head) or "thread"
+    # one short-lived thread per pipe end: fold them by name, without ids and numbers
+    return re.sub(r"thread \(\d+\):?\s*|\s*\(0x[0-9a-f]+\)|-\d+|_\d+", "", head).strip() or "thread"
 
 
 def _short(frame: str) -> str:
@@ -183,8 +237,8 @@ def _short(frame: str) -> str:
     if not match:
         return frame.strip()
     path = match.group("file")
-    if "/billingops/" in path:
-        path = "billingops/" + path.split("/billingops/", 1)[1]
+    if "billingops/" in path:
+        path = "billingops/" + path.rsplit("billingops/", 1)[1]
     else:
         path = Path(path).name
     return f"{match.group('fn')} {path}:{match.group('line')}"
