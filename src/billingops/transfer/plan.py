@@ -54,10 +54,17 @@ def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, 
             "(pg_restore -j N); refresh materialized views",
             f"set {inv['sequences']} sequences to the source's values",
         ]
+        for table, why in (inv.get("text_copy_tables") or {}).items():
+            steps.append(f"copy {table} with text COPY ({why})")
         skipped = inv["skipped"]
+        reasons = inv.get("skip_reasons") or {}
         for kind, names in skipped.items():
             if names:
-                steps.append(f"skip and report {kind.replace('_', ' ')}: {', '.join(names)}")
+                why = f" ({reasons[kind]})" if kind in reasons else ""
+                steps.append(f"skip and report {kind.replace('_', ' ')}{why}: {', '.join(names)}")
+        for row in inv.get("object_kinds") or []:
+            if not row["carried"] and row["count"] and row["kind"].replace(" ", "_") not in skipped:
+                steps.append(f"skip {row['count']} {row['kind']} ({row['why']})")
     if redis:
         if redis.get("target_keys"):
             steps.append(
@@ -131,12 +138,25 @@ def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
             f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
             f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
         )
-        est = pg["estimate"]
-        if est.get("read_mb_per_s"):
+        kinds = inv.get("object_kinds") or []
+        if kinds:
             out.print(
-                f"estimated duration: ~{est['seconds']:.0f} s (sampled {est['read_mb_per_s']} MB/s on "
-                f"{est['sample_table']}; {est['model']})"
+                output.table(
+                    "PostgreSQL objects (source): carried or skipped",
+                    ["kind", "count", "carried", "how / why"],
+                    [(k["kind"], k["count"], "yes" if k["carried"] else "SKIPPED", k.get("how") or k.get("why"))
+                     for k in kinds],
+                )
             )
+        est = pg["estimate"]
+        sampled = (
+            f"sampled {est['read_mb_per_s']} MB/s on {est['sample_table']}; " if est.get("read_mb_per_s") else ""
+        )
+        out.print(
+            f"estimated duration: ~{est['seconds']:.0f} s ({est.get('overhead_seconds', 0):.0f} s of it per-object "
+            f"work; {sampled}{est['model']})",
+            markup=False,
+        )
     redis = doc.get("redis")
     if redis:
         out.print(

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from billingops.transfer.postgres import copyformat
+from billingops.transfer.postgres import copyformat, kinds
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ class Inventory:
     event_triggers: list[str] = field(default_factory=list)
     publications: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
+    default_privileges: list[str] = field(default_factory=list)
+    object_counts: dict[str, int] = field(default_factory=dict)  # per kind (postgres_kinds)
 
     @property
     def total_bytes(self) -> int:
@@ -82,7 +84,11 @@ class Inventory:
                 "event_triggers": self.event_triggers,
                 "publications": self.publications,
                 "subscriptions": self.subscriptions,
+                "default_privileges": self.default_privileges,
             },
+            "skip_reasons": kinds.SKIP_REASONS,
+            "object_kinds": kinds.describe(self.object_counts),
+            "text_copy_tables": {t.key: t.text_copy for t in self.tables if t.text_copy},
         }
 
 
@@ -160,6 +166,8 @@ def inspect(conn: Any) -> Inventory:
         "SELECT subname FROM pg_subscription WHERE subdbid = "
         "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
     )
+    inv.default_privileges = kinds.default_privileges(conn)
+    inv.object_counts = kinds.count_kinds(conn)
     return inv
 
 
