@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -63,19 +61,27 @@ def deploy(
     sandbox_info = _start_sandbox(session, env) if sandbox else None
     if sandbox_info is not None and image is None:
         image = sandbox_info.image_tag
-    runs_dir = session.settings.runs_dir
-    with _deploy_lock(session, env, sandbox_info, resume=resume, dry_run=dry_run, lock_wait=lock_wait) as run_id:
-        journal = _open_journal(session, env, runs_dir, resume=resume, from_step=from_step or only, run_id=run_id)
-        _run(session, env, journal, selected, image=image, dry_run=dry_run, allow_destroy=allow_destroy,
+    from billingops.runs.lifecycle import AuditSpelling, DeployLock, run_lifecycle
+
+    previous = _resumable(session, env) if resume else None
+    # A dry run changes nothing: it needs no lock and must not block a real deploy.
+    lock = None if dry_run else DeployLock(
+        env, lock_wait_seconds(lock_wait),
+        [str(sandbox_info.backend_file(env.name))] if sandbox_info is not None else [])
+    with run_lifecycle(session, command="deploy", env_name=env.name, cloud=env.cloud, previous=previous, lock=lock,
+                       spelling=AuditSpelling(context={"env": env.name, "cloud": env.cloud})) as run:
+        _prepare_journal(session, env, run.journal, resumed=previous is not None, from_step=from_step or only)
+        _run(session, env, run, selected, image=image, dry_run=dry_run, allow_destroy=allow_destroy,
              lock_timeout=lock_timeout, sandbox_info=sandbox_info, resume=resume)
 
 
-def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image: str | None, dry_run: bool,
+def _run(session: Session, env: Any, run: Any, selected: list[Any], *, image: str | None, dry_run: bool,
          allow_destroy: bool, lock_timeout: str | None, sandbox_info: Any, resume: bool) -> None:
     from billingops.commands.deploy.steps import STEPS
     from billingops.runs.checklist import StepContext, run_checklist
 
     output = session.output
+    journal = run.journal
     sandbox = sandbox_info is not None
     journal.data["dry_run"] = dry_run
     if image:
@@ -86,23 +92,14 @@ def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image
         selected = [s for s in selected if s.name in ("preflight", "init", "plan")]
     ctx = StepContext(session=session, env=env, journal=journal, output=output, image=image, dry_run=dry_run,
                       allow_destroy=allow_destroy, lock_timeout=lock_timeout, sandbox=sandbox_info)
-    audit = session.audit()
-    audit.record("deploy.start", run_id=journal.run_id, env=env.name, cloud=env.cloud, argv=session.argv,
-                 image=image, dry_run=dry_run, resume=resume, sandbox=sandbox)
+    run.start(argv=session.argv, image=image, dry_run=dry_run, resume=resume, sandbox=sandbox)
     output.say(f"deploy {env.name} on {env.cloud}{' (sandbox)' if sandbox_info else ''}: run {journal.run_id}")
     started = time.monotonic()
-    try:
-        results = run_checklist(STEPS, ctx, selected=selected, on_event=_printer(output))
-    except BaseException:
-        journal.finish("failed")
-        audit.record("deploy.end", run_id=journal.run_id, env=env.name, cloud=env.cloud, outcome="failed")
-        raise
+    results = run_checklist(STEPS, ctx, selected=selected, on_event=_printer(output))
     errors: list[BillingOpsError] = ctx.services.get("errors", [])
     outcome = _outcome(results, errors)
-    journal.finish(outcome)
-    audit.record("deploy.end", run_id=journal.run_id, env=env.name, cloud=env.cloud, outcome=outcome,
-                 seconds=round(time.monotonic() - started, 1),
-                 steps=[{"name": r.name, "outcome": r.outcome} for r in results])
+    run.finish(outcome, seconds=round(time.monotonic() - started, 1),
+               steps=[{"name": r.name, "outcome": r.outcome} for r in results])
     data = {"run_id": journal.run_id, "env": env.name, "cloud": env.cloud, "outcome": outcome,
             "sandbox": bool(sandbox_info), "dry_run": dry_run,
             "steps": [{"name": r.name, "outcome": "failed" if r.outcome == "interrupted" else r.outcome,
@@ -117,25 +114,6 @@ def _run(session: Session, env: Any, journal: Any, selected: list[Any], *, image
         raise typer.Exit(EXIT_INTERRUPTED if outcome == "interrupted" else err.exit_code)
 
 
-@contextlib.contextmanager
-def _deploy_lock(session: Session, env: Any, sandbox_info: Any, *, resume: bool, dry_run: bool,
-                 lock_wait: str | None) -> Iterator[str]:
-    """Hold the environment's billingops deploy lock for the whole run; yields the run id it is held for."""
-    from billingops.runs.audit import new_run_id
-
-    run_id = _resumable(session, env).run_id if resume else new_run_id()
-    if dry_run:
-        yield run_id  # a dry run changes nothing: it needs no lock and must not block a real deploy
-        return
-    from billingops.locks.deploy_lock import acquire
-
-    wait = lock_wait_seconds(lock_wait)
-    overrides = [str(sandbox_info.backend_file(env.name))] if sandbox_info is not None else []
-    with acquire(env, run_id, "deploy", wait=wait, backend_overrides=overrides,
-                 runs_dir=session.settings.runs_dir):
-        yield run_id
-
-
 def _resumable(session: Session, env: Any) -> Any:
     from billingops.runs.journal import Journal
 
@@ -146,13 +124,10 @@ def _resumable(session: Session, env: Any) -> Any:
     return journal
 
 
-def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, from_step: str | None,
-                  run_id: str) -> Any:
-    from billingops.runs.journal import Journal
-
-    argv = session.argv
-    if resume:
-        journal = _resumable(session, env)
+def _prepare_journal(session: Session, env: Any, journal: Any, *, resumed: bool, from_step: str | None) -> None:
+    """What --resume must redo, or what --from/--only outside --resume carry over from an earlier run."""
+    runs_dir = session.settings.runs_dir
+    if resumed:
         apply_entry = journal.step("apply")
         if apply_entry and apply_entry.get("outcome") in ("failed", "interrupted", "running"):
             journal.data["redo"] = dict.fromkeys(_REPLAN_AFTER_APPLY, True)
@@ -160,9 +135,8 @@ def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, fr
             from billingops.commands.deploy.steps import STEP_NAMES
 
             journal.data["redo"] = dict.fromkeys(STEP_NAMES[STEP_NAMES.index(from_step):], True)
-        journal.reopen()
-        return journal
-    journal = Journal.create(runs_dir, command="deploy", env=env.name, cloud=env.cloud, argv=argv, run_id=run_id)
+        journal.save()
+        return
     if from_step:
         # --from/--only outside --resume still need what earlier steps produced (the saved plan).
         for earlier in _journals_before(runs_dir, journal.run_id, env):
@@ -171,7 +145,6 @@ def _open_journal(session: Session, env: Any, runs_dir: Any, *, resume: bool, fr
                 journal.data["carried_from"] = earlier.run_id
                 break
         journal.save()
-    return journal
 
 
 def _journals_before(runs_dir: Any, run_id: str, env: Any):

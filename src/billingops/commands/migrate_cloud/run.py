@@ -3,13 +3,11 @@ handling, the PostgreSQL and Redis parts, and the result (verification table, cu
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from billingops.commands.common import Session
@@ -25,16 +23,36 @@ def locked_run(
 ) -> int:
     """The run under the deploy lock of the environment being written (the target cloud's), held under the
     journal's run id so that `locks` and `unlock` can tell whether its holder still runs."""
-    from billingops.runs.audit import new_run_id
+    from billingops.runs.lifecycle import AuditSpelling, DeployLock, run_lifecycle
     from billingops.transfer.interrupts import CtrlC
 
     previous = _resumable(session, base) if resume else None
-    run_id = previous.run_id if previous is not None else new_run_id()
-    with CtrlC(_notifier(session.output)) as ctrl_c, _deploy_lock(session, lock_env, run_id, lock_wait, ctrl_c):
-        journal = previous or _journal(session, base, run_id)
-        if previous is not None:
-            journal.reopen()
-        return _run(session, base, found, journal, ctrl_c, resume=resume, **options)
+    if lock_env is None:
+        log.info("--no-lock: not taking the deploy lock for migrate-cloud")
+    lock = None if lock_env is None else DeployLock(lock_env, lock_wait, on_error=_lock_error(lock_env))
+    with CtrlC(_notifier(session.output)) as ctrl_c, run_lifecycle(
+        session, command=COMMAND, env_name=base["env"], cloud=f"{base['source']}->{base['target']}",
+        previous=previous, lock=lock, spelling=AuditSpelling(phased=True, outcome_key="status"),
+        ending=ctrl_c.ending, outcome_of=_outcome_of,
+    ) as run:
+        return _run(session, base, found, run, resume=resume, **options)
+
+
+def _lock_error(env: Any) -> Any:
+    def translate(exc: ExternalError) -> ExternalError:
+        return ExternalError(
+            f"Could not take the billingops deploy lock of {env.name} ({env.cloud}, the target): {exc.message}",
+            hint=f"Check access to the {env.cloud} state backend of {env.name}; if you are sure nothing else "
+            "deploys or migrates it (e.g. a rehearsal with explicit URLs), pass --no-lock.",
+        )
+
+    return translate
+
+
+def _outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Interrupted":
+        return "interrupted"
+    return "refused" if isinstance(exc, Refused) else "failed"
 
 
 def _notifier(output: Any) -> Any:
@@ -49,34 +67,11 @@ def _notifier(output: Any) -> Any:
     return notify
 
 
-@contextlib.contextmanager
-def _deploy_lock(session: Session, env: Any, run_id: str, wait: float, ctrl_c: Any) -> Iterator[None]:
-    if env is None:
-        log.info("--no-lock: not taking the deploy lock for migrate-cloud")
-        yield
-        return
-    from billingops.locks.deploy_lock import acquire
-
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(acquire(env, run_id, COMMAND, wait=wait, runs_dir=session.settings.runs_dir))
-        except ExternalError as exc:
-            # Only taking the lock is translated here: errors of the run itself pass through untouched.
-            raise ExternalError(
-                f"Could not take the billingops deploy lock of {env.name} ({env.cloud}, the target): {exc.message}",
-                hint=f"Check access to the {env.cloud} state backend of {env.name}; if you are sure nothing else "
-                "deploys or migrates it (e.g. a rehearsal with explicit URLs), pass --no-lock.",
-            ) from None
-        stack.callback(ctrl_c.ending)  # runs first on the way out: a Ctrl-C must not cut the release short
-        yield
-
-
 def _run(
     session: Session,
     base: dict,
     found: Any,
-    journal: Any,
-    ctrl_c: Any,
+    run: Any,
     *,
     jobs: int,
     verify: str,
@@ -89,79 +84,63 @@ def _run(
     from billingops.transfer.progress import Reporter
 
     settings, output = session.settings, session.output
+    journal = run.journal
     state = journal.data.setdefault("migrate", {"endpoints": base["endpoints"], "postgres": {}, "redis": {}})
-    audit = session.audit()
-    audit.record(
-        COMMAND,
-        phase="start",
-        run_id=journal.run_id,
-        resume=resume,
-        **{k: base[k] for k in ("source", "target", "env", "endpoints")},
-    )
+    run.start(resume=resume, **{k: base[k] for k in ("source", "target", "env", "endpoints")})
     doc: dict[str, Any] = {**base, "run_id": journal.run_id, "resumed": resume}
-    status = "failed"
-    try:
-        pg_checked = redis_checked = None
-        if found.source_pg:
-            with output.status("checking both PostgreSQL databases"):
-                pg_checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
-            postgres_migrate.require_extensions(pg_checked)
-        if found.source_redis:
-            from billingops.transfer.redis import copy as redis_copy
-            redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
-        if not resume:
-            consent(session, base, pg_checked, redis_checked, replace, found)
-            # From here on the target holds this run's data: only now may --resume skip the empty-target check.
-            state["started_copy"] = True
-            journal.save()
-        with Reporter(output) as reporter:
-            if pg_checked is not None:
-                pg = postgres_migrate.PgMigration(
-                    found.source_pg,
-                    found.target_pg,
-                    pg_checked,
-                    postgres_migrate.PgOptions(jobs=jobs, verify=verify, split_mb=split_mb, resumed=resume),
-                    state["postgres"],
-                    journal.save,
-                    reporter,
-                    settings.runs_dir / f"{journal.run_id}.postgres",
-                )
-                doc["postgres"] = {**pg.run().to_dict(), "roles_missing_on_target": pg_checked.missing_roles}
-            if redis_checked is not None:
-                doc["redis"] = _redis(
-                    found,
-                    redis_checked,
-                    state["redis"],
-                    journal,
-                    reporter,
-                    jobs=jobs,
-                    verify=verify,
-                    replace=replace,
-                )
-        ok = all(
-            part["verification"]["ok"]
-            if isinstance(part["verification"], dict)
-            else all(d["ok"] for d in part["verification"])
-            for part in (doc.get("postgres"), doc.get("redis"))
-            if part
-        )
-        doc["ok"] = ok
-        doc["cutover"] = plan.cutover_steps(base["source"], base["target"], base["env"])
-        status = "ok" if ok else "failed"
-    except BaseException as exc:
-        status = (
-            "interrupted"
-            if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "Interrupted"
-            else ("refused" if isinstance(exc, Refused) else "failed")
-        )
-        raise
-    finally:
-        ctrl_c.ending()  # from here a Ctrl-C no longer interrupts: the journal must say how the run ended
-        journal.finish(status)
-        audit.record(COMMAND, phase="end", run_id=journal.run_id, status=status)
-        if status == "ok":
-            # The schema dump is kept only while the run may still be resumed.
-            shutil.rmtree(settings.runs_dir / f"{journal.run_id}.postgres", ignore_errors=True)
+    pg_checked = redis_checked = None
+    if found.source_pg:
+        with output.status("checking both PostgreSQL databases"):
+            pg_checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
+        postgres_migrate.require_extensions(pg_checked)
+    if found.source_redis:
+        from billingops.transfer.redis import copy as redis_copy
+        redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
+    if not resume:
+        consent(session, base, pg_checked, redis_checked, replace, found)
+        # From here on the target holds this run's data: only now may --resume skip the empty-target check.
+        state["started_copy"] = True
+        journal.save()
+    with Reporter(output) as reporter:
+        if pg_checked is not None:
+            pg = postgres_migrate.PgMigration(
+                found.source_pg,
+                found.target_pg,
+                pg_checked,
+                postgres_migrate.PgOptions(jobs=jobs, verify=verify, split_mb=split_mb, resumed=resume),
+                state["postgres"],
+                journal.save,
+                reporter,
+                settings.runs_dir / f"{journal.run_id}.postgres",
+            )
+            doc["postgres"] = {**pg.run().to_dict(), "roles_missing_on_target": pg_checked.missing_roles}
+        if redis_checked is not None:
+            doc["redis"] = _redis(
+                found,
+                redis_checked,
+                state["redis"],
+                journal,
+                reporter,
+                jobs=jobs,
+                verify=verify,
+                replace=replace,
+            )
+    ok = all(
+        part["verification"]["ok"]
+        if isinstance(part["verification"], dict)
+        else all(d["ok"] for d in part["verification"])
+        for part in (doc.get("postgres"), doc.get("redis"))
+        if part
+    )
+    doc["ok"] = ok
+    doc["cutover"] = plan.cutover_steps(base["source"], base["target"], base["env"])
+    status = "ok" if ok else "failed"
+    # From here a Ctrl-C no longer interrupts (run.finish ends the Ctrl-C handling first): the journal must
+    # say how the run ended.
+    run.finish(status)
+    if status == "ok":
+        # The schema dump is kept only while the run may still be resumed.
+        shutil.rmtree(settings.runs_dir / f"{journal.run_id}.postgres", ignore_errors=True)
     output.result(doc, lambda _console: plan.render_result(output, doc))
     if not doc["ok"]:
         failed = (doc.get("postgres") or {}).get("verification", {}).get("failed_tables", [])
@@ -174,19 +153,6 @@ def _run(
         )
         return 1
     return 0
-
-
-def _journal(session: Session, base: dict, run_id: str) -> Any:
-    from billingops.runs.journal import Journal
-
-    return Journal.create(
-        session.settings.runs_dir,
-        command=COMMAND,
-        env=base["env"],
-        cloud=f"{base['source']}->{base['target']}",
-        argv=session.argv,
-        run_id=run_id,
-    )
 
 
 def _resumable(session: Session, base: dict) -> Any:
