@@ -23,14 +23,14 @@ def doctor(
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Check against the running sandbox (moto).")] = False,
 ) -> None:
     """Run the preflight checks and show ok / warn / fail with the fix for each; exit 1 on any fail."""
-    from billingops.preflight import run_checks
+    from billingops.services.deploy.preflight import run_checks
 
     env = session.env()
     info = None
     if sandbox:
-        from billingops.commands.deploy import _start_sandbox
+        from billingops.services.sandbox import start_sandbox
 
-        info = _start_sandbox(session, env)
+        info = start_sandbox(session, env)
 
     def outputs() -> dict:
         from billingops.terraform.runner import Terraform

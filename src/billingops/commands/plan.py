@@ -31,9 +31,9 @@ def plan(
     env = session.env()
     info = None
     if sandbox:
-        from billingops.commands.deploy import _start_sandbox
+        from billingops.services.sandbox import start_sandbox
 
-        info = _start_sandbox(session, env)
+        info = start_sandbox(session, env)
     tf = Terraform.for_env(env, sandbox=info, output=session.output, lock_timeout=lock_timeout)
     with session.output.status(f"terraform init ({env.name}, {env.cloud})"):
         tf.init(reconfigure=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import BillingOpsError, ExternalError
+from billingops.errors import EXIT_INTERRUPTED, BillingOpsError, ExternalError
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
@@ -24,6 +24,18 @@ if TYPE_CHECKING:
     from billingops.session import Session
 
 log = logging.getLogger(__name__)
+
+
+class RunFailed(BillingOpsError):
+    """A run that ended failed or interrupted. `result` is what it did (the command shows it before the
+    error), `error` the error that ended it; the exit code is the error's, or EXIT_INTERRUPTED."""
+
+    def __init__(self, result: Any, error: BillingOpsError, *, interrupted: bool = False,
+                 resumable: bool = False) -> None:
+        super().__init__(error.message, hint=error.hint, details=error.details)
+        self.result, self.error, self.resumable = result, error, resumable
+        self.title = error.title
+        self.exit_code = EXIT_INTERRUPTED if interrupted else error.exit_code
 
 
 @dataclass(frozen=True)
