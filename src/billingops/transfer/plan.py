@@ -1,14 +1,11 @@
-"""What migrate-cloud says before and after: the dry-run plan, the cutover steps left to do, and the Rich
-views.
+"""What migrate-cloud says before and after, as data: the dry-run plan and the cutover steps left to do.
 
-Commands return plain data; these functions render it at the edge (the JSON document is the same data).
+The command renders them at the edge (commands/migrate_cloud.py); the JSON document is the same data.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from billingops.console import Output
 
 CONSOLE_NAMES = {"aws": "AWS Secrets Manager", "gcp": "GCP Secret Manager"}
 
@@ -74,132 +71,3 @@ def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, 
 
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e6:,.1f} MB"
-
-
-def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
-    out = output.out
-    out.print(
-        f"[bold]migrate-cloud {doc['source']} -> {doc['target']} ({doc['env']}): dry run, nothing changed[/]"
-    )
-    pg = doc.get("postgres")
-    if pg:
-        inv = pg["preflight"]["source"]
-        out.print(
-            output.table(
-                "PostgreSQL tables (source)",
-                ["table", "size", "est. rows", "primary key"],
-                [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"]) for t in inv["tables"]],
-            )
-        )
-        out.print(
-            f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}"
-        )
-        out.print(
-            f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
-        )
-        est = pg["estimate"]
-        if est.get("read_mb_per_s"):
-            out.print(
-                f"estimated duration: ~{est['seconds']:.0f} s (sampled {est['read_mb_per_s']} MB/s on "
-                f"{est['sample_table']}; {est['model']})"
-            )
-    redis = doc.get("redis")
-    if redis:
-        out.print(
-            output.table(
-                "Redis keys per db",
-                ["db", "source keys", "target keys"],
-                [(db, n, redis["target"]["dbs"].get(db, 0)) for db, n in redis["source"]["dbs"].items()],
-            )
-        )
-        est = redis.get("estimate") or {}
-        if est.get("keys"):
-            out.print(
-                f"estimated Redis duration: ~{est['seconds']:.0f} s (sampled {est['read_keys_per_s']:,.0f} "
-                f"keys/s)"
-            )
-    out.print("[bold]would do:[/]")
-    for step in doc["would_do"]:
-        out.print(f"  - {step}", markup=False)
-
-
-def render_result(output: Output, doc: dict[str, Any]) -> None:
-    out = output.out
-    rows, styles = [], []
-    pg = doc.get("postgres")
-    if pg and pg.get("verification"):
-        for t in pg["verification"]["tables"]:
-            rows.append(
-                (
-                    "postgres",
-                    t["table"],
-                    t["source_rows"],
-                    t["target_rows"],
-                    t["checksum"] or "n/a",
-                    "OK" if t["ok"] else "FAIL",
-                )
-            )
-            styles.append(None if t["ok"] else "red")
-        ver = pg["verification"]
-        rows.append(
-            (
-                "postgres",
-                f"{ver['sequences']} sequences",
-                "",
-                "",
-                "",
-                "FAIL" if ver["sequence_mismatches"] else "OK",
-            )
-        )
-        styles.append("red" if ver["sequence_mismatches"] else None)
-        if ver["large_objects"] or ver["large_object_mismatches"]:
-            rows.append(
-                (
-                    "postgres",
-                    f"{ver['large_objects']} large objects",
-                    "",
-                    "",
-                    "",
-                    "FAIL" if ver["large_object_mismatches"] else "OK",
-                )
-            )
-            styles.append("red" if ver["large_object_mismatches"] else None)
-    redis = doc.get("redis")
-    if redis and redis.get("verification"):
-        for d in redis["verification"]:
-            rows.append(
-                (
-                    "redis",
-                    f"db {d['db']}",
-                    d.get("source_keys"),
-                    d.get("target_keys"),
-                    ", ".join(d.get("mismatches", [])[:3]) or "match",
-                    "OK" if d.get("ok") else "FAIL",
-                )
-            )
-            styles.append(None if d.get("ok") else "red")
-    out.print(
-        output.table(
-            f"Verification ({doc['verify']})",
-            ["store", "object", "source", "target", "check", "result"],
-            rows,
-            styles,
-        )
-    )
-    if pg:
-        secs = pg.get("seconds", {})
-        out.print("postgres timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()))
-        if pg.get("skipped"):
-            out.print("skipped (recreate by hand if needed): " + ", ".join(pg["skipped"]), markup=False)
-        if pg.get("roles_missing_on_target"):
-            out.print(
-                "roles to create on the target before the app uses it: "
-                + ", ".join(pg["roles_missing_on_target"]),
-                markup=False,
-            )
-    out.print(f"[bold]{'Verified OK' if doc['ok'] else 'VERIFICATION FAILED'}[/] (run {doc['run_id']})")
-    out.print("[bold]Cutover steps still to do:[/]")
-    for index, step in enumerate(doc["cutover"], 1):
-        out.print(f"  {index}. {step}", markup=False)

@@ -1,5 +1,5 @@
-"""The real migrate-cloud run: under the target environment's deploy lock and the run journal, with Ctrl-C
-handling, the PostgreSQL and Redis parts, and the result (verification table, cutover steps)."""
+"""The real migrate-cloud run: under the target environment's deploy lock and the run journal (the run
+lifecycle), with Ctrl-C handling, the PostgreSQL and Redis parts, and the result (verification, cutover steps)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,29 @@ import logging
 import shutil
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from billingops.commands.common import Session
-from billingops.commands.migrate_cloud import COMMAND
-from billingops.commands.migrate_cloud.target import consent
 from billingops.errors import ExternalError, Refused, StepFailed, UsageError
+from billingops.runs.lifecycle import RunFailed
+from billingops.services.migrate_cloud.target import consent
+
+if TYPE_CHECKING:
+    from billingops.runs.journal import Journal
+    from billingops.runs.lifecycle import Run
+    from billingops.session import Session
+    from billingops.transfer.progress import Bars, Reporter
+    from billingops.ui import UI
+
+COMMAND = "migrate-cloud"
 
 log = logging.getLogger(__name__)
 
 
 def locked_run(
-    session: Session, base: dict, found: Any, *, lock_env: Any, lock_wait: float, resume: bool, **options: Any
-) -> int:
+    session: Session, base: dict[str, Any], found: Any, *, lock_env: Any, lock_wait: float, resume: bool,
+    bars: Bars | None = None, **options: Any
+) -> dict[str, Any]:
     """The run under the deploy lock of the environment being written (the target cloud's), held under the
     journal's run id so that `locks` and `unlock` can tell whether its holder still runs."""
     from billingops.runs.lifecycle import AuditSpelling, DeployLock, run_lifecycle
@@ -30,15 +40,15 @@ def locked_run(
     if lock_env is None:
         log.info("--no-lock: not taking the deploy lock for migrate-cloud")
     lock = None if lock_env is None else DeployLock(lock_env, lock_wait, on_error=_lock_error(lock_env))
-    with CtrlC(_notifier(session.output)) as ctrl_c, run_lifecycle(
+    with CtrlC(_notifier(session.ui)) as ctrl_c, run_lifecycle(
         session, command=COMMAND, env_name=base["env"], cloud=f"{base['source']}->{base['target']}",
         previous=previous, lock=lock, spelling=AuditSpelling(phased=True, outcome_key="status"),
         ending=ctrl_c.ending, outcome_of=_outcome_of,
     ) as run:
-        return _run(session, base, found, run, resume=resume, **options)
+        return _run(session, base, found, run, resume=resume, bars=bars, **options)
 
 
-def _lock_error(env: Any) -> Any:
+def _lock_error(env: Any) -> Callable[[ExternalError], ExternalError]:
     def translate(exc: ExternalError) -> ExternalError:
         return ExternalError(
             f"Could not take the billingops deploy lock of {env.name} ({env.cloud}, the target): {exc.message}",
@@ -55,42 +65,43 @@ def _outcome_of(exc: BaseException) -> str:
     return "refused" if isinstance(exc, Refused) else "failed"
 
 
-def _notifier(output: Any) -> Any:
+def _notifier(ui: UI) -> Callable[[str], None]:
     def notify(message: str) -> None:
-        if output.json_mode:  # stderr carries JSON-lines progress events: this is one more
+        if ui.json_mode:  # stderr carries JSON-lines progress events: this is one more
             sys.stderr.write(json.dumps({"event": "interrupt", "ts": round(time.time(), 3), "message": message}))
             sys.stderr.write("\n")
             sys.stderr.flush()
         else:
-            output.say(message, "warn")
+            ui.say(message, "warn")
 
     return notify
 
 
 def _run(
     session: Session,
-    base: dict,
+    base: dict[str, Any],
     found: Any,
-    run: Any,
+    run: Run,
     *,
+    bars: Bars | None,
     jobs: int,
     verify: str,
     resume: bool,
     replace: bool,
     split_mb: float | None,
-) -> int:
+) -> dict[str, Any]:
     from billingops.transfer import plan
     from billingops.transfer.postgres import migrate as postgres_migrate
     from billingops.transfer.progress import Reporter
 
-    settings, output = session.settings, session.output
+    settings, ui = session.settings, session.ui
     journal = run.journal
     state = journal.data.setdefault("migrate", {"endpoints": base["endpoints"], "postgres": {}, "redis": {}})
     run.start(resume=resume, **{k: base[k] for k in ("source", "target", "env", "endpoints")})
     doc: dict[str, Any] = {**base, "run_id": journal.run_id, "resumed": resume}
     pg_checked = redis_checked = None
     if found.source_pg:
-        with output.status("checking both PostgreSQL databases"):
+        with ui.status("checking both PostgreSQL databases"):
             pg_checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
         postgres_migrate.require_extensions(pg_checked)
     if found.source_redis:
@@ -101,7 +112,7 @@ def _run(
         # From here on the target holds this run's data: only now may --resume skip the empty-target check.
         state["started_copy"] = True
         journal.save()
-    with Reporter(output) as reporter:
+    with Reporter(ui, bars) as reporter:
         if pg_checked is not None:
             pg = postgres_migrate.PgMigration(
                 found.source_pg,
@@ -141,21 +152,17 @@ def _run(
     if status == "ok":
         # The schema dump is kept only while the run may still be resumed.
         shutil.rmtree(settings.runs_dir / f"{journal.run_id}.postgres", ignore_errors=True)
-    output.result(doc, lambda _console: plan.render_result(output, doc))
     if not doc["ok"]:
         failed = (doc.get("postgres") or {}).get("verification", {}).get("failed_tables", [])
-        output.error(
-            StepFailed(
-                f"Verification failed{': ' + ', '.join(failed) if failed else ''}.",
-                hint="Do not cut over. See the verification table; rerun with --replace-target "
-                "after finding the cause.",
-            )
-        )
-        return 1
-    return 0
+        raise RunFailed(doc, StepFailed(
+            f"Verification failed{': ' + ', '.join(failed) if failed else ''}.",
+            hint="Do not cut over. See the verification table; rerun with --replace-target "
+            "after finding the cause.",
+        ))
+    return doc
 
 
-def _resumable(session: Session, base: dict) -> Any:
+def _resumable(session: Session, base: dict[str, Any]) -> Journal:
     """The unfinished run to resume, checked; reopened only once its deploy lock is held."""
     from billingops.runs.journal import Journal
 
@@ -184,14 +191,14 @@ def _resumable(session: Session, base: dict) -> Any:
 def _redis(
     found: Any,
     checked: Any,
-    state: dict,
-    journal: Any,
-    reporter: Any,
+    state: dict[str, Any],
+    journal: Journal,
+    reporter: Reporter,
     *,
     jobs: int,
     verify: str,
     replace: bool,
-) -> dict:
+) -> dict[str, Any]:
     from billingops.transfer.redis import copy as redis_copy
     from billingops.transfer.redis import verify as redis_verify
     dbs = sorted(db for db, keys in checked.source.dbs.items() if keys)
