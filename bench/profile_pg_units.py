@@ -18,11 +18,12 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from billingops.transfer.postgres_conn import PgEndpoint  # noqa: E402
+from billingops.transfer.postgres_inspect import inspect  # noqa: E402
+
 from bench import harness, pg_shapes  # noqa: E402  # after the sys.path change, on purpose
 from billingops import journal, redact  # noqa: E402
 from billingops.transfer import postgres_copy, postgres_schema  # noqa: E402
-from billingops.transfer.postgres_conn import PgEndpoint  # noqa: E402
-from billingops.transfer.postgres_inspect import inspect  # noqa: E402
 
 
 def _median_ms(fn, samples: int) -> tuple[float, float]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from billingops.commands.common import Session
 from billingops.errors import ExternalError, Refused
 
+if TYPE_CHECKING:
+    from billingops.session import Session
 
-def consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, found: Any) -> None:
+
+def consent(session: Session, base: dict[str, Any], pg: Any, redis: Any, replace: bool, found: Any) -> None:
     """Refuse a non-empty target unless --replace-target is given and confirmed; then empty it."""
     busy = []
     if pg is not None and pg.target_objects:
@@ -25,7 +27,7 @@ def consent(session: Session, base: dict, pg: Any, redis: Any, replace: bool, fo
             "(everything in it is dropped).",
         )
     question = f"Overwrite the {base['target']} {base['env']} data ({'; '.join(busy)})?"
-    if not session.yes and not session.output.confirm_typed(question, base["env"], flag="--yes"):
+    if not session.yes and not session.ui.confirm_typed(question, base["env"], flag="--yes"):
         raise Refused(
             "The target was not overwritten: the confirmation did not match.",
             hint=f"Type the environment name ({base['env']}) exactly, or pass --yes.",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from billingops.commands.deploy import terraform_steps
 from billingops.errors import StepFailed
 from billingops.runs.checklist import Step, StepContext
+from billingops.services.deploy import terraform_steps
 
 
 def _lazy(module: str) -> Callable[[StepContext], str | None]:
@@ -15,13 +15,14 @@ def _lazy(module: str) -> Callable[[StepContext], str | None]:
 
     def run(ctx: StepContext) -> str | None:
         try:
-            mod = importlib.import_module(f"billingops.commands.deploy.{module}")
+            mod = importlib.import_module(f"billingops.services.deploy.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"billingops.commands.deploy.{module}":
+            if exc.name != f"billingops.services.deploy.{module}":
                 raise
             raise StepFailed(f"The {module} step is not implemented yet.",
                              hint="Run the steps before it with --from/--only, and this one by hand.") from None
-        return mod.run(ctx)
+        detail: str | None = mod.run(ctx)
+        return detail
 
     return run
 

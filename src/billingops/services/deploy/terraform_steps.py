@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def preflight(ctx: StepContext) -> str:
-    from billingops.preflight import run_checks
+    from billingops.services.deploy.preflight import run_checks
 
     checks = run_checks(ctx.env, ctx.session.settings, image=None if ctx.sandbox else ctx.image,
                         sandbox=ctx.sandbox, outputs=ctx.outputs, own_run_id=ctx.journal.run_id)
@@ -90,7 +91,7 @@ def apply(ctx: StepContext) -> str:
     if not recorded["has_changes"]:
         raise Skip("no changes to apply")
     tf = ctx.terraform()
-    # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see commands/deploy).
+    # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see services/deploy).
     result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))
     Path(recorded["planfile"]).unlink(missing_ok=True)
     ctx.services.pop("outputs", None)
@@ -133,7 +134,7 @@ def _show_plan(ctx: StepContext, summary: PlanSummary) -> None:
         output.say(f"DANGER: {change.action} of stateful resource {change.address}", "error")
 
 
-def _event_printer(ctx: StepContext, verbose_only: bool = False):
+def _event_printer(ctx: StepContext, verbose_only: bool = False) -> Callable[[dict[str, Any]], None]:
     def handle(event: dict[str, Any]) -> None:
         text = describe_event(event)
         if text is None:

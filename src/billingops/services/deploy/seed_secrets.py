@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from billingops.config import tunables
 from billingops.errors import StepFailed
@@ -49,7 +50,7 @@ def run(ctx: StepContext) -> str:
     return _detail(plan.actions, ctx.dry_run, absent)
 
 
-def _detail(actions: list, dry_run: bool, absent: list[str]) -> str:
+def _detail(actions: list[Any], dry_run: bool, absent: list[str]) -> str:
     from billingops.secrets.seed import WRITES
 
     written = [f"{a.name} ({a.origin or a.action})" for a in actions if a.action in WRITES]

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 
+from billingops.errors import StepFailed
 from billingops.runs.checklist import Skip, StepContext
 
 log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
+    # TODO(issue 12, carve-b): import from billingops.services.rollout once it lands (a service must not
+    # import a command).
     from billingops.commands.rollout import perform_rollout, step_settings
 
     image = ctx.image
@@ -27,6 +30,8 @@ def run(ctx: StepContext) -> str:
     report = perform_rollout(ctx.session, ctx.env, ctx.outputs(), image, waiting=waiting, health=health,
                              verify=False, take_lock=False)
     outcome = report.outcome
+    if outcome is None:  # perform_rollout without dry_run always reports one
+        raise StepFailed("The rollout reported no outcome.", hint="Check `billingops status`, then retry the step.")
     ctx.data["rollout"] = {"image": report.image, "digest": report.digest, "previous": outcome.previous,
                            "current": outcome.current, "status": outcome.status}
     ctx.save()
@@ -46,6 +51,8 @@ def _sandbox(ctx: StepContext, image: str | None) -> str:
     report = perform_rollout(ctx.session, ctx.env, outputs, image or tag, waiting=Waiting(), health=None,
                              wait=False, verify=False, take_lock=False)
     outcome = report.outcome
+    if outcome is None:  # perform_rollout without dry_run always reports one
+        raise StepFailed("The rollout reported no outcome.", hint="Check `billingops status`, then retry the step.")
     ctx.data["rollout"] = {"image": report.image, "digest": report.digest, "previous": outcome.previous,
                            "current": outcome.current, "status": outcome.status}
     ctx.save()
