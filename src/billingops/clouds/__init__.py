@@ -28,6 +28,19 @@ def _check(env: EnvConfig) -> None:
         raise ConfigError(f"Unknown cloud {env.cloud!r}.", hint="Pass --cloud aws or gcp.")
 
 
+# The terraform outputs that name what a rollout changes: the ECS cluster and service, or the Cloud Run service.
+_ROLLOUT_TARGET_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "aws": ("ecs_cluster_name", "service_name"),
+    "gcp": ("service_name",),
+}
+
+
+def rollout_target_outputs(env: EnvConfig) -> list[str]:
+    """The terraform outputs (or their flags) a rollout / rollback of env needs before it can start."""
+    _check(env)
+    return list(_ROLLOUT_TARGET_OUTPUTS[env.cloud])
+
+
 def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> SecretStore:
     """The secret store of env.cloud, with real SDK clients."""
     _check(env)

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    from billingops.commands.rollout import perform_rollout, step_settings
+    from billingops.services.rollout import perform_rollout, step_settings
 
     image = ctx.image
     if ctx.sandbox is not None:
@@ -35,7 +35,7 @@ def run(ctx: StepContext) -> str:
 
 def _sandbox(ctx: StepContext, image: str | None) -> str:
     from billingops.clouds.rollout import Waiting
-    from billingops.commands.rollout import perform_rollout
+    from billingops.services.rollout import perform_rollout
 
     if ctx.env.cloud != "aws":
         ctx.skip_in_sandbox("the sandbox emulates AWS only; Cloud Run has no emulator")
