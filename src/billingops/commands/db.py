@@ -229,7 +229,7 @@ def status(
 def _url(env: "EnvConfig", database_url: str | None, secret_id: str | None) -> str:
     from billingops.dbmigrate.service import DATABASE_URL
     from billingops.dbmigrate.service import database_url as resolve
-    from billingops.secrets.context import terraform_outputs
+    from billingops.services.secrets.context import terraform_outputs
 
     sid = None
     if secret_id:
@@ -250,7 +250,7 @@ def _url(env: "EnvConfig", database_url: str | None, secret_id: str | None) -> s
 
 def _task_runner(env: "EnvConfig", out: Any, timeout: float, **flags: Any) -> Any:
     from billingops.clouds import migration_task
-    from billingops.secrets.context import terraform_outputs
+    from billingops.services.secrets.context import terraform_outputs
 
     if env.cloud == "aws":
         given = {k: v for k, v in flags.items() if k != "job" and v}
