@@ -41,6 +41,16 @@ def rollout_target_outputs(env: EnvConfig) -> list[str]:
     return list(_ROLLOUT_TARGET_OUTPUTS[env.cloud])
 
 
+# Whether a cloud's service lives in a cluster that must be named too (ECS) or stands alone (Cloud Run).
+_SERVICE_IN_CLUSTER: dict[str, bool] = {"aws": True, "gcp": False}
+
+
+def service_in_cluster(env: EnvConfig) -> bool:
+    """True when env's service is addressed as cluster + service (ECS), False for a lone service (Cloud Run)."""
+    _check(env)
+    return _SERVICE_IN_CLUSTER[env.cloud]
+
+
 def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> SecretStore:
     """The secret store of env.cloud, with real SDK clients."""
     _check(env)
