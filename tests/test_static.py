@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 # connections are passed as Any; everything else there is typed.
 STRICT = ["src/billingops/clouds", "src/billingops/locks", "src/billingops/services/secrets",
           "src/billingops/services/rollout.py", "src/billingops/services/unlock", "src/billingops/services/locks.py",
-          "src/billingops/services/status.py", "src/billingops/dbmigrate",
+          "src/billingops/services/status.py", "src/billingops/services/db_migrate",
           "src/billingops/transfer",
           "src/billingops/terraform", "src/billingops/process.py", "src/billingops/sandbox",
           "src/billingops/runs", "src/billingops/redact.py",
