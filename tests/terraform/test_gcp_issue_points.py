@@ -47,7 +47,8 @@ def test_key_ring_name_carries_a_suffix():
 
 
 def test_every_api_the_module_uses_is_enabled():
-    enabled = set(re.findall(r"([a-z]+\.googleapis\.com)", _resources(GCP, "google_project_service")["this"]["for_each"]))
+    services = _resources(GCP, "google_project_service")["this"]["for_each"]
+    enabled = set(re.findall(r"([a-z]+\.googleapis\.com)", services))
     assert {"iam.googleapis.com", "cloudresourcemanager.googleapis.com", "servicenetworking.googleapis.com",
             "compute.googleapis.com", "run.googleapis.com", "sqladmin.googleapis.com", "redis.googleapis.com",
             "secretmanager.googleapis.com", "cloudkms.googleapis.com", "artifactregistry.googleapis.com",

@@ -24,7 +24,8 @@ SUPPLEMENT = {
     "google_artifact_registry_repository": {"cleanup_policies.id"},
     # google/tpgiamresource/resource_iam_member.go:63-100 + each parent's IAM schema
     "google_project_iam_member": {"project", "role", "member", "condition"},  # resourcemanager/iam_project.go:31
-    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition"},  # kms/iam_kms_crypto_key.go:32
+    # kms/iam_kms_crypto_key.go:32
+    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition"},
     "google_secret_manager_secret_iam_member": {"project", "secret_id", "role", "member",
                                                 "condition"},  # secretmanager/iam_secret_manager_secret.go:35,41
 }
@@ -41,7 +42,8 @@ PROJECT_ARGUMENT = {
 }
 DATA_SOURCES = {
     "google_project": {"project_id"},  # resourcemanager/data_source_google_project.go:32
-    "google_storage_project_service_account": {"project"},  # storage/data_source_google_storage_project_service_account.go:31
+    # storage/data_source_google_storage_project_service_account.go:31
+    "google_storage_project_service_account": {"project"},
 }
 
 

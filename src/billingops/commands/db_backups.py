@@ -28,8 +28,8 @@ def database_instance(session: Session, explicit: str | None) -> tuple[str, dict
     """The live instance (the flag, else terraform's `database_instance` output) and the outputs read."""
     if explicit:
         return explicit, {}
-    from billingops.clouds.status import load_outputs
     from billingops.errors import ConfigError
+    from billingops.services.status import load_outputs
 
     env = session.env()
     outputs, problem = load_outputs(env)

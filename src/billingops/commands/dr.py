@@ -156,7 +156,7 @@ def _endpoint_url(session: Session, restored: Any) -> str | None:
     (PGPASSWORD or ~/.pgpass), which billingops never takes on the command line."""
     if not restored.endpoint:
         return None
-    from billingops.clouds.status import load_outputs
+    from billingops.services.status import load_outputs
 
     outputs, _ = load_outputs(session.env())
     user = outputs.get("database_username") or "billing_admin"

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import GCP_TIMEOUT, aws_errors, gcp_errors
 from billingops.locks.gcs import GcsLockStore, _retry
@@ -19,6 +19,9 @@ from billingops.locks.local import LocalLockStore
 from billingops.locks.model import HeldLock, LockChanged
 from billingops.locks.s3_dynamodb import DynamoDBLockStore
 from billingops.locks.s3_lockfile import S3LockfileStore
+
+if TYPE_CHECKING:
+    from billingops.locks.finder import LockTarget
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +182,15 @@ class LocalDeployStore(LocalLockStore):
         if current != held.token:
             raise LockChanged(f"{self.location} changed before the delete")
         self.info_file.unlink()
+
+
+def for_target(target: LockTarget) -> Any:
+    """The deploy-lock store beside `target`'s state: in the store terraform locks that state in."""
+    env, config, ws = target.env, target.config, target.workspace
+    if config.type == "s3":
+        if config.get("dynamodb_table"):
+            return DynamoDBDeployStore(env.name, config, ws, env.region)
+        return S3DeployStore(env.name, config, ws, env.region)
+    if config.type == "gcs":
+        return GcsDeployStore(env.name, config, ws, env.gcp_project)
+    return LocalDeployStore(env.name, config, ws, env.terraform_dir)

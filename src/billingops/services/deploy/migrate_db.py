@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    from billingops.dbmigrate import service
+    from billingops.services.db_migrate import service
 
     env = ctx.env
     if ctx.sandbox is not None:

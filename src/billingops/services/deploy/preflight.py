@@ -221,7 +221,7 @@ def check_secrets(env: EnvConfig, sandbox: Any = None,
         except BillingOpsError as err:
             log.debug("no terraform outputs yet (%s): secrets checked from the environment only", err.message)
     if values.get("secret_ids"):
-        from billingops.secrets.inventory import preflight_problems
+        from billingops.services.secrets.inventory import preflight_problems
 
         try:
             missing = preflight_problems(env, values)

@@ -17,9 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    # TODO(issue 12, carve-b): import from billingops.services.rollout once it lands (a service must not
-    # import a command).
-    from billingops.commands.rollout import perform_rollout, step_settings
+    from billingops.services.rollout import perform_rollout, step_settings
 
     image = ctx.image
     if ctx.sandbox is not None:
@@ -40,7 +38,7 @@ def run(ctx: StepContext) -> str:
 
 def _sandbox(ctx: StepContext, image: str | None) -> str:
     from billingops.clouds.rollout import Waiting
-    from billingops.commands.rollout import perform_rollout
+    from billingops.services.rollout import perform_rollout
 
     if ctx.env.cloud != "aws":
         ctx.skip_in_sandbox("the sandbox emulates AWS only; Cloud Run has no emulator")

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 def run(ctx: StepContext) -> str:
     from billingops.clouds import secret_store
-    from billingops.secrets import seed as seeding
-    from billingops.secrets.sources import collect
+    from billingops.services.secrets import seed as seeding
+    from billingops.services.secrets.sources import collect
 
     env = ctx.env
     sandbox = ctx.sandbox is not None
@@ -51,7 +51,7 @@ def run(ctx: StepContext) -> str:
 
 
 def _detail(actions: list[Any], dry_run: bool, absent: list[str]) -> str:
-    from billingops.secrets.seed import WRITES
+    from billingops.services.secrets.seed import WRITES
 
     written = [f"{a.name} ({a.origin or a.action})" for a in actions if a.action in WRITES]
     kept = [a.name for a in actions if a.action not in WRITES and a.action != "missing"]

@@ -15,9 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: StepContext) -> str:
-    # TODO(issue 12, carve-b): import from billingops.services.rollout once it lands (a service must not
-    # import a command).
-    from billingops.commands.rollout import step_settings
+    from billingops.services.rollout import step_settings
 
     ctx.skip_in_sandbox("no application answers the health check on the emulated load balancer")
     name = "load_balancer_url" if ctx.env.cloud == "aws" else "service_url"

@@ -10,11 +10,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from billingops.errors import Refused, StepFailed, UsageError
-from billingops.locks.finder import LockTarget
 from billingops.locks.liveness import LIVE
 from billingops.locks.model import HeldLock, LockChanged, LockInfo, format_age
+
+if TYPE_CHECKING:
+    from billingops.locks.finder import LockTarget
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from billingops.dbmigrate.files import Migration
 from billingops.errors import Refused, StepFailed
+from billingops.services.db_migrate.files import Migration
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from billingops.clouds.secrets import SecretStore
 from billingops.config import SecretSpec
 from billingops.errors import ConfigError, UsageError
-from billingops.secrets.sources import Provided, generate
+from billingops.services.secrets.sources import Provided, generate
 
 log = logging.getLogger(__name__)
 

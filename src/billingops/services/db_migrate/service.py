@@ -12,7 +12,7 @@ from billingops.errors import ConfigError
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
-    from billingops.dbmigrate.runner import MigrationState
+    from billingops.services.db_migrate.runner import MigrationState
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def migrate_direct(
     lock_wait: float = 60.0,
     say: Callable[[str], None] | None = None,
 ) -> MigrateReport:
-    from billingops.dbmigrate.connect import connect
-    from billingops.dbmigrate.files import discover
-    from billingops.dbmigrate.runner import Migrator
+    from billingops.services.db_migrate.connect import connect
+    from billingops.services.db_migrate.files import discover
+    from billingops.services.db_migrate.runner import Migrator
 
     migrations = discover(env.migrations_dir)
     report = MigrateReport(env.name, "direct", dry_run, describe(url) + (f" via {via}" if via else ""))
@@ -95,9 +95,9 @@ def migrate_direct(
 
 
 def status(env: EnvConfig, url: str, *, via: str | None = None) -> list[MigrationState]:
-    from billingops.dbmigrate.connect import connect
-    from billingops.dbmigrate.files import discover
-    from billingops.dbmigrate.runner import Migrator
+    from billingops.services.db_migrate.connect import connect
+    from billingops.services.db_migrate.files import discover
+    from billingops.services.db_migrate.runner import Migrator
 
     with connect(url, via=via) as conn:
         return Migrator(conn, discover(env.migrations_dir)).status()
