@@ -13,7 +13,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from tests.core.conftest import journals, step_outcomes
 
 MODULE = """
