@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from billingops.errors import ApprovalRequired, Refused, StepFailed
+from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
 from billingops.runs.checklist import Skip, StepContext
 from billingops.terraform.plan_summary import PlanSummary, summarize
 from billingops.terraform.runner import describe_event
@@ -54,11 +54,41 @@ def plan(ctx: StepContext) -> str:
 
 
 def approval(ctx: StepContext) -> str:
+    """Ask for approval of the saved plan and record the answer, bound to the plan file's SHA-256."""
+    from billingops.runs import approvals
+
     recorded = ctx.data.get("plan")
     if not recorded:
         raise StepFailed("There is no plan to approve in this run.", hint="Run the plan step (--from plan).")
     if not recorded["has_changes"]:
         raise Skip("no changes to approve")
+    planfile = Path(recorded["planfile"])
+    if not planfile.is_file():
+        ctx.output.say("The saved plan is gone (a refused or failed approval deletes it): planning again.", "warn")
+        plan(ctx)
+        recorded = ctx.data["plan"]
+        planfile = Path(recorded["planfile"])
+        if not recorded["has_changes"]:
+            raise Skip("no changes to approve (planned again)")
+    try:
+        detail, how = _ask(ctx, recorded)
+    except BaseException:
+        approvals.record(ctx.journal, planfile, how=_how(ctx), outcome=approvals.REFUSED)
+        planfile.unlink(missing_ok=True)  # a refused plan can never be applied later
+        raise
+    entry = approvals.record(ctx.journal, planfile, how=how, outcome=approvals.PASSED)
+    ctx.session.audit().record("deploy.approval", run_id=ctx.journal.run_id, env=ctx.env.name,
+                               cloud=ctx.env.cloud, how=how, plan_sha256=entry["plan_sha256"])
+    return detail
+
+
+def _how(ctx: StepContext) -> str:
+    if ctx.session.yes:
+        return "--yes --allow-destroy" if ctx.allow_destroy else "--yes"
+    return "interactive"
+
+
+def _ask(ctx: StepContext, recorded: dict[str, Any]) -> tuple[str, str]:
     summary = _summary_of(recorded)
     _show_plan(ctx, summary)
     dangerous = summary.dangerous
@@ -71,35 +101,62 @@ def approval(ctx: StepContext) -> str:
                     f"The plan destroys or replaces stateful resources: {names}; --yes alone does not approve that.",
                     hint="Review the plan; to approve it anyway pass --yes --allow-destroy, or run interactively.",
                 )
-            return f"approved with --yes --allow-destroy ({len(dangerous)} stateful change(s))"
+            return (f"approved with --yes --allow-destroy ({len(dangerous)} stateful change(s))",
+                    "--yes --allow-destroy")
         if env.is_prod:
             question = (f"The plan destroys or replaces stateful resources in {env.name}: {names}. "
                         "This can lose data.")
             if not ctx.output.confirm_typed(question, env.name, flag="--yes --allow-destroy"):
                 raise Refused("The plan was not approved (the environment name was not typed).",
                               hint="Nothing was applied. Review the plan and run the deploy again.")
-            return "approved by typing the environment name"
+            return "approved by typing the environment name", "typed"
     if ctx.output.confirm(f"Apply these changes to {env.name} ({env.cloud})?", flag="--yes"):
-        return "approved" + (" with --yes" if ctx.session.yes else " interactively")
+        return "approved" + (" with --yes" if ctx.session.yes else " interactively"), _how(ctx)
     raise Refused("The plan was not approved.", hint="Nothing was applied. Run the deploy again when ready.")
 
 
 def apply(ctx: StepContext) -> str:
+    from billingops.runs import approvals
+
     recorded = ctx.data.get("plan")
     if not recorded:
         raise StepFailed("There is no saved plan in this run to apply.", hint="Run the plan step (--from plan).")
     if not recorded["has_changes"]:
         raise Skip("no changes to apply")
+    # Only the plan approved in this run (or the run resumed) is applied: checked before terraform runs.
+    approvals.require(ctx.journal, Path(recorded["planfile"]))
     tf = ctx.terraform()
     # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see services/deploy).
-    result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))
-    Path(recorded["planfile"]).unlink(missing_ok=True)
+    try:
+        result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))
+    except TerraformError as exc:
+        if "Saved plan is stale" not in exc.message:
+            raise
+        result = _replan_and_apply(ctx, tf)
+    finally:
+        Path(recorded["planfile"]).unlink(missing_ok=True)  # it holds secrets in clear; never applied twice
     ctx.services.pop("outputs", None)
     if ctx.sandbox is not None:
         _after_sandbox_apply(ctx)
     changes = result.summary
     return (f"{changes.get('add', 0)} added, {changes.get('change', 0)} changed, "
             f"{changes.get('remove', 0)} destroyed")
+
+
+def _replan_and_apply(ctx: StepContext, tf: Any) -> Any:
+    """terraform found the saved plan stale (the state changed since): plan again, ask again, apply that."""
+    from billingops.runs import approvals
+
+    ctx.output.say("terraform: the saved plan is stale (the state changed since it was made): planning again "
+                   "and asking for approval again.", "warn")
+    plan(ctx)
+    approval(ctx)
+    planfile = Path(ctx.data["plan"]["planfile"])
+    approvals.require(ctx.journal, planfile)
+    try:
+        return tf.apply(planfile, on_event=_event_printer(ctx))
+    finally:
+        planfile.unlink(missing_ok=True)
 
 
 def _after_sandbox_apply(ctx: StepContext) -> None:
