@@ -93,7 +93,8 @@ def load_command(name: str) -> click.Command:
         importlib.import_module(f"billingops.commands.{module}").register(target)
     holder.command("-", hidden=True)(lambda: None)  # two entries or more: Typer builds a group, not a command
     group = typer.main.get_command(holder)
-    assert isinstance(group, TyperGroup)
+    if not isinstance(group, TyperGroup):  # pragma: no cover - the hidden entry above makes it a group
+        raise TypeError(f"typer built {type(group).__name__} for {name}, not a group")
     return group.commands[name]
 
 
