@@ -23,10 +23,14 @@ SUPPLEMENT = {
     # policies as cleanup_policies.cleanup_policies.*, the API's map-of-objects shape)
     "google_artifact_registry_repository": {"cleanup_policies.id"},
     # google/tpgiamresource/resource_iam_member.go:63-100 + each parent's IAM schema
-    "google_project_iam_member": {"project", "role", "member", "condition"},  # resourcemanager/iam_project.go:31
-    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition"},  # kms/iam_kms_crypto_key.go:32
+    "google_project_iam_member": {"project", "role", "member", "condition.title", "condition.expression",
+                                  "condition.description"},  # resourcemanager/iam_project.go:31
+    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition.title",
+                                         "condition.expression", "condition.description"},  # kms/iam_kms_crypto_key.go:32
     "google_secret_manager_secret_iam_member": {"project", "secret_id", "role", "member",
                                                 "condition"},  # secretmanager/iam_secret_manager_secret.go:35,41
+    "google_storage_bucket_iam_member": {"bucket", "role", "member", "condition.title", "condition.expression",
+                                         "condition.description"},  # storage/iam_storage_bucket.go:34
 }
 # mmv1 meta files list API fields only, not the URL parameter `project` that every project-scoped generated
 # resource takes: checked (`"project": {` in each resource_<name>.go at v6.50.0) for these.
