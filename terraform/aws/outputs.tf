@@ -25,6 +25,11 @@ output "task_definition_family" {
   value       = module.service.task_definition_family
 }
 
+output "task_definition_arn" {
+  description = "Latest task definition revision terraform registered: rollouts start from it (keeping only the image they deploy), and a serving revision older than it lags terraform."
+  value       = module.service.task_definition_arn
+}
+
 output "container_name" {
   description = "Application container name in the task definition."
   value       = module.service.container_name

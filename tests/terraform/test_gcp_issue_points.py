@@ -91,3 +91,11 @@ def test_no_credential_reaches_state_through_the_modules():
     for module in ("modules/database", "modules/cache", "modules/secrets"):
         for name, version in _resources(GCP.child(module), "google_secret_manager_secret_version").items():
             assert "secret_data" not in version and "secret_data_wo" in version, f"{module}: {name}"
+
+
+def test_state_objects_are_bounded_per_environment():
+    bootstrap = Module(TERRAFORM / "gcp" / "bootstrap")
+    objects = _resources(bootstrap, "google_storage_bucket_iam_member")["env_objects"]
+    assert objects["role"] == "roles/storage.objectUser"
+    expression = objects["condition"][0]["expression"]
+    assert "resource.name.startsWith" in expression and "/objects/${each.value.env}/" in expression

@@ -23,11 +23,14 @@ SUPPLEMENT = {
     # policies as cleanup_policies.cleanup_policies.*, the API's map-of-objects shape)
     "google_artifact_registry_repository": {"cleanup_policies.id"},
     # google/tpgiamresource/resource_iam_member.go:63-100 + each parent's IAM schema
-    "google_project_iam_member": {"project", "role", "member", "condition"},  # resourcemanager/iam_project.go:31
-    # kms/iam_kms_crypto_key.go:32
-    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition"},
+    "google_project_iam_member": {"project", "role", "member", "condition.title", "condition.expression",
+                                  "condition.description"},  # resourcemanager/iam_project.go:31
+    "google_kms_crypto_key_iam_member": {"crypto_key_id", "role", "member", "condition.title",
+                                         "condition.expression", "condition.description"},  # kms/iam_kms_crypto_key.go:32
     "google_secret_manager_secret_iam_member": {"project", "secret_id", "role", "member",
                                                 "condition"},  # secretmanager/iam_secret_manager_secret.go:35,41
+    "google_storage_bucket_iam_member": {"bucket", "role", "member", "condition.title", "condition.expression",
+                                         "condition.description"},  # storage/iam_storage_bucket.go:34
 }
 # mmv1 meta files list API fields only, not the URL parameter `project` that every project-scoped generated
 # resource takes: checked (`"project": {` in each resource_<name>.go at v6.50.0) for these.
@@ -42,8 +45,7 @@ PROJECT_ARGUMENT = {
 }
 DATA_SOURCES = {
     "google_project": {"project_id"},  # resourcemanager/data_source_google_project.go:32
-    # storage/data_source_google_storage_project_service_account.go:31
-    "google_storage_project_service_account": {"project"},
+    "google_storage_project_service_account": {"project"},  # storage/data_source_google_storage_project_service_account.go:31
 }
 
 

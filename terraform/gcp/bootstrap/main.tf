@@ -91,3 +91,34 @@ resource "google_storage_bucket" "state" {
 
   depends_on = [google_kms_crypto_key_iam_member.gcs]
 }
+
+# The per-environment boundary: a principal listed for one environment may read and write objects under
+# <env>/ only (state and its .tflock), by an IAM condition on the object name, and list the bucket's object names
+# (the backend lists <env>/ for workspaces; listing needs no object access). Encryption with the environment's
+# key is done by the Cloud Storage service agent, so the principals need no KMS role.
+locals {
+  state_members = merge([for env, members in var.state_members : {
+    for member in members : "${env}/${member}" => { env = env, member = member }
+  }]...)
+}
+
+resource "google_storage_bucket_iam_member" "env_objects" {
+  for_each = local.state_members
+
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectUser"
+  member = each.value.member
+
+  condition {
+    title      = "terraform-state-${each.value.env}"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.state.name}/objects/${each.value.env}/\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "env_list" {
+  for_each = toset([for m in values(local.state_members) : m.member])
+
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.legacyBucketReader"
+  member = each.value
+}

@@ -31,3 +31,14 @@ variable "environments" {
   type        = list(string)
   default     = ["prod", "staging", "dev"]
 }
+
+variable "state_members" {
+  description = "Principals (user:, group:, serviceAccount:) by environment allowed that environment's state objects only."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for env in keys(var.state_members) : contains(var.environments, env)])
+    error_message = "state_members keys must be among environments."
+  }
+}
