@@ -96,7 +96,7 @@ def main() -> int:
             postgres_schema.restore_entries(target, dump, work, "fk", [fk.entry], jobs=1, tolerate_existing=False)
 
         med, low = _median_ms(foreign_key, n)
-        print(f"  per FK: one pg_restore of one FK entry (postgres_migrate.py:247)    {med:8.0f} ms ({low:.0f})")
+        print(f"  per FK: one pg_restore of one FK entry (postgres_migrate.py:264)    {med:8.0f} ms ({low:.0f})")
 
         state = {
             "postgres": {
