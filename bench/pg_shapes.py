@@ -170,7 +170,7 @@ class Competitors:
     def fresh(self, db: str) -> Callable[[], None]:
         def prepare() -> None:
             for old in list(self.urls):
-                harness_drop(self.target, old)
+                _drop(self.target, old)
                 del self.urls[old]
             self.urls[db] = self.target.createdb(db)
             shutil.rmtree(self.work / db, ignore_errors=True)
@@ -220,7 +220,7 @@ class Competitors:
         self.last_phases[mode] = "phases: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
 
 
-def harness_drop(target, db: str) -> None:
+def _drop(target, db: str) -> None:
     import psycopg
 
     with psycopg.connect(target.url(), autocommit=True) as conn:
@@ -263,8 +263,6 @@ def main() -> int:
             print(f"    {about}", flush=True)
             tools = Competitors(url, target, base / f"work_{letter.strip()}", args.jobs)
             runs = harness.interleave(tools.entries(skip), args.rounds)
-            for name, notes in runs.notes.items():
-                print(f"  {name}: " + " | ".join(notes))
             ok &= harness.report(
                 f"{title} - {about} - best of {args.rounds}, --jobs {args.jobs}",
                 runs,
@@ -276,9 +274,9 @@ def main() -> int:
             )
             if args.keep:
                 input(f"source {url}, target {target.url()} - Enter to go on: ")
-            harness_drop(source, db)
+            _drop(source, db)
             for name in list(tools.urls):
-                harness_drop(target, name)
+                _drop(target, name)
     return 1 if args.check and not ok else 0
 
 
