@@ -7,7 +7,7 @@ import json
 import pytest
 
 from billingops.config import load_settings
-from billingops.cost import _quantity, estimate, load_prices, read_sizing
+from billingops.services.cost import _quantity, estimate, load_prices, read_sizing
 
 # The seed's figures are rounded and its usage assumptions unstated; the price table's prod assumptions are
 # calibrated on it. Each component must land within 20% of the seed, and the total within 10%.

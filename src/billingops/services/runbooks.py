@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,7 +226,7 @@ def _sections(body: str) -> dict[str, str]:
     return sections
 
 
-def _commands(text: str):
+def _commands(text: str) -> Iterator[Command]:
     """Yield the Command of every line in ```billingops fenced blocks of `text`."""
     inside: str | None = None
     cloud: str | None = None

@@ -13,10 +13,13 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billingops.config import EnvConfig
-from billingops.errors import ConfigError
+from billingops.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from billingops.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +43,39 @@ class Estimate:
     sizing_source: str
     lines: list[Line] = field(default_factory=list)
     reference_total: float | None = None
+    total: float = 0.0  # the lines' sum; set by estimate() once the lines are known
+    complete: bool = True  # every line has a price
 
-    @property
-    def total(self) -> float:
-        return round(sum(line.monthly or 0.0 for line in self.lines), 2)
+    def summarise(self) -> None:
+        self.total = round(sum(line.monthly or 0.0 for line in self.lines), 2)
+        self.complete = all(line.monthly is not None for line in self.lines)
 
-    @property
-    def complete(self) -> bool:
-        return all(line.monthly is not None for line in self.lines)
+
+@dataclass
+class CostReport:
+    """`billingops cost`: one estimate per cloud asked for."""
+
+    estimates: list[Estimate] = field(default_factory=list)
+
+
+def estimate_costs(session: Session, cloud: str | None = None) -> CostReport:
+    """Estimate the environment's monthly cost on `cloud` (aws, gcp, both; None: its own) from its tfvars."""
+    if cloud not in (None, "aws", "gcp", "both"):
+        raise UsageError(f"--cloud {cloud!r} is not aws, gcp or both.", hint="Pass --cloud aws|gcp|both.")
+    prices = load_prices()
+    clouds = ["aws", "gcp"] if cloud == "both" else [cloud]
+    estimates = []
+    for name in clouds:
+        env = session.settings.env(session.env_name, name)
+        sizing, source = read_sizing(env)
+        estimates.append(estimate(env, sizing, prices, source))
+    for item in estimates:
+        if not item.complete:
+            session.ui.warn(
+                f"The {item.cloud} estimate is partial: a size in {item.sizing_source} has no price "
+                "in the table (see the basis column)."
+            )
+    return CostReport(estimates)
 
 
 def load_prices(path: Path | None = None) -> dict[str, Any]:
@@ -84,7 +112,7 @@ def read_sizing(env: EnvConfig) -> tuple[dict[str, Any], str]:
 def _load_hcl(hcl2: Any, path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
-            return hcl2.load(fh)
+            return dict(hcl2.load(fh))
     except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
         raise ConfigError(
             f"Cannot parse {path}: {exc}.", hint="Fix the HCL syntax (terraform fmt helps)."
@@ -122,13 +150,13 @@ def estimate(
     ha = _bool(sizing.get("multi_az", env.multi_az))
     low = int(sizing.get("min_capacity", env.min_capacity))
     high = int(sizing.get("max_capacity", env.max_capacity))
-    build = _aws_lines if env.cloud == "aws" else _gcp_lines
-    result.lines = build(sizing, table, assumptions, hours, ha, low, high)
+    result.lines = _LINE_BUILDERS[env.cloud](sizing, table, assumptions, hours, ha, low, high)
     if env.name == "prod":
         reference = prices["reference"][env.cloud]
         result.reference_total = float(reference["total"])
         for line in result.lines:
             line.reference = float(reference[line.component])
+    result.summarise()
     return result
 
 
@@ -289,3 +317,7 @@ def _bool(value: Any) -> bool:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+# The price table of each cloud has its own components; one builder per cloud.
+_LINE_BUILDERS = {"aws": _aws_lines, "gcp": _gcp_lines}
