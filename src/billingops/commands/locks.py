@@ -110,6 +110,7 @@ def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str
             ("Version", lock["version"]),
             ("Created", lock["created"]),
             ("Age", format_age(lock["age_seconds"])),
+            *([("Heartbeat", f"{format_age(lock['heartbeat_age_seconds'])} ago")] if "heartbeat" in lock else []),
             ("Path", lock["path"]),
             ("Record", lock["location"]),
             ("Workspace", lock["workspace"]),

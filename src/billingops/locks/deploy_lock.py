@@ -55,6 +55,8 @@ def deploy_store(target: LockTarget) -> Any:
 def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str:
     """Terraform's lock-info keys (so every reader understands it) plus the holder's pid, host and run."""
     from billingops import __version__
+    from billingops.config import tunables
+    from billingops.locks.heartbeat import machine_id, now_text
     from billingops.runs.audit import who
 
     details = {
@@ -65,6 +67,8 @@ def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str
         "env": env.name,
         "cloud": env.cloud,
     }
+    liveness = {"machine_id": machine_id(), "heartbeat": now_text(),
+                "heartbeat_every": tunables().deploy_lock_heartbeat}
     return json.dumps(
         {
             "ID": run_id,
@@ -73,7 +77,7 @@ def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str
             "Version": f"billingops {__version__}",
             "Created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "Path": location,
-            "Info": json.dumps(details, sort_keys=True),
+            "Info": json.dumps({**details, **liveness}, sort_keys=True),
             **{k.title().replace("_", ""): v for k, v in details.items()},
         },
         sort_keys=True,
@@ -122,13 +126,23 @@ def acquire(
             hint=f"Someone broke it; run `billingops locks --env {env.name}` before retrying.",
         )
     log.info("took the deploy lock %s for run %s", store.location, run_id)
+    beat = _heartbeat(store, mine, body, env.name)
     try:
         yield DeployLock(env.name, run_id, store.location, mine)
     finally:
+        beat.stop()
+        mine = beat.held  # the record as last renewed: that is what the conditional delete compares
         try:
             store.delete(mine)
         except LockChanged as exc:
             log.warning("the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc)
+
+
+def _heartbeat(store: Any, mine: HeldLock, body: str, env_name: str) -> Any:
+    from billingops.config import tunables
+    from billingops.locks.heartbeat import Heartbeat
+
+    return Heartbeat(store, mine, body, tunables().deploy_lock_heartbeat, env_name).start()
 
 
 @contextlib.contextmanager
