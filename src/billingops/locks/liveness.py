@@ -172,7 +172,7 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
     extra = held.extra
     label = f"billingops pid {extra.get('holder_pid')} (run {extra.get('run_id')}, {extra.get('command')})"
     if extra.get("heartbeat"):
-        return _judge_heartbeat(held, label)
+        return _judge_heartbeat(held, label, host)
     reasons: list[str] = []
     if extra.get("holder_host") == host:
         if pid_alive(extra.get("holder_pid")):
@@ -189,7 +189,7 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
     )
 
 
-def _judge_heartbeat(held: HeldLock, label: str) -> Verdict:
+def _judge_heartbeat(held: HeldLock, label: str, host: str) -> Verdict:
     """A holder that renews its heartbeat is live wherever it runs; one that stopped renewing is not, even if
     its pid still exists (a frozen or SIGSTOPped process writes nothing until it wakes, and then it fences)."""
     from billingops.locks.heartbeat import heartbeat_age, machine_id, stale_after
@@ -205,6 +205,9 @@ def _judge_heartbeat(held: HeldLock, label: str) -> Verdict:
     if extra.get("machine_id"):
         same = " (this machine)" if extra.get("machine_id") == machine_id() else ""
         where += f", machine id {str(extra['machine_id'])[:12]}{same}"
+    this_machine = extra.get("holder_host") == host and extra.get("machine_id") in (None, "", machine_id())
+    if this_machine and not pid_alive(extra.get("holder_pid")):
+        return Verdict(DEAD, [f"{label} on this machine is gone (its last heartbeat was {age or 0:.0f}s ago)"])
     if age is None:
         return Verdict(UNKNOWN, [f"{label} on {where}: its heartbeat {extra.get('heartbeat')!r} cannot be read"])
     if age <= limit:
