@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from billingops.commands.common import Session, with_session
-from billingops.errors import ApprovalRequired, BillingOpsError, Refused
+from billingops.errors import EXIT_EXTERNAL, ApprovalRequired, BillingOpsError, Refused
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,39 @@ def locks(
         found.extend(lock.to_dict() for lock in held)
     for problem in errors:
         session.output.warn(f"{problem['env']}: {problem['error']} {problem['hint']}")
-    session.output.result({"locks": found, "errors": errors}, lambda console: _render_locks(session, found, names))
-    return exit_code
+    data = _checked_document(names, found, errors)
+    session.output.result(data, lambda console: _render_locks(session, found, names, data))
+    return EXIT_EXTERNAL if errors else exit_code
 
 
-def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str]) -> None:
+def _checked_document(names: list[str], found: list[dict[str, Any]], errors: list[dict[str, Any]]
+                      ) -> dict[str, Any]:
+    """Never an unchecked all-clear: what was checked, and what could not be checked and why."""
+    unchecked = [{"env": e["env"], "why": f"{e['error']} {e['hint']}".strip()} for e in errors]
+    checked = [n for n in names if n not in {e["env"] for e in errors}]
+    outcome = "could not check" if unchecked else ("held" if found else "none held")
+    return {"outcome": outcome, "locks": found, "checked": checked, "could_not_check": unchecked,
+            "errors": errors}
+
+
+def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str],
+                  data: dict[str, Any] | None = None) -> None:
     from billingops.locks.model import format_age
 
     console = session.output.out
-    if not found:
+    if data is not None and data["could_not_check"]:
+        held_in = {lock["env"] for lock in found}
+        for name in data["checked"]:
+            if name not in held_in:
+                console.print(f"{name}: checked, none held.")
+        console.print("COULD NOT CHECK " + ", ".join(u["env"] for u in data["could_not_check"])
+                      + ": their locks are unknown, not absent.")
+        for unchecked in data["could_not_check"]:
+            console.print(f"  {unchecked['env']}: {unchecked['why']}")
+    elif not found:
         console.print(f"No state lock or deploy lock held on {', '.join(names)}.")
+        return
+    if not found:
         return
     for lock in found:
         rows = [
