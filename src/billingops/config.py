@@ -471,6 +471,11 @@ class Tunables:
         return _env_text("BILLINGOPS_SECRETS_FILE")
 
     @property
+    def deploy_lock_heartbeat(self) -> float:
+        """How often a deploy lock's holder renews its heartbeat (BILLINGOPS_DEPLOY_LOCK_HEARTBEAT_SECONDS)."""
+        return _env_seconds("BILLINGOPS_DEPLOY_LOCK_HEARTBEAT_SECONDS", 30.0, minimum=0.2)
+
+    @property
     def unlock_recheck(self) -> float:
         return _env_seconds("BILLINGOPS_UNLOCK_RECHECK_SECONDS", 5.0)
 

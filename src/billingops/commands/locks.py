@@ -64,16 +64,29 @@ def locks(
     backend_config: BackendConfigOpt = None,
 ) -> int:
     listing = list_locks(session, all_envs=all_envs, workspace=workspace, backend_config=backend_config)
-    session.output.result(listing, lambda console: _render_locks(session, listing.locks, listing.searched))
+    checks = {"checked": listing.checked, "could_not_check": listing.could_not_check}
+    session.output.result(listing, lambda console: _render_locks(session, listing.locks, listing.searched, checks))
     return listing.exit_code
 
 
-def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str]) -> None:
+def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str],
+                  data: dict[str, Any] | None = None) -> None:
     from billingops.locks.model import format_age
 
     console = session.output.out
-    if not found:
+    if data is not None and data["could_not_check"]:
+        held_in = {lock["env"] for lock in found}
+        for name in data["checked"]:
+            if name not in held_in:
+                console.print(f"{name}: checked, none held.")
+        console.print("COULD NOT CHECK " + ", ".join(u["env"] for u in data["could_not_check"])
+                      + ": their locks are unknown, not absent.")
+        for unchecked in data["could_not_check"]:
+            console.print(f"  {unchecked['env']}: {unchecked['why']}")
+    elif not found:
         console.print(f"No state lock or deploy lock held on {', '.join(names)}.")
+        return
+    if not found:
         return
     for lock in found:
         rows = [
@@ -83,6 +96,7 @@ def _render_locks(session: Session, found: list[dict[str, Any]], names: list[str
             ("Version", lock["version"]),
             ("Created", lock["created"]),
             ("Age", format_age(lock["age_seconds"])),
+            *([("Heartbeat", f"{format_age(lock['heartbeat_age_seconds'])} ago")] if "heartbeat" in lock else []),
             ("Path", lock["path"]),
             ("Record", lock["location"]),
             ("Workspace", lock["workspace"]),

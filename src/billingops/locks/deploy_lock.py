@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from billingops.config import EnvConfig
 from billingops.errors import Refused
@@ -41,6 +42,8 @@ class DeployLock:
 def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str:
     """Terraform's lock-info keys (so every reader understands it) plus the holder's pid, host and run."""
     from billingops import __version__
+    from billingops.config import tunables
+    from billingops.locks.heartbeat import machine_id, now_text
     from billingops.runs.audit import who
 
     details = {
@@ -51,6 +54,8 @@ def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str
         "env": env.name,
         "cloud": env.cloud,
     }
+    liveness = {"machine_id": machine_id(), "heartbeat": now_text(),
+                "heartbeat_every": tunables().deploy_lock_heartbeat}
     return json.dumps(
         {
             "ID": run_id,
@@ -59,7 +64,7 @@ def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str
             "Version": f"billingops {__version__}",
             "Created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "Path": location,
-            "Info": json.dumps(details, sort_keys=True),
+            "Info": json.dumps({**details, **liveness}, sort_keys=True),
             **{k.title().replace("_", ""): v for k, v in details.items()},
         },
         sort_keys=True,
@@ -110,13 +115,23 @@ def acquire(
             hint=f"Someone broke it; run `billingops locks --env {env.name}` before retrying.",
         )
     log.info("took the deploy lock %s for run %s", store.location, run_id)
+    beat = _heartbeat(store, mine, body, env.name)
     try:
         yield DeployLock(env.name, run_id, store.location, mine)
     finally:
+        beat.stop()
+        mine = beat.held  # the record as last renewed: that is what the conditional delete compares
         try:
             store.delete(mine)
         except LockChanged as exc:
             log.warning("the deploy lock of run %s was no longer ours at release (%s); left as it is", run_id, exc)
+
+
+def _heartbeat(store: Any, mine: HeldLock, body: str, env_name: str) -> Any:
+    from billingops.config import tunables
+    from billingops.locks.heartbeat import Heartbeat
+
+    return Heartbeat(store, mine, body, tunables().deploy_lock_heartbeat, env_name).start()
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ reads/deletes it exactly like the matching state-lock store, so `locks` and `unl
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -44,8 +46,15 @@ def _mark(held: HeldLock | None) -> HeldLock | None:
             holder_host=details.get("host"),
             run_id=details.get("run_id"),
             command=details.get("command"),
+            heartbeat=details.get("heartbeat"),
+            heartbeat_every=details.get("heartbeat_every"),
+            machine_id=details.get("machine_id"),
         )
     return held
+
+
+def _renewed(held: HeldLock, token: str) -> HeldLock:
+    return dataclasses.replace(held, token=token, extra=dict(held.extra))
 
 
 class DynamoDBDeployStore(DynamoDBLockStore):
@@ -76,6 +85,25 @@ class DynamoDBDeployStore(DynamoDBLockStore):
         return True
 
 
+    def replace(self, held: HeldLock, body: str) -> HeldLock:
+        """Rewrite the record (the heartbeat) only if it is still exactly the one this holder wrote."""
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"Renewing the deploy lock {self.location}"):
+            try:
+                self._client.put_item(
+                    TableName=self.table,
+                    Item={"LockID": {"S": self.state}, "Info": {"S": body}},
+                    ConditionExpression="Info = :info",
+                    ExpressionAttributeValues={":info": {"S": held.token}},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    raise LockChanged(f"{self.location} was broken or re-taken") from None
+                raise
+        return _renewed(held, body)
+
+
 class S3DeployStore(S3LockfileStore):
     store = "deploy-s3"
 
@@ -101,6 +129,21 @@ class S3DeployStore(S3LockfileStore):
                     return False
                 raise
         return True
+
+
+    def replace(self, held: HeldLock, body: str) -> HeldLock:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"Renewing the deploy lock {self.location}"):
+            try:
+                response = self._client.put_object(Bucket=self.bucket, Key=self.key, Body=body.encode(),
+                                                   IfMatch=held.token)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "NoSuchKey",
+                                                                 "ConditionalRequestConflict"):
+                    raise LockChanged(f"{self.location} was broken or re-taken") from None
+                raise
+        return _renewed(held, str(response.get("ETag", "")))
 
 
 class GcsDeployStore(GcsLockStore):
@@ -140,6 +183,27 @@ class GcsDeployStore(GcsLockStore):
                 return False
             raise
         return True
+
+
+    def replace(self, held: HeldLock, body: str) -> HeldLock:
+        from google.api_core import exceptions as gexc
+
+        blob = self._client.bucket(self.bucket_name).blob(self.object_name)
+        try:
+            with gcp_errors(f"Renewing the deploy lock {self.location}"):
+                try:
+                    blob.upload_from_string(body, content_type="application/json",
+                                            if_generation_match=int(held.token), timeout=GCP_TIMEOUT,
+                                            retry=_retry())
+                except (gexc.PreconditionFailed, gexc.NotFound):
+                    raise LockChanged(f"{self.location} was broken or re-taken") from None
+        except LockChanged:
+            raise
+        except Exception as exc:  # noqa: BLE001  # some transports wrap the 412 in their own error
+            if "412" in str(exc) or "conditionNotMet" in str(exc):
+                raise LockChanged(f"{self.location} was broken or re-taken") from None
+            raise
+        return _renewed(held, str(blob.generation))
 
 
 class LocalDeployStore(LocalLockStore):
@@ -183,6 +247,35 @@ class LocalDeployStore(LocalLockStore):
             raise LockChanged(f"{self.location} changed before the delete")
         self.info_file.unlink()
 
+    def replace(self, held: HeldLock, body: str) -> HeldLock:
+        """Compare-and-swap without ever overwriting another holder's file: move the record aside (atomic),
+        check it is ours, then link the new record into place (fails if someone took the lock meanwhile)."""
+        aside = self.info_file.with_name(f".billingops-deploy.renew.{os.getpid()}")
+        try:
+            os.rename(self.info_file, aside)
+        except FileNotFoundError:
+            raise LockChanged(f"{self.location} was deleted (the lock was broken)") from None
+        try:
+            if aside.read_text(encoding="utf-8") != held.token:
+                with contextlib.suppress(FileExistsError):
+                    os.link(aside, self.info_file)  # not ours: put it back untouched
+                raise LockChanged(f"{self.location} now belongs to another run")
+            fd, tmp = tempfile.mkstemp(prefix=".billingops-deploy.", suffix=".tmp", dir=self.info_file.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(body)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o644)
+                try:
+                    os.link(tmp, self.info_file)
+                except FileExistsError:
+                    raise LockChanged(f"{self.location} was taken by another run during the renewal") from None
+            finally:
+                os.unlink(tmp)
+        finally:
+            aside.unlink(missing_ok=True)
+        return _renewed(held, body)
 
 def for_target(target: LockTarget) -> Any:
     """The deploy-lock store beside `target`'s state: in the store terraform locks that state in."""

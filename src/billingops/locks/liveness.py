@@ -171,6 +171,8 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
     """A deploy lock names its holder's pid and host outright: on this host that settles it."""
     extra = held.extra
     label = f"billingops pid {extra.get('holder_pid')} (run {extra.get('run_id')}, {extra.get('command')})"
+    if extra.get("heartbeat"):
+        return _judge_heartbeat(held, label, host)
     reasons: list[str] = []
     if extra.get("holder_host") == host:
         if pid_alive(extra.get("holder_pid")):
@@ -185,6 +187,33 @@ def _judge_deploy_lock(held: HeldLock, runs_dir: Path, host: str) -> Verdict:
         UNKNOWN,
         [f"{label} runs on {where}; its processes cannot be checked from here, so only the age rule protects it"],
     )
+
+
+def _judge_heartbeat(held: HeldLock, label: str, host: str) -> Verdict:
+    """A holder that renews its heartbeat is live wherever it runs; one that stopped renewing is not, even if
+    its pid still exists (a frozen or SIGSTOPped process writes nothing until it wakes, and then it fences)."""
+    from billingops.locks.heartbeat import heartbeat_age, machine_id, stale_after
+
+    extra = held.extra
+    age = heartbeat_age(held)
+    try:
+        every = float(extra.get("heartbeat_every") or 30.0)
+    except (TypeError, ValueError):
+        every = 30.0
+    limit = stale_after(every)
+    where = f"{extra.get('holder_host') or 'an unknown host'}"
+    if extra.get("machine_id"):
+        same = " (this machine)" if extra.get("machine_id") == machine_id() else ""
+        where += f", machine id {str(extra['machine_id'])[:12]}{same}"
+    this_machine = extra.get("holder_host") == host and extra.get("machine_id") in (None, "", machine_id())
+    if this_machine and not pid_alive(extra.get("holder_pid")):
+        return Verdict(DEAD, [f"{label} on this machine is gone (its last heartbeat was {age or 0:.0f}s ago)"])
+    if age is None:
+        return Verdict(UNKNOWN, [f"{label} on {where}: its heartbeat {extra.get('heartbeat')!r} cannot be read"])
+    if age <= limit:
+        return Verdict(LIVE, [f"{label} on {where} renewed its heartbeat {age:.0f}s ago (every {every:g}s)"])
+    return Verdict(DEAD, [f"{label} on {where} has not renewed its heartbeat for {age:.0f}s (it renews every "
+                          f"{every:g}s; stale after {limit:g}s)"])
 
 
 def _matching_runs(held: HeldLock, identity: StateId, runs_dir: Path) -> list[dict[str, Any]]:

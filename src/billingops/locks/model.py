@@ -117,7 +117,14 @@ class HeldLock:
             "lock_info": self.info.as_terraform() if self.info else None,
             "malformed": self.malformed,
             "liveness": self.liveness.to_dict() if self.liveness is not None else None,
+            **({"heartbeat": self.extra["heartbeat"], "heartbeat_age_seconds": _heartbeat_age(self)}
+               if self.extra.get("heartbeat") else {}),
         }
+
+
+def _heartbeat_age(held: HeldLock) -> float | None:
+    beat = parse_created(str(held.extra.get("heartbeat")))
+    return None if beat is None else round((datetime.now(UTC) - beat).total_seconds(), 1)
 
 
 _FRACTION = re.compile(r"\.(\d+)")

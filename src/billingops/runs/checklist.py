@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import BillingOpsError, Interrupted, UsageError
+from billingops.locks.heartbeat import fence_all
 from billingops.runs.journal import Journal
 
 if TYPE_CHECKING:
@@ -148,6 +149,8 @@ def _run_one(step: Step, ctx: StepContext, audit: AuditLog, on_event: Callable[[
     began = time.monotonic()
     error: BillingOpsError | None = None
     try:
+        if not ctx.dry_run:
+            fence_all(step.name)  # a run that lost its deploy lock stops here, before the step writes anything
         detail = step.run(ctx) or ""
         outcome = OK
     except Skip as skip:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import InitVar, dataclass
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import BillingOpsError
+from billingops.errors import EXIT_EXTERNAL, BillingOpsError
 
 if TYPE_CHECKING:
     from billingops.session import Session
@@ -17,9 +17,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class LockListing:
-    """Every lock held (HeldLock.to_dict()), and per environment that could not be read, why (with --all)."""
+    """Every lock held (HeldLock.to_dict()), and per environment that could not be read, why (with --all).
 
+    Never an unchecked all-clear: `outcome` is "could not check" when any environment could not be read,
+    `checked` names those that were, `could_not_check` says why for the others."""
+
+    outcome: str
     locks: list[dict[str, Any]]
+    checked: list[str]
+    could_not_check: list[dict[str, str]]
     errors: list[dict[str, Any]]
     # The environments looked at: the table says which had no lock; not part of the --json document.
     envs: InitVar[Sequence[str]]
@@ -29,8 +35,8 @@ class LockListing:
 
     @property
     def exit_code(self) -> int:
-        """0, or the highest exit code of an environment that could not be read."""
-        return max((int(problem["exit_code"]) for problem in self.errors), default=0)
+        """0, or 3 (could not check) when an environment could not be read."""
+        return EXIT_EXTERNAL if self.errors else 0
 
 
 def list_locks(session: Session, *, all_envs: bool = False, workspace: str | None = None,
@@ -63,4 +69,7 @@ def list_locks(session: Session, *, all_envs: bool = False, workspace: str | Non
         found.extend(lock.to_dict() for lock in held)
     for problem in errors:
         session.ui.warn(f"{problem['env']}: {problem['error']} {problem['hint']}")
-    return LockListing(found, errors, names)
+    unchecked = [{"env": e["env"], "why": f"{e['error']} {e['hint']}".strip()} for e in errors]
+    checked = [n for n in names if n not in {e["env"] for e in errors}]
+    outcome = "could not check" if unchecked else ("held" if found else "none held")
+    return LockListing(outcome, found, checked, unchecked, errors, names)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
+from billingops.locks.heartbeat import fence_all
 from billingops.runs.checklist import Skip, StepContext
 from billingops.terraform.plan_summary import PlanSummary, summarize
 from billingops.terraform.runner import describe_event
@@ -126,6 +127,7 @@ def apply(ctx: StepContext) -> str:
     # Only the plan approved in this run (or the run resumed) is applied: checked before terraform runs.
     approvals.require(ctx.journal, Path(recorded["planfile"]))
     tf = ctx.terraform()
+    fence_all("terraform apply")
     # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see services/deploy).
     try:
         result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))

@@ -167,7 +167,10 @@ def build_plan(
 
 
 def apply_plan(store: SecretStore, plan: SeedPlan) -> list[SecretAction]:
+    from billingops.locks.heartbeat import fence_all
+
     for action in plan.writes:
+        fence_all(f"writing secret {action.name}")  # a run that lost its deploy lock writes no version
         if action.create_secret:
             log.info("creating secret %s", action.secret_id)
             store.create(action.secret_id)
