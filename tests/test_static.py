@@ -44,3 +44,14 @@ def test_mypy_strict_on_the_outward_packages():
         pytest.fail("mypy is not installed: pip install -e '.[dev]'")
     result = _run("mypy", "--strict", *STRICT)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_import_layers_hold():
+    """The layers written down in pyproject.toml ([tool.importlinter]) hold: edge > commands > services > runs,
+    nothing below the commands imports Typer, Rich or the console, only clouds/ imports a cloud adapter."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():
+        pytest.fail("import-linter is not installed: pip install -e '.[dev]'")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "0 broken" in result.stdout
