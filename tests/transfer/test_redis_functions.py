@@ -100,3 +100,18 @@ def test_dry_run_shows_functions_and_setting_differences(run_cli, source_redis, 
     assert "DIFFERENCE: Redis maxmemory-policy is 'allkeys-lru' on the source and 'noeviction' on the target" in steps
     assert "DIFFERENCE: Redis notify-keyspace-events is" in steps
     assert "Redis ACL users and passwords: not copied" in steps
+
+
+@pytest.mark.slow
+def test_migrate_cloud_carries_functions_and_groups_end_to_end(run_cli, source_redis, target_redis):
+    _fill(redis.Redis.from_url(source_redis.url()))
+    result = run_cli(*migrate_cli.args("--only", "redis", "--source-redis", source_redis.url(),
+                                       "--target-redis", target_redis.url()))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"]
+    functions = next(c for c in doc["redis"]["verification"] if c["db"] == "functions")
+    assert functions["ok"] and functions["source_keys"] == functions["target_keys"] == 1
+    dst_r = redis.Redis.from_url(target_redis.url())
+    assert dst_r.fcall_ro("invoice_read", 1, "invoice:1") == b"10"
+    assert dst_r.xpending("events", "mailer")["pending"] == 1
