@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.support import latency_proxy  # noqa: E402
 
 from bench import harness  # noqa: E402
-from billingops.transfer import redis_copy, redis_verify  # noqa: E402 - after the sys.path set-up above
+from billingops.transfer.redis import copy as redis_copy  # noqa: E402 - after the sys.path set-up above
+from billingops.transfer.redis import verify as redis_verify  # noqa: E402
 from billingops.transfer.redis.copy import RedisEndpoint  # noqa: E402
 from billingops.transfer.redis.resp import RespConnection, encode  # noqa: E402
 
