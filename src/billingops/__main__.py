@@ -1,3 +1,3 @@
-from billingops.cli import main
+from billingops.entry import main
 
 main()

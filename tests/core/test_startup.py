@@ -36,3 +36,44 @@ def test_help_and_completion_import_no_command_module_but_the_one_completed():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert "deploy" in done.stdout
     assert done.stdout.split("MODULES", 1)[1].split() == ["billingops.commands.common", "billingops.commands.deploy"]
+
+
+def _typer(args: list[str], env: dict[str, str]) -> str:
+    """What Typer itself answers (billingops.cli.main, bypassing the entry's table)."""
+    code = "import sys\nfrom billingops.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env={**__import__("os").environ, **env}).stdout
+
+
+def _entry(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = ("import sys\nfrom billingops.entry import main\nmain(sys.argv[1:])\n"
+            "print('TYPER' if 'typer' in sys.modules else 'NO-TYPER', file=sys.stderr)")
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env={**__import__("os").environ, **env})
+
+
+def test_root_help_from_the_table_is_what_typer_renders_without_importing_it():
+    env = {"COLUMNS": "100"}
+    fast = _entry(["--help"], env)
+    assert fast.stdout == _typer(["--help"], env)
+    assert fast.stderr.strip() == "NO-TYPER"
+    narrow = _entry(["--help"], {"COLUMNS": "60"})  # narrower than click's 80: Typer renders it
+    assert narrow.stdout == _typer(["--help"], {"COLUMNS": "60"})
+
+
+def test_completing_the_command_name_answers_as_typer_does_without_importing_it():
+    for word in ("", "d", "dep", "mig", "zz"):
+        env = {"_BILLINGOPS_COMPLETE": "complete_bash", "COMP_WORDS": f"billingops {word}".strip(),
+               "COMP_CWORD": "1"}
+        fast = _entry([], env)
+        assert fast.stdout == _typer([], env), word
+        assert fast.stderr.strip() == "NO-TYPER"
+    deeper = {"_BILLINGOPS_COMPLETE": "complete_bash", "COMP_WORDS": "billingops deploy --e", "COMP_CWORD": "2"}
+    assert "--env" in _entry([], deeper).stdout
+
+
+def test_show_completion_prints_the_script_of_the_shell_named():
+    zsh = _entry(["--show-completion", "zsh"], {}).stdout
+    assert zsh.startswith("#compdef billingops")
+    fish = _entry(["--show-completion", "fish"], {}).stdout
+    assert "complete --command billingops" in fish or "complete -c billingops" in fish
