@@ -39,6 +39,34 @@ SecretIdOpt = Annotated[
 ]
 
 
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="List what would run; change nothing.")]
+MigrateLockWaitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lock-wait",
+        metavar="DURATION",
+        help="Wait this long for another run's billingops deploy lock and PostgreSQL migration lock "
+        "(e.g. 90s, 5m). Default: refuse a held deploy lock at once, wait 60s for the migration lock.",
+    ),
+]
+TaskModeOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--task/--direct",
+        help="Run as a one-off task of the app image (ECS task / Cloud Run job) or connect "
+        "directly; default from the environment's migrations_mode.",
+    ),
+]
+TaskCommandOpt = Annotated[str, typer.Option("--task-command", help="The app image's migration command for --task.")]
+TaskTimeoutOpt = Annotated[float, typer.Option("--task-timeout", min=1, help="Seconds to wait for the task.")]
+ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="AWS --task: ECS cluster.")]
+TaskDefinitionOpt = Annotated[str | None, typer.Option("--task-definition", help="AWS --task: family[:rev].")]
+ContainerOpt = Annotated[str | None, typer.Option("--container", help="AWS --task: the app container.")]
+SubnetOpt = Annotated[list[str] | None, typer.Option("--subnet", help="AWS --task: private subnet (repeat).")]
+SecurityGroupOpt = Annotated[list[str] | None, typer.Option("--security-group", help="AWS --task: SG (repeat).")]
+JobOpt = Annotated[str | None, typer.Option("--job", help="GCP --task: Cloud Run job (default SERVICE-migrate).")]
+
+
 def register(db_app: typer.Typer) -> None:
     db_app.command("migrate")(migrate)
     db_app.command("status")(status)
@@ -50,46 +78,17 @@ def migrate(
     database_url: DatabaseUrlOpt = None,
     via: ViaOpt = None,
     secret_id: SecretIdOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would run; change nothing.")] = False,
-    lock_wait: Annotated[
-        str | None,
-        typer.Option(
-            "--lock-wait",
-            metavar="DURATION",
-            help="Wait this long for another run's billingops deploy lock and PostgreSQL migration lock "
-            "(e.g. 90s, 5m). Default: refuse a held deploy lock at once, wait 60s for the migration lock.",
-        ),
-    ] = None,
-    task: Annotated[
-        bool | None,
-        typer.Option(
-            "--task/--direct",
-            help="Run as a one-off task of the app image (ECS task / Cloud Run job) or connect "
-            "directly; default from the environment's migrations_mode.",
-        ),
-    ] = None,
-    task_command: Annotated[
-        str, typer.Option("--task-command", help="The app image's migration command for --task.")
-    ] = "migrate",
-    task_timeout: Annotated[
-        float, typer.Option("--task-timeout", min=1, help="Seconds to wait for the task.")
-    ] = 1800.0,
-    cluster: Annotated[str | None, typer.Option("--cluster", help="AWS --task: ECS cluster.")] = None,
-    task_definition: Annotated[
-        str | None, typer.Option("--task-definition", help="AWS --task: family[:rev].")
-    ] = None,
-    container: Annotated[
-        str | None, typer.Option("--container", help="AWS --task: the app container.")
-    ] = None,
-    subnet: Annotated[
-        list[str] | None, typer.Option("--subnet", help="AWS --task: private subnet (repeat).")
-    ] = None,
-    security_group: Annotated[
-        list[str] | None, typer.Option("--security-group", help="AWS --task: SG (repeat).")
-    ] = None,
-    job: Annotated[
-        str | None, typer.Option("--job", help="GCP --task: Cloud Run job (default SERVICE-migrate).")
-    ] = None,
+    dry_run: DryRunOpt = False,
+    lock_wait: MigrateLockWaitOpt = None,
+    task: TaskModeOpt = None,
+    task_command: TaskCommandOpt = "migrate",
+    task_timeout: TaskTimeoutOpt = 1800.0,
+    cluster: ClusterOpt = None,
+    task_definition: TaskDefinitionOpt = None,
+    container: ContainerOpt = None,
+    subnet: SubnetOpt = None,
+    security_group: SecurityGroupOpt = None,
+    job: JobOpt = None,
     no_lock: NoLockOpt = False,
 ) -> None:
     """Apply pending migrations in order, each in its own transaction, under a PostgreSQL advisory lock."""
@@ -99,29 +98,27 @@ def migrate(
     report = use_case.migrate(session, database_url=database_url, via=via, secret_id=secret_id, dry_run=dry_run,
                               lock_wait=lock_wait_seconds(lock_wait) if lock_wait else None, task=task,
                               task_options=task_options, take_lock=not no_lock)
-    out = session.output
-    env_name = report.env
+    session.output.result(report, lambda console: _render_migrate(session.output, console, report))
 
-    def render(console: Any) -> None:
-        if report.mode == "task":
-            console.print(f"Migration task {report.task} finished with exit code 0 in {report.seconds} s.")
-        elif dry_run:
-            names = (
-                "\n".join(f"  {name}" for name in report.pending) or "  (nothing: the database is up to date)"
-            )
-            console.print(f"Would apply to {report.database} ({env_name}):\n{names}")
-        elif report.applied:
-            console.print(
-                out.table(
-                    f"Applied to {report.database} ({env_name})",
-                    ["VERSION", "FILE", "MS"],
-                    [(f"{s.version:04d}", s.name, s.duration_ms) for s in report.applied],
-                )
-            )
-        else:
-            console.print(f"{report.database} ({env_name}) is up to date: no pending migrations.")
 
-    out.result(report, render)
+def _render_migrate(out: Any, console: Any, report: Any) -> None:
+    if report.mode == "task":
+        console.print(f"Migration task {report.task} finished with exit code 0 in {report.seconds} s.")
+    elif report.dry_run:
+        names = (
+            "\n".join(f"  {name}" for name in report.pending) or "  (nothing: the database is up to date)"
+        )
+        console.print(f"Would apply to {report.database} ({report.env}):\n{names}")
+    elif report.applied:
+        console.print(
+            out.table(
+                f"Applied to {report.database} ({report.env})",
+                ["VERSION", "FILE", "MS"],
+                [(f"{s.version:04d}", s.name, s.duration_ms) for s in report.applied],
+            )
+        )
+    else:
+        console.print(f"{report.database} ({report.env}) is up to date: no pending migrations.")
 
 
 @with_session()

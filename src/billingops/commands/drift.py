@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,43 +29,41 @@ def drift_cmd(
 ) -> int:
     """Run a refresh-only plan and list every resource changed outside terraform (secrets masked)."""
     check = check_drift(session, cloud)
-    output = session.output
-    reports = check.reports
-
-    def render(console) -> None:
-        for report in reports:
-            if not report.has_drift:
-                console.print(
-                    f"{report.env} on {report.cloud}: no drift (checked {report.checked_at}).", markup=False
-                )
-                continue
-            rows = []
-            for item in report.drifted:
-                if not item.changes:
-                    rows.append(
-                        (
-                            item.address,
-                            item.action,
-                            "-",
-                            "exists in state" if item.action == "delete" else "-",
-                            "gone" if item.action == "delete" else "new",
-                        )
-                    )
-                for change in item.changes:
-                    rows.append((item.address, item.action, change.attribute, change.expected, change.actual))
-            console.print(
-                output.table(
-                    f"Drift in {report.env} on {report.cloud}: {len(report.drifted)} resource(s)",
-                    ["resource", "action", "attribute", "expected (terraform)", "actual (cloud)"],
-                    rows,
-                )
-            )
-        if any(r.has_drift for r in reports):
-            console.print(
-                "Bring the cloud back with `billingops deploy --env ENV`, or adopt the change by editing "
-                "the terraform code and tfvars.",
-                markup=False,
-            )
-
-    output.result(check, render)
+    session.output.result(check, lambda console: _render(session.output, console, check.reports))
     return 1 if check.drift else 0
+
+
+def _render(output: Any, console: Any, reports: list[Any]) -> None:
+    for report in reports:
+        if not report.has_drift:
+            console.print(
+                f"{report.env} on {report.cloud}: no drift (checked {report.checked_at}).", markup=False
+            )
+            continue
+        rows = []
+        for item in report.drifted:
+            if not item.changes:
+                rows.append(
+                    (
+                        item.address,
+                        item.action,
+                        "-",
+                        "exists in state" if item.action == "delete" else "-",
+                        "gone" if item.action == "delete" else "new",
+                    )
+                )
+            for change in item.changes:
+                rows.append((item.address, item.action, change.attribute, change.expected, change.actual))
+        console.print(
+            output.table(
+                f"Drift in {report.env} on {report.cloud}: {len(report.drifted)} resource(s)",
+                ["resource", "action", "attribute", "expected (terraform)", "actual (cloud)"],
+                rows,
+            )
+        )
+    if any(r.has_drift for r in reports):
+        console.print(
+            "Bring the cloud back with `billingops deploy --env ENV`, or adopt the change by editing "
+            "the terraform code and tfvars.",
+            markup=False,
+        )
