@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from billingops.commands.common import Session, with_session
+from billingops.errors import EXIT_EXTERNAL
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -42,8 +43,12 @@ def doctor(
 
     checks = run_checks(env, session.settings, image=image, outputs=outputs, sandbox=info)
     failed = [c for c in checks if c.status == "fail"]
-    data = {"env": env.name, "cloud": env.cloud, "outcome": "failed" if failed else "ok",
-            "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks]}
+    unchecked = [c for c in checks if not c.checked]
+    data = {"env": env.name, "cloud": env.cloud,
+            "outcome": "failed" if failed else ("could not check" if unchecked else "ok"),
+            "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix, "checked": c.checked}
+                       for c in checks],
+            "could_not_check": [{"name": c.name, "why": c.detail} for c in unchecked]}
 
     def render(console) -> None:
         table = session.output.table(f"doctor: {env.name} on {env.cloud}", ["check", "status", "detail", "fix"],
@@ -52,7 +57,11 @@ def doctor(
         console.print(table)
         summary = f"{len(checks) - len(failed)} of {len(checks)} checks passed without failure"
         console.print(summary if not failed else f"{summary}; fix the failing rows before deploying.")
+        if unchecked:
+            console.print("COULD NOT CHECK " + ", ".join(c.name for c in unchecked) + ": unknown, not fine.")
 
     session.output.result(data, render)
     if failed:
         raise typer.Exit(1)
+    if unchecked:
+        raise typer.Exit(EXIT_EXTERNAL)
