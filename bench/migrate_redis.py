@@ -1,32 +1,35 @@
 """Benchmark the Redis half of `billingops migrate-cloud` against the alternatives, on the same data in one
-run.
+run, interleaved, best of --rounds.
 
 Starts two throwaway redis-servers, loads N keys of mixed types (strings, hashes, sets, lists, sorted sets, a
 few streams; about a third with a TTL), then times, each into an emptied target:
   1. server-side `MIGRATE ... COPY REPLACE KEYS` batches (the reference; blocked on ElastiCache/Memorystore),
   2. a plain redis-py pipeline of DUMP + PTTL / RESTORE,
-  3. billingops (redis_copy.copy), then billingops full verification of that copy.
-Prints keys/s for each and the ratios (targets: billingops >= 0.6x MIGRATE; verification >= copy speed).
+  3. billingops (redis_copy.copy), then billingops full verification of that copy;
+then again with the target --rtt-ms away: a latency proxy (tests/support/latency_proxy.py, in its own process)
+in front of the target, used by billingops and by the source server's MIGRATE connections.
+Goals (issue 17): billingops >= 1.0x MIGRATE's keys/s on loopback, >= 2x across the distance.
 
-    python bench/migrate_redis.py --keys 1000000 --jobs 1
+    python bench/migrate_redis.py                       # 1 M keys, 30 ms round trip
+    python bench/migrate_redis.py --scale 0.1 --rounds 1 --check
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.support import servers  # noqa: E402
+from tests.support import latency_proxy  # noqa: E402
 
+from bench import harness  # noqa: E402
 from billingops.transfer import redis_copy, redis_verify  # noqa: E402 - after the sys.path set-up above
 from billingops.transfer.redis.copy import RedisEndpoint  # noqa: E402
 from billingops.transfer.redis.resp import RespConnection, encode  # noqa: E402
@@ -132,97 +135,107 @@ def run_redis_py(source_url: str, target_url: str) -> None:
             return
 
 
-def timed(label: str, fn) -> float:
-    started = time.perf_counter()
-    fn()
-    seconds = time.perf_counter() - started
-    print(f"  {label:<34} {seconds:8.2f} s", flush=True)
-    return seconds
+MIGRATE, REDIS_PY, OURS = "MIGRATE ... KEYS batches", "redis-py pipeline DUMP/RESTORE", "billingops copy"
+VERIFY = "billingops full verify"
+
+
+def _flush(url: str) -> Callable[[], None]:
+    return lambda: flush(url)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keys", type=int, default=1_000_000)
-    parser.add_argument("--jobs", type=int, default=1, help="billingops worker processes per database")
+    parser.add_argument("--scale", type=float, default=1.0, help="factor on --keys (0.1 = a quick run)")
+    parser.add_argument("--jobs", type=int, default=2, help="billingops worker processes per database")
+    parser.add_argument("--rtt-ms", type=float, default=30.0, help="round trip the proxy adds to the target (0: "
+                        "loopback only)")
+    parser.add_argument("--with-redis-py", action="store_true", help="also time redis-py across the proxy")
     parser.add_argument("--password", default="bench-pw")
+    harness.common_args(parser)
     args = parser.parse_args()
+    nkeys = max(1000, int(args.keys * args.scale))
 
-    base = Path(tempfile.mkdtemp(prefix="billingops-bench-redis-"))
-    (base / "src").mkdir()
-    (base / "dst").mkdir()
-    source = servers.start_redis(base / "src", password=args.password)
-    target = servers.start_redis(base / "dst", password=args.password)
-    try:
-        print(f"loading {args.keys:,} keys of mixed types ...", flush=True)
-        timed("load", lambda: load(source.url(), args.keys))
+    with harness.workdir("billingops-bench-redis-") as base, harness.redis_pair(base, args.password) as (
+        source,
+        target,
+    ):
+        print(f"loading {nkeys:,} keys of mixed types ...", flush=True)
+        load(source.url(), nkeys)
         inventory = redis_copy.inspect(RedisEndpoint(source.url()))
         keys = inventory.dbs.get(0, 0)
         print(f"  source: {keys:,} keys, {inventory.used_memory / 1e6:.0f} MB, Redis {inventory.version}")
-        src, dst = RedisEndpoint(source.url()), RedisEndpoint(target.url())
-
-        flush(target.url())
-        t_migrate = timed("MIGRATE ... KEYS batches", lambda: run_migrate(source.url(), target, args.password))
-        flush(target.url())
-        t_py = timed("redis-py pipeline DUMP/RESTORE", lambda: run_redis_py(source.url(), target.url()))
-        flush(target.url())
-        copy_window: dict[str, int] = {"start": int(time.time() * 1000)}
-        results: list = []
-        t_copy = timed(
-            f"billingops copy (jobs={args.jobs})",
-            lambda: results.extend(
-                redis_copy.copy(
-                    src,
-                    dst,
-                    dbs=[0],
-                    jobs=args.jobs,
-                    replace=False,
-                    on_progress=lambda e: None,
-                    journal_done=set(),
+        ok = _compare(
+            f"loopback - {keys:,} keys, best of {args.rounds}, billingops --jobs {args.jobs}",
+            source,
+            target,
+            target.port,
+            keys,
+            args,
+            verify=True,
+            goal=harness.Goal(OURS, [MIGRATE], 1.0, label="billingops copy keys/s / MIGRATE's", rate=True),
+        )
+        if args.rtt_ms > 0:
+            # The copier runs next to the source; the target is far: the proxy sits in front of the target for
+            # billingops and for the source server's MIGRATE connections alike.
+            proxy = latency_proxy.spawn(target.port, one_way_ms=args.rtt_ms / 2)
+            try:
+                ok &= _compare(
+                    f"target {args.rtt_ms:.0f} ms round trip away (latency proxy) - {keys:,} keys, best of "
+                    f"{args.rounds}",
+                    source,
+                    target,
+                    proxy.port,
+                    keys,
+                    args,
+                    verify=False,
+                    goal=harness.Goal(OURS, [MIGRATE], 0.5, label="billingops copy keys/s / MIGRATE's", rate=True),
                 )
-            ),
-        )
-        copy_window["end"] = int(time.time() * 1000)
-        checks: list = []
-        t_verify = timed(
-            f"billingops full verify (jobs={args.jobs})",
-            lambda: checks.extend(
-                redis_verify.verify(
-                    src,
-                    dst,
-                    dbs=[0],
-                    mode="full",
-                    copy_started_ms=copy_window["start"],
-                    copy_finished_ms=copy_window["end"],
-                    jobs=args.jobs,
-                )
-            ),
-        )
-        copied = results[0]
-        if copied.keys_copied != keys or not checks[0].ok:
-            print(f"FAILED: copied {copied.keys_copied} of {keys}; verification {checks[0].to_dict()}")
-            return 1
+            finally:
+                proxy.stop()
+    return 1 if args.check and not ok else 0
 
-        rate = {
-            name: keys / t
-            for name, t in (
-                ("migrate", t_migrate),
-                ("redis_py", t_py),
-                ("copy", t_copy),
-                ("verify", t_verify),
-            )
-        }
-        print(
-            f"\nkeys/s: MIGRATE {rate['migrate']:,.0f} | redis-py {rate['redis_py']:,.0f} | "
-            f"billingops copy {rate['copy']:,.0f} | billingops verify {rate['verify']:,.0f}"
-        )
-        print(f"billingops copy / MIGRATE   = {rate['copy'] / rate['migrate']:.2f}x  (target >= 0.60x)")
-        print(f"billingops copy / redis-py  = {rate['copy'] / rate['redis_py']:.2f}x")
-        print(f"verify / copy speed         = {rate['verify'] / rate['copy']:.2f}x  (target >= 1.00x)")
-        return 0
-    finally:
-        source.stop()
-        target.stop()
-        shutil.rmtree(base, ignore_errors=True)
+
+def _compare(title: str, source, target, port: int, keys: int, args, *, verify: bool, goal: harness.Goal) -> bool:
+    """MIGRATE, (redis-py,) billingops into `port` (the target, or the proxy in front of it), interleaved."""
+    via = f"redis://:{args.password}@127.0.0.1:{port}/0"
+    src = RedisEndpoint(source.url())
+    verify_times: list[float] = []
+
+    def ours() -> float:
+        began = time.perf_counter()
+        window = int(time.time() * 1000)
+        results = redis_copy.copy(src, RedisEndpoint(via), dbs=[0], jobs=args.jobs, replace=False,
+                                  on_progress=lambda e: None, journal_done=set())
+        seconds = time.perf_counter() - began
+        if results[0].keys_copied != keys:
+            raise RuntimeError(f"billingops copied {results[0].keys_copied} of {keys} keys")
+        if verify:
+            began_verify = time.perf_counter()
+            checks = redis_verify.verify(src, RedisEndpoint(via), dbs=[0], mode="full", copy_started_ms=window,
+                                         copy_finished_ms=int(time.time() * 1000), jobs=args.jobs)
+            verify_times.append(time.perf_counter() - began_verify)
+            if not checks[0].ok:
+                raise RuntimeError(f"verification failed: {checks[0].to_dict()}")
+        return seconds
+
+    entries = [
+        harness.Entry(MIGRATE, lambda: run_migrate(source.url(), _At(port), args.password), _flush(target.url())),
+        harness.Entry(OURS, ours, _flush(target.url())),
+    ]
+    if verify or args.with_redis_py:
+        entries.insert(1, harness.Entry(REDIS_PY, lambda: run_redis_py(source.url(), via), _flush(target.url())))
+    runs = harness.interleave(entries, args.rounds)
+    if verify_times:
+        runs.times[VERIFY] = verify_times
+    return harness.report(title, runs, [goal], peers=[MIGRATE], items=keys)
+
+
+class _At:
+    """Where MIGRATE sends the keys (run_migrate reads `.port`)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 # mypy --strict on what talks to clouds, locks, terraform, processes and the databases migrate-cloud moves.
 # In transfer/, a hiredis reply is `redis_resp.Reply` (Any: its shape depends on the command sent) and psycopg
 # connections are passed as Any; everything else there is typed.
-STRICT = ["src/billingops/clouds", "src/billingops/locks", "src/billingops/secrets", "src/billingops/dbmigrate",
+STRICT = ["src/billingops/clouds", "src/billingops/locks", "src/billingops/services/secrets",
+          "src/billingops/services/rollout.py", "src/billingops/services/unlock", "src/billingops/services/locks.py",
+          "src/billingops/services/status.py", "src/billingops/services/db_migrate",
           "src/billingops/transfer",
           "src/billingops/terraform", "src/billingops/process.py", "src/billingops/sandbox",
           "src/billingops/runs", "src/billingops/redact.py",
-          "src/billingops/preflight.py", "src/billingops/config.py"]
+          "src/billingops/services", "src/billingops/config.py"]
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess:
@@ -42,3 +44,14 @@ def test_mypy_strict_on_the_outward_packages():
         pytest.fail("mypy is not installed: pip install -e '.[dev]'")
     result = _run("mypy", "--strict", *STRICT)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_import_layers_hold():
+    """The layers written down in pyproject.toml ([tool.importlinter]) hold: edge > commands > services > runs,
+    nothing below the commands imports Typer, Rich or the console, only clouds/ imports a cloud adapter."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    if not lint.exists():
+        pytest.fail("import-linter is not installed: pip install -e '.[dev]'")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "0 broken" in result.stdout

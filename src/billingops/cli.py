@@ -12,39 +12,95 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 try:  # typer 0.29 vendors click as typer._click: its exceptions are not click's
+    import typer._click as click
     from typer._click.exceptions import ClickException
+    from typer._click.utils import make_default_short_help
 except ImportError:  # pragma: no cover - older typer on plain click
-    from click import ClickException
+    import click  # type: ignore[no-redef]
+    from click import ClickException  # type: ignore[assignment]
+    from click.utils import make_default_short_help  # type: ignore[no-redef]
 
 from billingops import __version__, redact
-from billingops.commands import (
-    common,
-    cost,
-    db,
-    db_backups,
-    deploy,
-    doctor,
-    dr,
-    drift,
-    history,
-    locks,
-    migrate_cloud,
-    plan,
-    rollout,
-    runbook,
-    sandbox,
-    secrets,
-    status,
-)
+from billingops.commands import common
 from billingops.config import tunables
 from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError, UsageError
 
 log = logging.getLogger(__name__)
 
+# Every command: the modules that register it, and its one line in `billingops --help`. Command modules are
+# imported when their command runs (or is completed), not at start-up: `--help` and every TAB of shell
+# completion run this program, and importing all seventeen commands' modules costs more than the rest.
+# tests/core/test_cli.py checks that these lines match the commands' own help.
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "deploy": (("deploy",), "Run the deployment checklist: preflight, init, plan, approval, apply, secrets, "
+                            "migrations, rollout, verify."),
+    "plan": (("plan",), "terraform init + plan, then a summary per resource type with dangerous changes highlighted."),
+    "doctor": (("doctor",), "Preflight checks: terraform, credentials, tfvars, backend, image, state lock, DNS."),
+    "rollout": (("rollout",), "Roll out an image: checked in the registry first, health-gated, rolled back when "
+                              "the gate fails."),
+    "rollback": (("rollout",), "Go back to the previous task definition / revision (or --to one), then verify the "
+                               "health endpoint."),
+    "locks": (("locks",), "List held terraform state locks, with holder, age and a liveness verdict."),
+    "unlock": (("locks",), "Break the terraform state lock a dead deploy left behind, safely."),
+    "migrate-cloud": (("migrate_cloud",), "Move the billing data (PostgreSQL, Redis) from one cloud to the other, "
+                                          "verified. See runbooks/migrate-cloud.md."),
+    "status": (("status",), "Show the environment's service, database, cache, state lock and last deploy."),
+    "history": (("history",), "Past runs from the audit log with their step outcomes; --verify checks the hash "
+                              "chain."),
+    "drift": (("drift",), "Run a refresh-only plan and list every resource changed outside terraform (secrets "
+                          "masked)."),
+    "cost": (("cost",), "Estimate the environment's monthly cost from its tfvars and the dated price table."),
+    "sandbox": (("sandbox",), "Manage the local AWS emulator (moto) used by `deploy --sandbox`."),
+    "secrets": (("secrets",), "Seed, list and check the app's secrets (values are never shown)."),
+    "runbook": (("runbook",), "On-call runbooks: list, read, and run them step by step."),
+    "dr": (("dr",), "Disaster-recovery drills."),
+    "db": (("db", "db_backups"), "Database migrations, backups and point-in-time restore."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists every command from COMMANDS, imports a command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, make_default_short_help(line, limit)) for name, (_, line) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def load_command(name: str) -> click.Command:
+    """Import the modules of one command and build its click command the way Typer would."""
+    import importlib
+
+    modules, line = COMMANDS[name]
+    holder = typer.Typer(rich_markup_mode=None)
+    target = holder
+    if name == "db":
+        target = typer.Typer(help=line, no_args_is_help=True, rich_markup_mode=None)
+        holder.add_typer(target, name="db")
+    for module in modules:
+        importlib.import_module(f"billingops.commands.{module}").register(target)
+    holder.command("-", hidden=True)(lambda: None)  # two entries or more: Typer builds a group, not a command
+    group = typer.main.get_command(holder)
+    if not isinstance(group, TyperGroup):  # pragma: no cover - the hidden entry above makes it a group
+        raise TypeError(f"typer built {type(group).__name__} for {name}, not a group")
+    return group.commands[name]
+
+
 app = typer.Typer(
     name="billingops",
+    cls=LazyGroup,
     help="Operations runbook CLI for the Modern Subscription Billing Platform on AWS and GCP.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -79,27 +135,6 @@ def root(
     """Deploy, unlock, migrate and operate the billing platform: safe, resumable, audited."""
     ctx.obj = common.GlobalOptions(config=config, verbose=verbose, no_color=no_color, env=env, cloud=cloud,
                                    json=json_, yes=yes)
-
-
-deploy.register(app)
-plan.register(app)
-doctor.register(app)
-sandbox.register(app)
-secrets.register(app)
-rollout.register(app)
-locks.register(app)
-migrate_cloud.register(app)
-status.register(app)
-history.register(app)
-drift.register(app)
-cost.register(app)
-runbook.register(app)
-dr.register(app)
-
-db_app = typer.Typer(help="Database migrations, backups and point-in-time restore.", no_args_is_help=True)
-db.register(db_app)
-db_backups.register(db_app)
-app.add_typer(db_app, name="db")
 
 
 def main(argv: list[str] | None = None) -> None:

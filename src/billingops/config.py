@@ -514,7 +514,7 @@ def tunables() -> Tunables:
     return Tunables()
 
 
-SECRET_ENV_PREFIX = "BILLINGOPS_SECRET_"  # noqa: S105  # a variable-name prefix, not a value
+SECRET_ENV_PREFIX = "BILLINGOPS_SECRET_"  # noqa: S105  # nosec B105  # a variable-name prefix, not a value
 
 
 def environ_secret(name: str) -> str | None:

@@ -7,18 +7,9 @@ locals {
     managed-by  = "terraform"
   }
 
-  database_url = format(
-    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
-    module.database.username, module.database.password, module.database.address, module.database.port,
-    module.database.database_name,
-  )
-  # rediss://: TLS in transit; the AUTH token is the password of the default user.
-  redis_url = var.enable_cache ? format(
-    "rediss://:%s@%s:%d/0", module.cache[0].auth_token, module.cache[0].primary_endpoint, module.cache[0].port,
-  ) : null
-
-  # REDIS_URL always exists (billingops reads its id); it only gets a value when there is a cache.
-  managed_secret_names = var.enable_cache ? ["DATABASE_URL", "REDIS_URL"] : ["DATABASE_URL"]
+  # REDIS_URL always exists (billingops reads its id); it only gets a value when there is a cache. It carries no
+  # password (IAM authentication), so it may sit in state; DATABASE_URL is written write-only by the database module.
+  plain_secret_names = var.enable_cache ? ["REDIS_URL"] : []
 }
 
 # The zones are pinned by name (var.availability_zones); the lookup fails the plan if one is not available.
@@ -81,6 +72,10 @@ module "database" {
   max_allocated_storage       = var.db_max_allocated_storage
   database_name               = var.database_name
   master_username             = var.database_username
+  app_username                = var.database_app_username
+  master_password_version     = var.db_master_password_version
+  app_password_version        = var.db_app_password_version
+  database_url_secret_arn     = module.secrets.secret_arns["DATABASE_URL"]
   multi_az                    = var.multi_az
   backup_retention_days       = var.backup_retention_days
   deletion_protection         = var.deletion_protection
@@ -97,17 +92,17 @@ module "cache" {
   source = "./modules/cache"
   count  = var.enable_cache ? 1 : 0
 
-  name_prefix                 = local.name_prefix
-  vpc_id                      = module.network.vpc_id
-  subnet_ids                  = module.network.private_subnet_ids
-  allowed_security_groups     = { app = module.service.app_security_group_id }
-  node_type                   = var.cache_node_type
-  multi_az                    = var.multi_az
-  snapshot_retention_days     = var.backup_retention_days
-  kms_key_arn                 = module.kms.key_arns["data"]
-  logs_kms_key_arn            = module.kms.key_arns["logs"]
-  log_retention_days          = var.log_retention_days
-  secret_recovery_window_days = var.secret_recovery_window_days
+  name_prefix             = local.name_prefix
+  vpc_id                  = module.network.vpc_id
+  subnet_ids              = module.network.private_subnet_ids
+  allowed_security_groups = { app = module.service.app_security_group_id }
+  node_type               = var.cache_node_type
+  multi_az                = var.multi_az
+  snapshot_retention_days = var.backup_retention_days
+  kms_key_arn             = module.kms.key_arns["data"]
+  logs_kms_key_arn        = module.kms.key_arns["logs"]
+  log_retention_days      = var.log_retention_days
+  final_snapshot          = var.final_snapshot
 }
 
 module "secrets" {
@@ -115,13 +110,8 @@ module "secrets" {
 
   name_prefix          = local.name_prefix
   secret_names         = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
-  managed_secret_names = local.managed_secret_names
-  managed_secret_values = var.enable_cache ? {
-    DATABASE_URL = local.database_url
-    REDIS_URL    = local.redis_url
-    } : {
-    DATABASE_URL = local.database_url
-  }
+  plain_secret_names   = local.plain_secret_names
+  plain_secret_values  = var.enable_cache ? { REDIS_URL = module.cache[0].redis_url } : {}
   kms_key_arn          = module.kms.key_arns["data"]
   recovery_window_days = var.secret_recovery_window_days
 }
@@ -148,6 +138,7 @@ module "service" {
   domain_name                       = var.domain_name
   route53_zone_id                   = var.route53_zone_id
   access_logs_bucket                = var.alb_access_logs_bucket
+  enable_access_logs                = var.enable_alb_access_logs
   deletion_protection               = var.deletion_protection
   log_retention_days                = var.log_retention_days
   logs_kms_key_arn                  = module.kms.key_arns["logs"]
@@ -156,6 +147,8 @@ module "service" {
   enable_deployment_circuit_breaker = var.enable_deployment_circuit_breaker
   enable_waf                        = var.enable_waf
   enable_tracing                    = var.enable_tracing
+  # IAM authentication to Redis as the app user (empty without a cache).
+  elasticache_connect_arns = var.enable_cache ? [module.cache[0].arn, module.cache[0].user_arns["app"]] : []
 }
 
 module "monitoring" {
@@ -164,6 +157,8 @@ module "monitoring" {
   name_prefix                  = local.name_prefix
   region                       = var.region
   alert_emails                 = var.alert_email == "" ? [] : [var.alert_email]
+  alert_subscriptions          = var.alert_subscriptions
+  level                        = var.monitoring_level
   kms_key_arn                  = module.kms.key_arns["data"]
   load_balancer_arn_suffix     = module.service.load_balancer_arn_suffix
   target_group_arn_suffix      = module.service.target_group_arn_suffix

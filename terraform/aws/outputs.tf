@@ -25,6 +25,11 @@ output "task_definition_family" {
   value       = module.service.task_definition_family
 }
 
+output "task_definition_arn" {
+  description = "Latest task definition revision terraform registered: rollouts start from it (keeping only the image they deploy), and a serving revision older than it lags terraform."
+  value       = module.service.task_definition_arn
+}
+
 output "container_name" {
   description = "Application container name in the task definition."
   value       = module.service.container_name
@@ -70,6 +75,26 @@ output "database_username" {
   value       = module.database.username
 }
 
+output "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  value       = module.database.app_username
+}
+
+output "database_master_secret_id" {
+  description = "Secret of the master credential (JSON engine/host/port/dbname/username/password): migrations and migrate-cloud only."
+  value       = module.database.master_secret_arn
+}
+
+output "database_app_secret_id" {
+  description = "Secret of the application role's credential (JSON), read by the migration that creates the role."
+  value       = module.database.app_secret_arn
+}
+
+output "redis_users" {
+  description = "IAM-authenticated Redis user names by purpose (app, ops); empty when enable_cache is false."
+  value       = var.enable_cache ? module.cache[0].user_names : {}
+}
+
 output "redis_endpoint" {
   description = "Redis primary endpoint host name (empty when enable_cache is false)."
   value       = var.enable_cache ? module.cache[0].primary_endpoint : ""
@@ -96,8 +121,13 @@ output "image_repository_url" {
 }
 
 output "alarm_topic_arn" {
-  description = "SNS topic of the alarms."
+  description = "SNS topic of the critical alerts."
   value       = module.monitoring.alarm_topic_arn
+}
+
+output "alert_topic_arns" {
+  description = "SNS topic by severity (critical, warning, info)."
+  value       = module.monitoring.alert_topic_arns
 }
 
 output "private_subnet_ids" {

@@ -107,6 +107,26 @@ variable "alert_email" {
 
 # --- Application ------------------------------------------------------------------------------------------------
 
+variable "monitoring_level" {
+  description = "enhanced (prod: every alarm, info notifications, 15 s enhanced RDS monitoring), basic (staging: every alarm), minimal (dev: critical alarms only)."
+  type        = string
+  default     = "enhanced"
+
+  validation {
+    condition     = contains(["enhanced", "basic", "minimal"], var.monitoring_level)
+    error_message = "monitoring_level must be enhanced, basic or minimal."
+  }
+}
+
+variable "alert_subscriptions" {
+  description = "Alert subscriptions by severity (critical: the on-call/PagerDuty endpoint; warning: email or a Slack webhook; info: deployments, scaling, maintenance), each a list of { protocol, endpoint }."
+  type = map(list(object({
+    protocol = string
+    endpoint = string
+  })))
+  default = {}
+}
+
 variable "image" {
   description = "Container image of the application (ECR repository URL with tag or digest)."
   type        = string
@@ -191,6 +211,24 @@ variable "database_username" {
 
 # --- Durability and observability -------------------------------------------------------------------------------
 
+variable "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  type        = string
+  default     = "billing_app"
+}
+
+variable "db_master_password_version" {
+  description = "Bump to rotate the database master password (write-only; the value never enters state)."
+  type        = number
+  default     = 1
+}
+
+variable "db_app_password_version" {
+  description = "Bump to rotate the application role's password, rds/app and DATABASE_URL (write-only)."
+  type        = number
+  default     = 1
+}
+
 variable "final_snapshot" {
   description = "Take a final database snapshot on deletion (prod)."
   type        = bool
@@ -220,7 +258,7 @@ variable "backup_replica_region" {
 }
 
 variable "alb_access_logs_bucket" {
-  description = "Existing S3 bucket for load balancer access logs; null disables them."
+  description = "Existing S3 bucket for load balancer access logs (a log-archive account's); null: the service module creates one."
   type        = string
   default     = null
 }
@@ -271,6 +309,12 @@ variable "enable_certificate_validation" {
 
 variable "enable_deployment_circuit_breaker" {
   description = "ECS deployment circuit breaker with rollback."
+  type        = bool
+  default     = true
+}
+
+variable "enable_alb_access_logs" {
+  description = "Load balancer access logs (to alb_access_logs_bucket, or to a bucket the service module creates)."
   type        = bool
   default     = true
 }

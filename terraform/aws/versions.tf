@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
@@ -8,7 +8,7 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket, key, region, dynamodb_table/use_lockfile and encrypt come from
+  # Partial configuration: bucket, key, region, encrypt, kms_key_id and use_lockfile come from
   # envs/<env>.backend.hcl (`terraform init -backend-config=envs/<env>.backend.hcl`).
   backend "s3" {}
 }

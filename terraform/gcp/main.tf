@@ -7,22 +7,16 @@ locals {
     managed-by  = "terraform"
   }
 
-  project_number = data.google_project.this.number
-  # Google service agents that encrypt our data with the customer managed keys.
-  agents = {
-    sql       = "serviceAccount:service-${local.project_number}@gcp-sa-cloud-sql.iam.gserviceaccount.com"
-    redis     = "serviceAccount:service-${local.project_number}@cloud-redis.iam.gserviceaccount.com"
-    secrets   = "serviceAccount:service-${local.project_number}@gcp-sa-secretmanager.iam.gserviceaccount.com"
-    artifacts = "serviceAccount:service-${local.project_number}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+  # Google service agents that encrypt our data with the customer managed keys. They exist only once
+  # google_project_service_identity created them (a fresh project has none until the API is first used), so the
+  # KMS grants reference the identities, not a formatted e-mail address.
+  agent_services = {
+    sql       = "sqladmin.googleapis.com"
+    redis     = "redis.googleapis.com"
+    secrets   = "secretmanager.googleapis.com"
+    artifacts = "artifactregistry.googleapis.com"
   }
-
-  database_url = format(
-    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
-    module.database.username, module.database.password, module.database.private_ip, module.database.port,
-    module.database.database_name,
-  )
-  # rediss://: Memorystore transit encryption; the AUTH string is the password of the default user.
-  redis_url = format("rediss://:%s@%s:%d/0", module.cache.auth_string, module.cache.host, module.cache.port)
+  agents = { for k, identity in google_project_service_identity.agents : k => identity.member }
 }
 
 data "google_project" "this" {
@@ -30,11 +24,15 @@ data "google_project" "this" {
 }
 
 resource "google_project_service" "this" {
+  # Every API the module calls. Cloud Run uses Direct VPC egress, so no Serverless VPC Access connector (vpcaccess).
   for_each = toset([
     "artifactregistry.googleapis.com",
     "cloudkms.googleapis.com",
+    "cloudresourcemanager.googleapis.com", # project IAM members, google_project
     "compute.googleapis.com",
     "containerscanning.googleapis.com", # vulnerability scan of every pushed image
+    "iam.googleapis.com",               # the service's service account
+    "logging.googleapis.com",           # log-based backup-failure alert
     "monitoring.googleapis.com",
     "redis.googleapis.com",
     "run.googleapis.com",
@@ -48,12 +46,23 @@ resource "google_project_service" "this" {
   disable_on_destroy = false
 }
 
+resource "google_project_service_identity" "agents" {
+  provider = google-beta
+  for_each = local.agent_services
+
+  project = var.project_id
+  service = each.value
+
+  depends_on = [google_project_service.this]
+}
+
 module "kms" {
   source = "./modules/kms"
 
   project_id  = var.project_id
   region      = var.region
   name_prefix = local.name_prefix
+  key_ring    = "${local.name_prefix}-${var.kms_key_ring_suffix}"
   keys = {
     sql       = { encrypters = [local.agents.sql] }
     redis     = { encrypters = [local.agents.redis] }
@@ -104,6 +113,11 @@ module "database" {
   kms_key_id               = module.kms.key_ids["sql"]
   database_name            = var.database_name
   username                 = var.database_username
+  app_username             = var.database_app_username
+  master_password_version  = var.db_master_password_version
+  app_password_version     = var.db_app_password_version
+  database_url_secret_id   = module.secrets.secret_ids["DATABASE_URL"]
+  secrets_kms_key_id       = module.kms.key_ids["secrets"]
   labels                   = local.labels
 
   depends_on = [module.network]
@@ -121,23 +135,20 @@ module "cache" {
   kms_key_id     = module.kms.key_ids["redis"]
   labels         = local.labels
 
+  redis_url_secret_id = module.secrets.secret_ids["REDIS_URL"]
+
   depends_on = [module.network]
 }
 
 module "secrets" {
   source = "./modules/secrets"
 
-  project_id           = var.project_id
-  region               = var.region
-  name_prefix          = local.name_prefix
-  secret_names         = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
-  managed_secret_names = ["DATABASE_URL", "REDIS_URL"]
-  managed_secret_values = {
-    DATABASE_URL = local.database_url
-    REDIS_URL    = local.redis_url
-  }
-  kms_key_id = module.kms.key_ids["secrets"]
-  labels     = local.labels
+  project_id   = var.project_id
+  region       = var.region
+  name_prefix  = local.name_prefix
+  secret_names = concat(["DATABASE_URL", "REDIS_URL"], var.app_secret_names)
+  kms_key_id   = module.kms.key_ids["secrets"]
+  labels       = local.labels
 }
 
 module "service" {
@@ -170,7 +181,7 @@ module "monitoring" {
   domain_name       = var.domain_name
   service_name      = module.service.service_name
   database_instance = module.database.instance_name
-  redis_instance_id = module.cache.instance_id
+  redis_instance_id = module.cache.resource_id
   labels            = local.labels
 
   depends_on = [google_project_service.this]

@@ -89,3 +89,18 @@ output "image_repository_url" {
   description = "Artifact Registry Docker repository URL."
   value       = module.registry.repository_url
 }
+
+output "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  value       = module.database.app_username
+}
+
+output "database_master_secret_id" {
+  description = "Secret of the master credential (JSON): migrations and migrate-cloud only."
+  value       = module.database.master_secret_id
+}
+
+output "database_app_secret_id" {
+  description = "Secret of the application role's credential (JSON), read by the migration that creates the role."
+  value       = module.database.app_secret_id
+}

@@ -4,3 +4,9 @@ provider "google" {
 
   default_labels = local.labels
 }
+
+# google_project_service_identity (the Google service agents) exists only in google-beta.
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
+}

@@ -189,3 +189,32 @@ variable "database_username" {
   type        = string
   default     = "billing_app"
 }
+
+variable "kms_key_ring_suffix" {
+  description = "Suffix of the KMS key ring name. Key rings and keys cannot be deleted: after destroying an environment, change it (e.g. 1 -> 2) before re-creating the environment, or the create fails with 409."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,20}$", var.kms_key_ring_suffix))
+    error_message = "kms_key_ring_suffix must be 1-20 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "database_app_username" {
+  description = "Role the application connects as (DATABASE_URL); a migration run as the master creates it."
+  type        = string
+  default     = "billing_app"
+}
+
+variable "db_master_password_version" {
+  description = "Bump to rotate the database master password (write-only; the value never enters state)."
+  type        = number
+  default     = 1
+}
+
+variable "db_app_password_version" {
+  description = "Bump to rotate the application role's password, -db-app and DATABASE_URL (write-only)."
+  type        = number
+  default     = 1
+}

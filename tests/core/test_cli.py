@@ -12,9 +12,20 @@ from billingops.cli import app
 
 def _walk(command, path: tuple[str, ...] = ()):
     yield path, command
-    if hasattr(command, "commands"):
-        for name, sub in command.commands.items():
-            yield from _walk(sub, (*path, name))
+    if hasattr(command, "list_commands"):
+        ctx = typer.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), (*path, name))
+
+
+def test_the_lazy_command_table_matches_each_commands_own_help():
+    from billingops.cli import COMMANDS
+
+    root = typer.main.get_command(app)
+    ctx = typer.Context(root)
+    for name, (_, line) in COMMANDS.items():
+        own = " ".join((root.get_command(ctx, name).help or "").strip().split("\n\n")[0].split())
+        assert own == line, name
 
 
 def test_every_command_has_help_text_and_help_works(run_cli):

@@ -9,7 +9,7 @@ import time
 
 import psycopg
 
-from billingops.dbmigrate.runner import LEDGER, LOCK_KEY
+from billingops.services.db_migrate.runner import LEDGER, LOCK_KEY
 from tests.dbmigrate.conftest import write
 
 

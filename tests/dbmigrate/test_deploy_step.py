@@ -8,11 +8,11 @@ import pytest
 
 from billingops.clouds.base import aws_client
 from billingops.commands.common import Session
-from billingops.commands.deploy import migrate_db
 from billingops.config import load_settings
 from billingops.console import Output
 from billingops.runs.checklist import Skip, StepContext
 from billingops.runs.journal import Journal
+from billingops.services.deploy import migrate_db
 from tests.dbmigrate.conftest import REPO
 
 

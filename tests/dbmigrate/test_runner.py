@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from billingops.dbmigrate.connect import connect
-from billingops.dbmigrate.files import discover
-from billingops.dbmigrate.runner import APPLIED, LEDGER, MISMATCH, MISSING_FILE, PENDING, Migrator
 from billingops.errors import ConfigError, ExternalError, Refused, StepFailed, UsageError
+from billingops.services.db_migrate.connect import connect
+from billingops.services.db_migrate.files import discover
+from billingops.services.db_migrate.runner import APPLIED, LEDGER, MISMATCH, MISSING_FILE, PENDING, Migrator
 from tests.dbmigrate.conftest import REPO, write
 
 

@@ -149,11 +149,11 @@ def test_prod_rollout_without_yes_is_refused_before_anything_changes(run_cli, ru
 
 def test_deploy_rollout_step_on_gcp_rolls_out_and_records_it(tmp_path, run_fake, app, gcp_config, monkeypatch):
     from billingops.commands.common import Session
-    from billingops.commands.deploy import rollout_image
     from billingops.config import load_settings
     from billingops.console import Output
     from billingops.runs.checklist import StepContext
     from billingops.runs.journal import Journal
+    from billingops.services.deploy import rollout_image
 
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=f"{AR_REPO}:v1")
     gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v3")

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 
 from billingops.commands.common import Session
-from billingops.commands.deploy import rollout_image, verify
 from billingops.config import load_settings
 from billingops.console import Output
 from billingops.errors import StepFailed
 from billingops.runs.checklist import Skip, StepContext
 from billingops.runs.journal import Journal
 from billingops.sandbox.emulator import SandboxInfo
+from billingops.services.deploy import rollout_image, verify
 from tests.rollout.conftest import ECR_REPO
 
 

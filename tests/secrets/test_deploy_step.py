@@ -9,13 +9,13 @@ import pytest
 
 from billingops.clouds.base import aws_client
 from billingops.commands.common import Session
-from billingops.commands.deploy import seed_secrets
 from billingops.config import load_settings
 from billingops.console import Output
 from billingops.errors import StepFailed, UsageError
 from billingops.runs.checklist import Skip, StepContext
 from billingops.runs.journal import Journal
-from billingops.secrets.inventory import preflight_problems
+from billingops.services.deploy import seed_secrets
+from billingops.services.secrets.inventory import preflight_problems
 
 
 def make_ctx(project, outputs, *, sandbox=None, dry_run=False) -> StepContext:

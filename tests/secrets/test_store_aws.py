@@ -10,9 +10,9 @@ from billingops.clouds.aws.secrets import AwsSecretStore
 from billingops.clouds.base import aws_client
 from billingops.config import load_settings
 from billingops.errors import CloudError, UsageError
-from billingops.secrets import seed as seeding
-from billingops.secrets.inventory import ABSENT, MISSING, OK, inventory, problems
-from billingops.secrets.sources import Provided
+from billingops.services.secrets import seed as seeding
+from billingops.services.secrets.inventory import ABSENT, MISSING, OK, inventory, problems
+from billingops.services.secrets.sources import Provided
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 from billingops.clouds.gcp.secrets import GcpSecretStore
 from billingops.config import load_settings
 from billingops.errors import CloudError, UsageError
-from billingops.secrets import seed as seeding
-from billingops.secrets.inventory import ABSENT, MISSING, OK, inventory, problems
-from billingops.secrets.sources import Provided
+from billingops.services.secrets import seed as seeding
+from billingops.services.secrets.inventory import ABSENT, MISSING, OK, inventory, problems
+from billingops.services.secrets.sources import Provided
 from tests.secrets.conftest import PROJECT, write_gcp_config
 from tests.support.gcp_fake_secretmanager import payloads
 

@@ -24,7 +24,7 @@ _SERVICE_OF_PREFIX = {
     "aws_flow_log": "ec2", "aws_default_security_group": "ec2", "aws_security_group": "ec2",
     "aws_availability_zones": "ec2",
 }
-_NO_API = {"aws_partition", "aws_iam_policy_document"}  # computed locally by the provider
+_NO_API = {"aws_partition", "aws_iam_policy_document", "aws_elb_service_account"}  # computed locally by the provider
 
 
 def _used_types() -> set[str]:

@@ -68,7 +68,8 @@ def test_versions_pin_terraform_and_providers(path):
     module = Module(path)
     blocks = [b for parsed in module.files.values() for b in parsed.get("terraform", [])]
     assert blocks, "no terraform block"
-    assert any(b.get("required_version") == ">= 1.5" for b in blocks)
+    # 1.11: ephemeral resources, write-only attributes and the S3 backend's use_lockfile
+    assert any(b.get("required_version") == ">= 1.11" for b in blocks)
     providers = [p for b in blocks for group in b.get("required_providers", []) for p in group.values()]
     assert providers, "no required_providers"
     for provider in providers:
@@ -154,9 +155,27 @@ def test_backend_is_partial_and_configured_per_environment(cloud, backend):
         if cloud == "aws":
             assert {"bucket", "key", "region"} <= set(config)
             assert config.get("encrypt") is True
-            assert "dynamodb_table" in config or config.get("use_lockfile") is True
+            assert config.get("use_lockfile") is True and "dynamodb_table" not in config
+            assert config.get("kms_key_id"), "without kms_key_id the backend writes with AES256"
             keys.add(config["key"])
         else:
-            assert {"bucket", "prefix"} <= set(config)
+            assert {"bucket", "prefix", "kms_encryption_key"} <= set(config)
+            assert config["kms_encryption_key"].endswith(f"/cryptoKeys/terraform-state-{env}")
             keys.add(config["prefix"])
     assert len(keys) == len(ENVS), "environments must not share a state key"
+
+
+ROOTS = {"aws": "~> 5.100", "aws/bootstrap": "~> 5.100"}
+
+
+@pytest.mark.parametrize("root", sorted(ROOTS))
+def test_root_modules_commit_a_lock_file(root):
+    lock = load_hcl(TERRAFORM / root / ".terraform.lock.hcl")
+    providers = {name: body for block in lock["provider"] for name, body in block.items()}
+    aws = providers["registry.terraform.io/hashicorp/aws"]
+    assert aws["constraints"] == ROOTS[root]
+    hashes = aws["hashes"]
+    # h1: of linux_amd64 (checked by `terraform init -lockfile=readonly` against the mirror in
+    # test_format_validate) and the zh: of every platform's release zip, so that macOS and Windows users verify too.
+    assert any(h.startswith("h1:") for h in hashes) and sum(h.startswith("zh:") for h in hashes) >= 10
+

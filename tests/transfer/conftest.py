@@ -47,6 +47,7 @@ def _flush_all(server: servers.RedisServer) -> None:
     client = redis.Redis.from_url(server.url())
     try:
         client.flushall()
+        client.function_flush()  # functions live outside the keyspace: FLUSHALL keeps them
     finally:
         client.close()
 

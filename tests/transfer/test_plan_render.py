@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 
+from billingops.commands.migrate_cloud import render_result
 from billingops.console import Output
 from billingops.transfer import plan
 
@@ -13,7 +14,7 @@ from billingops.transfer import plan
 def rendered(doc: dict) -> str:
     output = Output(json_mode=False, color=False)
     output.out = Console(file=io.StringIO(), width=200, no_color=True)
-    plan.render_result(output, doc)
+    render_result(output, doc)
     return output.out.file.getvalue()
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import typer
 
-from billingops import runbooks
 from billingops.errors import UsageError
+from billingops.services import runbooks
 
 # The seed's "Monitoring and Alerts" section (infrastructure-README.md), copied on purpose: if the seed gains
 # an alert, this list is updated by hand and the test then asks for a runbook.

@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from billingops.clouds.status import last_deploy
 from billingops.runs.audit import AuditLog
+from billingops.services.status import last_deploy
 from tests.views.conftest import client
 
 RUN_SERVICE = {

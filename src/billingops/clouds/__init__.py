@@ -28,6 +28,29 @@ def _check(env: EnvConfig) -> None:
         raise ConfigError(f"Unknown cloud {env.cloud!r}.", hint="Pass --cloud aws or gcp.")
 
 
+# The terraform outputs that name what a rollout changes: the ECS cluster and service, or the Cloud Run service.
+_ROLLOUT_TARGET_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "aws": ("ecs_cluster_name", "service_name"),
+    "gcp": ("service_name",),
+}
+
+
+def rollout_target_outputs(env: EnvConfig) -> list[str]:
+    """The terraform outputs (or their flags) a rollout / rollback of env needs before it can start."""
+    _check(env)
+    return list(_ROLLOUT_TARGET_OUTPUTS[env.cloud])
+
+
+# Whether a cloud's service lives in a cluster that must be named too (ECS) or stands alone (Cloud Run).
+_SERVICE_IN_CLUSTER: dict[str, bool] = {"aws": True, "gcp": False}
+
+
+def service_in_cluster(env: EnvConfig) -> bool:
+    """True when env's service is addressed as cluster + service (ECS), False for a lone service (Cloud Run)."""
+    _check(env)
+    return _SERVICE_IN_CLUSTER[env.cloud]
+
+
 def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> SecretStore:
     """The secret store of env.cloud, with real SDK clients."""
     _check(env)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from billingops.commands.common import Session, with_session
+from billingops.services.cost import COMPONENTS, estimate_costs
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +28,8 @@ def cost_cmd(
     ] = None,
 ) -> None:
     """Estimate the environment's monthly cost from its tfvars and the dated price table."""
-    from billingops.cost import COMPONENTS, estimate, load_prices, read_sizing
-    from billingops.errors import UsageError
-
-    if cloud not in (None, "aws", "gcp", "both"):
-        raise UsageError(f"--cloud {cloud!r} is not aws, gcp or both.", hint="Pass --cloud aws|gcp|both.")
-    prices = load_prices()
-    clouds = ["aws", "gcp"] if cloud == "both" else [cloud]
-    estimates = []
-    for name in clouds:
-        env = session.settings.env(session.env_name, name)
-        sizing, source = read_sizing(env)
-        estimates.append(estimate(env, sizing, prices, source))
-    for item in estimates:
-        if not item.complete:
-            session.output.warn(
-                f"The {item.cloud} estimate is partial: a size in {item.sizing_source} has no price "
-                "in the table (see the basis column)."
-            )
+    report = estimate_costs(session, cloud)
+    estimates = report.estimates
 
     def render(console) -> None:
         columns = ["component"]
@@ -77,9 +62,7 @@ def cost_cmd(
             markup=False,
         )
 
-    session.output.result(
-        {"estimates": [dict(_plain(e), total=e.total, complete=e.complete) for e in estimates]}, render
-    )
+    session.output.result(report, render)
 
 
 _LABELS = {
@@ -89,12 +72,6 @@ _LABELS = {
     "load_balancer_network": "load balancer + network",
     "monitoring": "monitoring",
 }
-
-
-def _plain(item):
-    from dataclasses import asdict
-
-    return asdict(item)
 
 
 def _money(value):

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from billingops.commands.common import Session, with_session
+from billingops.services.drift import check_drift
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +28,9 @@ def drift_cmd(
     ] = None,
 ) -> int:
     """Run a refresh-only plan and list every resource changed outside terraform (secrets masked)."""
-    from billingops.errors import UsageError
-    from billingops.terraform.drift import parse_plan, record_check
-    from billingops.terraform.runner import Terraform
-
-    if cloud not in (None, "aws", "gcp", "both"):
-        raise UsageError(f"--cloud {cloud!r} is not aws, gcp or both.", hint="Pass --cloud aws|gcp|both.")
-    settings = session.settings
-    clouds = ["aws", "gcp"] if cloud == "both" else [cloud]
+    check = check_drift(session, cloud)
     output = session.output
-    reports = []
-    for name in clouds:
-        env = settings.env(session.env_name, name)
-        with output.status(
-            f"Refresh-only plan of {env.name} on {env.cloud} (reads every resource; a few minutes)"
-        ):
-            tf = Terraform.for_env(env, output=output)
-            tf.init()
-            result = tf.plan(refresh_only=True)
-        report = parse_plan(result.plan_json, env.name, env.cloud)
-        record_check(settings, report)
-        session.audit().record("drift.check", env=env.name, cloud=env.cloud, drifted=len(report.drifted))
-        reports.append(report)
+    reports = check.reports
 
     def render(console) -> None:
         for report in reports:
@@ -85,6 +67,5 @@ def drift_cmd(
                 markup=False,
             )
 
-    drifted = any(r.has_drift for r in reports)
-    output.result({"drift": drifted, "reports": reports}, render)
-    return 1 if drifted else 0
+    output.result(check, render)
+    return 1 if check.drift else 0

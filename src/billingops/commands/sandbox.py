@@ -1,4 +1,4 @@
-"""`billingops sandbox up|down|status`: the emulated AWS used by `deploy --sandbox`."""
+"""`billingops sandbox up|down|status`: the emulated AWS used by `deploy --sandbox` (services.sandbox)."""
 
 from __future__ import annotations
 
@@ -18,44 +18,38 @@ def register(app: typer.Typer) -> None:
 @with_session(env=False, cloud=False)
 def up(session: Session) -> None:
     """Start moto on a free loopback port and a throwaway PostgreSQL; create the state bucket and lock table."""
-    from billingops.sandbox.emulator import Sandbox
+    from billingops.services import sandbox as use_case
 
-    info, started = Sandbox(session.settings.state_dir).up()
-    data = _describe(info, "started" if started else "already running")
-    session.output.result(data, lambda console: console.print(_text(data)))
+    state = use_case.up(session)
+    session.output.result(state, lambda console: console.print(_text(state)))
 
 
 @sandbox_app.command("down")
 @with_session(env=False, cloud=False)
 def down(session: Session) -> None:
     """Stop the emulators and delete everything the sandbox held (its state, its database)."""
-    from billingops.sandbox.emulator import Sandbox
+    from billingops.services import sandbox as use_case
 
-    stopped = Sandbox(session.settings.state_dir).down()
-    data = {"status": "stopped", **stopped}
-    session.output.result(data, lambda console: console.print(
-        "sandbox stopped" if any(stopped.values()) else "no sandbox was running"))
+    stopped = use_case.down(session)
+    session.output.result(stopped, lambda console: console.print(
+        "sandbox stopped" if stopped.moto or stopped.postgres else "no sandbox was running"))
 
 
 @sandbox_app.command("status")
 @with_session(env=False, cloud=False)
 def status(session: Session) -> None:
     """Show whether the sandbox runs, and its endpoints."""
-    from billingops.sandbox.emulator import Sandbox
+    from billingops.services import sandbox as use_case
 
-    info = Sandbox(session.settings.state_dir).status()
-    data = _describe(info, "running") if info else {"status": "not running"}
-    session.output.result(data, lambda console: console.print(_text(data)))
-
-
-def _describe(info, status: str) -> dict:
-    return {"status": status, "moto_url": info.moto_url, "moto_pid": info.moto_pid, "region": info.region,
-            "database_url": info.database_url, "started": info.started, "state_dir": str(info.root)}
+    state = use_case.status(session)
+    session.output.result(state, lambda console: console.print(_text(state)))
 
 
-def _text(data: dict) -> str:
-    if data["status"] == "not running":
+def _text(state: object) -> str:
+    from billingops.services.sandbox import SandboxState
+
+    if not isinstance(state, SandboxState):
         return "sandbox: not running (start it with `billingops sandbox up` or `billingops deploy --env dev --sandbox`)"
-    return (f"sandbox: {data['status']}\n  moto:       {data['moto_url']} (pid {data['moto_pid']})\n"
-            f"  postgres:   {data['database_url'] or 'not started'}\n  region:     {data['region']}\n"
-            f"  state:      {data['state_dir']}")
+    return (f"sandbox: {state.status}\n  moto:       {state.moto_url} (pid {state.moto_pid})\n"
+            f"  postgres:   {state.database_url or 'not started'}\n  region:     {state.region}\n"
+            f"  state:      {state.state_dir}")

@@ -5,15 +5,13 @@
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
 from billingops.errors import StepFailed, UsageError
-
-if TYPE_CHECKING:
-    from billingops.config import EnvConfig
+from billingops.services import secrets as use_case
 
 SecretIdOpt = Annotated[
     list[str] | None,
@@ -63,147 +61,78 @@ def seed(
 
     Secrets that may be generated are generated when they have no version yet; --rotate NAME forces a new one.
     """
-    from billingops.locks import deploy_lock
-    from billingops.secrets import seed as seeding
-    from billingops.secrets.sources import collect
-
-    env = session.env()
     out = session.output
-    stdin_text = _read_stdin(out) if stdin else None
-    provided = collect(env.secrets, file=file, stdin_text=stdin_text)
-    store, ids = _store_and_ids(env, secret_id)
-    audit = session.audit()
-    take_lock = not (no_lock or dry_run)
-    with deploy_lock.hold(env, "secrets seed", enabled=take_lock, wait=lock_wait_seconds(lock_wait)):
-        plan = seeding.build_plan(store, env.secrets, ids, provided, rotate=rotate or [])
-        if dry_run:
-            actions = plan.actions
-        else:
-            names = [a.name for a in plan.writes]
-            audit.record("secrets.seed.start", env=env.name, cloud=env.cloud, writes=names)
-            actions = seeding.apply_plan(store, plan)
-            audit.record(
-                "secrets.seed.end",
-                env=env.name,
-                cloud=env.cloud,
-                actions={a.name: a.action for a in actions},
-                versions={a.name: a.new_version for a in actions if a.new_version},
-            )
-    written = sum(1 for a in actions if a.action in seeding.WRITES)
-    data = {
-        "env": env.name,
-        "cloud": env.cloud,
-        "dry_run": dry_run,
-        "written": 0 if dry_run else written,
-        "would_write": written if dry_run else 0,
-        "secrets": actions,
-    }
+    report = use_case.seed_secrets(session, file=file, stdin=(lambda: _read_stdin(out)) if stdin else None,
+                                   rotate=rotate, secret_id=secret_id, dry_run=dry_run, take_lock=not no_lock,
+                                   lock_wait=lock_wait_seconds(lock_wait))
+    out.result(report, lambda console: _render_seed(out, console, report))
 
-    def render(console: Any) -> None:
-        rows = [
-            (
-                a.name,
-                a.source,
-                a.action + (" (dry run)" if dry_run and a.action in seeding.WRITES else ""),
-                a.origin,
-                a.new_version or a.version,
-                a.changed_at,
-            )
-            for a in actions
-        ]
-        console.print(
-            out.table(
-                f"Secrets for {env.name} ({env.cloud})",
-                ["NAME", "SOURCE", "ACTION", "FROM", "VERSION", "CHANGED"],
-                rows,
-            )
+
+def _render_seed(out: Any, console: Any, report: use_case.SeedReport) -> None:
+    from billingops.services.secrets.seed import WRITES
+
+    rows = [
+        (
+            a.name,
+            a.source,
+            a.action + (" (dry run)" if report.dry_run and a.action in WRITES else ""),
+            a.origin,
+            a.new_version or a.version,
+            a.changed_at,
         )
-        verb = "would be written" if dry_run else "written"
-        console.print(f"{written} secret version(s) {verb}; {len(actions) - written} left as they are.")
-
-    out.result(data, render)
+        for a in report.secrets
+    ]
+    console.print(
+        out.table(
+            f"Secrets for {report.env} ({report.cloud})",
+            ["NAME", "SOURCE", "ACTION", "FROM", "VERSION", "CHANGED"],
+            rows,
+        )
+    )
+    verb = "would be written" if report.dry_run else "written"
+    console.print(f"{report.writes} secret version(s) {verb}; {len(report.secrets) - report.writes} left as they are.")
 
 
 @with_session()
 def list_(session: Session, secret_id: SecretIdOpt = None) -> None:
     """List the declared secrets with their current version and when it changed; values are never shown."""
-    from billingops.secrets.inventory import inventory
-
-    env = session.env()
-    store, ids = _store_and_ids(env, secret_id)
-    rows = inventory(store, env.secrets, ids)
+    listing = use_case.list_secrets(session, secret_id)
     out = session.output
 
     def render(console: Any) -> None:
         console.print(
             out.table(
-                f"Secrets for {env.name} ({env.cloud})",
+                f"Secrets for {listing.env} ({listing.cloud})",
                 ["NAME", "SOURCE", "STATUS", "VERSION", "LAST CHANGED"],
-                [(r.name, r.source, r.status, r.version, r.changed_at) for r in rows],
+                [(r.name, r.source, r.status, r.version, r.changed_at) for r in listing.secrets],
             )
         )
 
-    out.result({"env": env.name, "cloud": env.cloud, "secrets": rows}, render)
+    out.result(listing, render)
 
 
 @with_session()
 def check(session: Session, secret_id: SecretIdOpt = None) -> None:
     """Fail (exit 1) when a required secret has no version; the deploy preflight runs the same check."""
-    from billingops.secrets.inventory import inventory, problems
-
-    env = session.env()
-    store, ids = _store_and_ids(env, secret_id)
-    rows = inventory(store, env.secrets, ids)
-    bad = problems(rows)
     out = session.output
-    if bad:
-        if not out.json_mode:
+    try:
+        result = use_case.check_secrets(session, secret_id)
+    except StepFailed as err:
+        if not out.json_mode and "secrets" in err.details:
+            env = session.env()
             out.out.print(
                 out.table(
                     f"Secrets for {env.name} ({env.cloud})",
                     ["NAME", "SOURCE", "STATUS"],
-                    [(r.name, r.source, r.status) for r in rows],
+                    [(r["name"], r["source"], r["status"]) for r in err.details["secrets"]],
                 )
             )
-        raise StepFailed(
-            f"{len(bad)} required secret(s) of {env.name} have no version: "
-            + ", ".join(f"{r.name} ({r.status})" for r in bad)
-            + ".",
-            hint=missing_hint(bad),
-            details={"secrets": [vars(r) for r in rows]},
-        )
+        raise
 
     def render(console: Any) -> None:
-        console.print(f"All {len(rows)} declared secrets of {env.name} have a current version.")
+        console.print(f"All {len(result.secrets)} declared secrets of {result.env} have a current version.")
 
-    out.result({"env": env.name, "cloud": env.cloud, "ok": True, "secrets": rows}, render)
-
-
-def missing_hint(bad: list[Any]) -> str:
-    terraform = [r.name for r in bad if r.source == "terraform"]
-    seeded = [r.name for r in bad if r.source != "terraform"]
-    parts = []
-    if seeded:
-        parts.append(
-            f"seed {', '.join(seeded)} with `billingops secrets seed` (values from "
-            "BILLINGOPS_SECRET_<NAME>, --file or --stdin)"
-        )
-    if terraform:
-        parts.append(f"{', '.join(terraform)} come from terraform: run `billingops deploy` through apply")
-    return "To fix: " + "; ".join(parts) + "."
-
-
-def _store_and_ids(env: "EnvConfig", secret_id: list[str] | None) -> tuple[Any, dict[str, str]]:
-    from billingops.clouds import secret_store
-    from billingops.secrets.context import terraform_outputs
-    from billingops.secrets.seed import parse_overrides, resolve_ids
-
-    overrides = parse_overrides(secret_id or [])
-    outputs: dict[str, Any] = {}
-    if any(s.name not in overrides for s in env.secrets):
-        outputs = terraform_outputs(env, "secret_ids; --secret-id NAME=ID for every secret avoids it")
-    ids = resolve_ids(env.secrets, outputs.get("secret_ids"), overrides)
-    return secret_store(env, outputs), ids
+    out.result(result, render)
 
 
 def _read_stdin(out: Any) -> str:

@@ -10,6 +10,7 @@ import typer
 
 from billingops.commands.common import Session, with_session
 from billingops.errors import EXIT_EXTERNAL
+from billingops.services.status import Identifiers, probe
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +36,17 @@ def status_cmd(
     ] = 10.0,
 ) -> int | None:
     """Show the environment's service, database, cache, state lock and last deploy."""
-    from billingops.clouds.status import Identifiers, collect, load_outputs
-
-    env = session.env()
     ids = Identifiers(cluster=cluster, service=service, db_instance=db_instance, cache_id=cache_id)
-    problem = None
-    if not (ids.service and ids.db_instance and ids.cache_id and (ids.cluster or env.cloud != "aws")):
-        outputs, problem = load_outputs(env)
-        ids.fill_from(outputs, env)
-    else:
-        ids.fill_from({}, env)
-
-    def snapshot():
-        return collect(env, ids, audit_records=list(session.audit().records()), outputs_problem=problem)
-
+    snapshot = probe(session, ids)
     if not watch:
         current = snapshot()
         session.output.result(current, lambda console: console.print(render(session, current)))
-        if all(sec.unknown for sec in (current.service, current.database, current.cache)):
+        if current.nothing_read:
             session.output.warn("Nothing could be read from the cloud (see the reasons above); exit code 3.")
             return EXIT_EXTERNAL
         return None
     _watch(session, snapshot, interval)
+    return None
 
 
 def _watch(session: Session, snapshot, interval: float) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from billingops.config import EnvConfig
 from billingops.errors import Refused
-from billingops.locks.finder import LockTarget, resolve_target
+from billingops.locks.finder import resolve_target
 from billingops.locks.model import HeldLock, LockChanged, format_age
 
 log = logging.getLogger(__name__)
@@ -37,19 +37,6 @@ class DeployLock:
     run_id: str
     location: str
     record: HeldLock
-
-
-def deploy_store(target: LockTarget) -> Any:
-    from billingops.locks import deploy_lock_stores as stores
-
-    env, config, ws = target.env, target.config, target.workspace
-    if config.type == "s3":
-        if config.get("dynamodb_table"):
-            return stores.DynamoDBDeployStore(env.name, config, ws, env.region)
-        return stores.S3DeployStore(env.name, config, ws, env.region)
-    if config.type == "gcs":
-        return stores.GcsDeployStore(env.name, config, ws, env.gcp_project)
-    return stores.LocalDeployStore(env.name, config, ws, env.terraform_dir)
 
 
 def record_body(env: EnvConfig, run_id: str, command: str, location: str) -> str:
@@ -104,7 +91,9 @@ def acquire(
         runs_dir=runs_dir,
         include_deploy_lock=False,
     )
-    store = deploy_store(target)
+    from billingops.locks.deploy_lock_stores import for_target
+
+    store = for_target(target)
     body = record_body(env, run_id, command, store.location)
     deadline = time.monotonic() + max(0.0, wait)
     announced = False

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import GCP_TIMEOUT, aws_errors, gcp_errors
 from billingops.locks.gcs import GcsLockStore, _retry
@@ -21,6 +21,9 @@ from billingops.locks.local import LocalLockStore
 from billingops.locks.model import HeldLock, LockChanged
 from billingops.locks.s3_dynamodb import DynamoDBLockStore
 from billingops.locks.s3_lockfile import S3LockfileStore
+
+if TYPE_CHECKING:
+    from billingops.locks.finder import LockTarget
 
 log = logging.getLogger(__name__)
 
@@ -273,3 +276,14 @@ class LocalDeployStore(LocalLockStore):
         finally:
             aside.unlink(missing_ok=True)
         return _renewed(held, body)
+
+def for_target(target: LockTarget) -> Any:
+    """The deploy-lock store beside `target`'s state: in the store terraform locks that state in."""
+    env, config, ws = target.env, target.config, target.workspace
+    if config.type == "s3":
+        if config.get("dynamodb_table"):
+            return DynamoDBDeployStore(env.name, config, ws, env.region)
+        return S3DeployStore(env.name, config, ws, env.region)
+    if config.type == "gcs":
+        return GcsDeployStore(env.name, config, ws, env.gcp_project)
+    return LocalDeployStore(env.name, config, ws, env.terraform_dir)

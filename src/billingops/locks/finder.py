@@ -62,9 +62,9 @@ def resolve_target(
         runs_dir=runs_dir,
     )
     if include_deploy_lock:
-        from billingops.locks.deploy_lock import deploy_store
+        from billingops.locks.deploy_lock_stores import for_target
 
-        target.stores.append(deploy_store(target))
+        target.stores.append(for_target(target))
     return target
 
 

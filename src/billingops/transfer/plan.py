@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billingops.console import Output
+from billingops.transfer.redis import functions as redis_functions
 
 CONSOLE_NAMES = {"aws": "AWS Secrets Manager", "gcp": "GCP Secret Manager"}
 
@@ -53,10 +53,17 @@ def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, 
             "(pg_restore -j N); refresh materialized views",
             f"set {inv['sequences']} sequences to the source's values",
         ]
+        for table, why in (inv.get("text_copy_tables") or {}).items():
+            steps.append(f"copy {table} with text COPY ({why})")
         skipped = inv["skipped"]
+        reasons = inv.get("skip_reasons") or {}
         for kind, names in skipped.items():
             if names:
-                steps.append(f"skip and report {kind.replace('_', ' ')}: {', '.join(names)}")
+                why = f" ({reasons[kind]})" if kind in reasons else ""
+                steps.append(f"skip and report {kind.replace('_', ' ')}{why}: {', '.join(names)}")
+        for row in inv.get("object_kinds") or []:
+            if not row["carried"] and row["count"] and row["kind"].replace(" ", "_") not in skipped:
+                steps.append(f"skip {row['count']} {row['kind']} ({row['why']})")
     if redis:
         if redis.get("target_keys"):
             steps.append(
@@ -68,138 +75,40 @@ def what_would_be_done(pg: dict[str, Any] | None, redis: dict[str, Any] | None, 
             f"copy Redis dbs {', '.join(str(d) for d in redis['source']['dbs']) or '(none)'} with "
             f"SCAN + DUMP/PEXPIRETIME + RESTORE ABSTTL"
         )
+        steps += _redis_beyond_keys(redis)
     steps.append("verify, then print the cutover steps")
+    return steps
+
+
+def _redis_beyond_keys(redis: dict[str, Any]) -> list[str]:
+    """Functions, settings, and what else a key copy does not carry."""
+    steps = []
+    functions = redis["source"].get("functions") or {}
+    if functions:
+        steps.append(
+            f"copy {len(functions)} Redis function libraries with FUNCTION DUMP / FUNCTION RESTORE and verify "
+            f"them: {', '.join(functions)}"
+        )
+    source_settings, target_settings = redis["source"].get("settings", {}), redis["target"].get("settings", {})
+    for row in redis_functions.compare_rows(source_settings, target_settings):
+        if row["same"] is True:
+            continue
+        if row["same"] is False:
+            steps.append(
+                f"DIFFERENCE: Redis {row['setting']} is {row['source']!r} on the source and {row['target']!r} on "
+                "the target; a key copy does not carry it: set it on the target through terraform before cutover"
+            )
+        else:
+            steps.append(
+                f"CHECK: Redis {row['setting']} could not be read on both sides (CONFIG blocked; source "
+                f"{row['source']!r}, target {row['target']!r}): compare it in terraform before cutover"
+            )
+    for what, how in redis_functions.NOT_CARRIED.items():
+        if what.startswith(("functions", "server settings")):
+            continue  # said above
+        steps.append(f"Redis {what}: {how}")
     return steps
 
 
 def _mb(nbytes: int) -> str:
     return f"{nbytes / 1e6:,.1f} MB"
-
-
-def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
-    out = output.out
-    out.print(
-        f"[bold]migrate-cloud {doc['source']} -> {doc['target']} ({doc['env']}): dry run, nothing changed[/]"
-    )
-    pg = doc.get("postgres")
-    if pg:
-        inv = pg["preflight"]["source"]
-        out.print(
-            output.table(
-                "PostgreSQL tables (source)",
-                ["table", "size", "est. rows", "primary key"],
-                [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"]) for t in inv["tables"]],
-            )
-        )
-        out.print(
-            f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}"
-        )
-        out.print(
-            f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
-        )
-        est = pg["estimate"]
-        if est.get("read_mb_per_s"):
-            out.print(
-                f"estimated duration: ~{est['seconds']:.0f} s (sampled {est['read_mb_per_s']} MB/s on "
-                f"{est['sample_table']}; {est['model']})"
-            )
-    redis = doc.get("redis")
-    if redis:
-        out.print(
-            output.table(
-                "Redis keys per db",
-                ["db", "source keys", "target keys"],
-                [(db, n, redis["target"]["dbs"].get(db, 0)) for db, n in redis["source"]["dbs"].items()],
-            )
-        )
-        est = redis.get("estimate") or {}
-        if est.get("keys"):
-            out.print(
-                f"estimated Redis duration: ~{est['seconds']:.0f} s (sampled {est['read_keys_per_s']:,.0f} "
-                f"keys/s)"
-            )
-    out.print("[bold]would do:[/]")
-    for step in doc["would_do"]:
-        out.print(f"  - {step}", markup=False)
-
-
-def render_result(output: Output, doc: dict[str, Any]) -> None:
-    out = output.out
-    rows, styles = [], []
-    pg = doc.get("postgres")
-    if pg and pg.get("verification"):
-        for t in pg["verification"]["tables"]:
-            rows.append(
-                (
-                    "postgres",
-                    t["table"],
-                    t["source_rows"],
-                    t["target_rows"],
-                    t["checksum"] or "n/a",
-                    "OK" if t["ok"] else "FAIL",
-                )
-            )
-            styles.append(None if t["ok"] else "red")
-        ver = pg["verification"]
-        rows.append(
-            (
-                "postgres",
-                f"{ver['sequences']} sequences",
-                "",
-                "",
-                "",
-                "FAIL" if ver["sequence_mismatches"] else "OK",
-            )
-        )
-        styles.append("red" if ver["sequence_mismatches"] else None)
-        if ver["large_objects"] or ver["large_object_mismatches"]:
-            rows.append(
-                (
-                    "postgres",
-                    f"{ver['large_objects']} large objects",
-                    "",
-                    "",
-                    "",
-                    "FAIL" if ver["large_object_mismatches"] else "OK",
-                )
-            )
-            styles.append("red" if ver["large_object_mismatches"] else None)
-    redis = doc.get("redis")
-    if redis and redis.get("verification"):
-        for d in redis["verification"]:
-            rows.append(
-                (
-                    "redis",
-                    f"db {d['db']}",
-                    d.get("source_keys"),
-                    d.get("target_keys"),
-                    ", ".join(d.get("mismatches", [])[:3]) or "match",
-                    "OK" if d.get("ok") else "FAIL",
-                )
-            )
-            styles.append(None if d.get("ok") else "red")
-    out.print(
-        output.table(
-            f"Verification ({doc['verify']})",
-            ["store", "object", "source", "target", "check", "result"],
-            rows,
-            styles,
-        )
-    )
-    if pg:
-        secs = pg.get("seconds", {})
-        out.print("postgres timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()))
-        if pg.get("skipped"):
-            out.print("skipped (recreate by hand if needed): " + ", ".join(pg["skipped"]), markup=False)
-        if pg.get("roles_missing_on_target"):
-            out.print(
-                "roles to create on the target before the app uses it: "
-                + ", ".join(pg["roles_missing_on_target"]),
-                markup=False,
-            )
-    out.print(f"[bold]{'Verified OK' if doc['ok'] else 'VERIFICATION FAILED'}[/] (run {doc['run_id']})")
-    out.print("[bold]Cutover steps still to do:[/]")
-    for index, step in enumerate(doc["cutover"], 1):
-        out.print(f"  {index}. {step}", markup=False)

@@ -1,4 +1,5 @@
-"""Live progress for migrate-cloud: Rich bars on a TTY, JSON lines on stderr with --json, log lines otherwise.
+"""Live progress for migrate-cloud: bars on a TTY (the edge passes them in), JSON lines on stderr with --json,
+log lines otherwise.
 
 Per table: rows and MB/s; per Redis database: keys/s; overall: an ETA. The byte path never passes through this
 process, so PostgreSQL progress is read from the target's pg_stat_progress_copy (rows and bytes per running
@@ -12,49 +13,44 @@ import logging
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
-
-from billingops.console import Output
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    from billingops.ui import UI
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 
 
+class Bars(Protocol):
+    """Progress bars (rich.progress.Progress meets it; the command builds them on a terminal)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def add_task(self, description: str, *, total: float | None, **fields: Any) -> Any: ...
+
+    def update(self, task_id: Any, **fields: Any) -> None: ...
+
+
 class Reporter:
-    def __init__(self, output: Output) -> None:
-        self.output = output
-        self.mode = "json" if output.json_mode else ("rich" if output.rich else "plain")
+    def __init__(self, ui: UI, bars: Bars | None = None) -> None:
+        self.ui = ui
+        self.mode = "json" if ui.json_mode else ("rich" if bars is not None else "plain")
         self._lock = threading.Lock()
-        self._progress: Progress | None = None
-        self._tasks: dict[str, TaskID] = {}
-        self._overall: TaskID | None = None
+        self._bars = bars
+        self._progress: Bars | None = None
+        self._tasks: dict[str, Any] = {}
+        self._overall: Any = None
         self._done_bytes: dict[str, float] = {}
         self._live_bytes: dict[str, float] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
-        if self.mode == "rich":
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("{task.description}", markup=False),
-                BarColumn(),
-                TextColumn("{task.fields[count]}", markup=False),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=self.output.err,
-                transient=False,
-            )
+        if self.mode == "rich" and self._bars is not None:
+            self._progress = self._bars
             self._progress.start()
         return self
 
@@ -73,7 +69,7 @@ class Reporter:
     def phase(self, name: str, message: str) -> None:
         self.event("phase", phase=name, message=message)
         if self.mode != "json":
-            self.output.say(message)
+            self.ui.say(message)
 
     # -- PostgreSQL tables ---------------------------------------------------------------------------
     def tables_planned(self, sizes: dict[str, int]) -> None:
@@ -91,7 +87,7 @@ class Reporter:
             "table_done" if table_done else "range_done", table=table, rows=rows, seconds=round(seconds, 2)
         )
         if self.mode == "plain" and table_done:
-            self.output.say(f"copied {table}")
+            self.ui.say(f"copied {table}")
         self._refresh(table, rows_done=rows, finished=table_done)
 
     def live(self, per_table: dict[str, tuple[int, int]]) -> None:
@@ -136,7 +132,7 @@ class Reporter:
                 count=f"{update.get('keys', 0):,} keys, {update.get('keys_per_s', 0):,.0f}/s",
             )
         elif self.mode == "plain":
-            self.output.say(
+            self.ui.say(
                 f"{name}: {update.get('keys', 0):,}/{update.get('total', 0):,} keys "
                 f"({update.get('keys_per_s', 0):,.0f} keys/s)"
             )

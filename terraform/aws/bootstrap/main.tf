@@ -1,8 +1,11 @@
-# Remote state for terraform/aws: the S3 bucket and DynamoDB lock table named in ../envs/<env>.backend.hcl.
-# Applied once per account with local state (`terraform init && terraform apply`), before the first environment.
+# Remote state for terraform/aws: the S3 bucket named in ../envs/<env>.backend.hcl, one key prefix, one KMS key and
+# one IAM policy per environment (the boundary: a principal given billing-terraform-state-dev can neither read nor
+# decrypt prod/), and the DynamoDB lock table kept for teams still on dynamodb_table locking (the backends now use
+# S3 native locking, `use_lockfile = true`). Applied once per account with local state (`terraform init &&
+# terraform apply`), before the first environment; commit nothing of its local state.
 
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
@@ -25,7 +28,7 @@ provider "aws" {
 }
 
 resource "aws_kms_key" "state" {
-  description             = "Terraform state of the billing platform"
+  description             = "Terraform state of the billing platform (bucket default and lock table)"
   enable_key_rotation     = true
   deletion_window_in_days = 30
 
@@ -48,6 +51,93 @@ data "aws_partition" "current" {}
 resource "aws_kms_alias" "state" {
   name          = "alias/billing-terraform-state"
   target_key_id = aws_kms_key.state.key_id
+}
+
+# One key per environment: the backend's kms_key_id (../envs/<env>.backend.hcl), so each state object is encrypted
+# with its environment's key and only that environment's policy may decrypt it.
+resource "aws_kms_key" "env" {
+  for_each = toset(var.environments)
+
+  description             = "Terraform state of the billing platform, ${each.key}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EnableIAMUserPermissions"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+
+  lifecycle {
+    prevent_destroy = true # without it the state of the environment cannot be read
+  }
+}
+
+resource "aws_kms_alias" "env" {
+  for_each = toset(var.environments)
+
+  name          = "alias/billing-terraform-state-${each.key}"
+  target_key_id = aws_kms_key.env[each.key].key_id
+}
+
+# What terraform (and billingops) needs on one environment's state and nothing of the others: the objects under
+# <env>/ (state and its .tflock lock object), that environment's key, and the legacy lock table's items for
+# <bucket>/<env>/ (billingops unlock of a DynamoDB lock left from before use_lockfile).
+data "aws_iam_policy_document" "env_state" {
+  for_each = toset(var.environments)
+
+  statement {
+    sid       = "ListOwnPrefix"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${each.key}/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteOwnState"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${each.key}/*"]
+  }
+
+  statement {
+    sid       = "ReleaseOwnLock"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${each.key}/*.tflock"]
+  }
+
+  statement {
+    sid       = "UseOwnKey"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.env[each.key].arn]
+  }
+
+  statement {
+    sid       = "LegacyLockItems"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.lock.arn]
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["${var.state_bucket}/${each.key}/*"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "env_state" {
+  for_each = toset(var.environments)
+
+  name        = "billing-terraform-state-${each.key}"
+  description = "Terraform state of the billing platform's ${each.key} environment only"
+  policy      = data.aws_iam_policy_document.env_state[each.key].json
 }
 
 resource "aws_s3_bucket" "state" {
@@ -155,4 +245,8 @@ resource "aws_dynamodb_table" "lock" {
   }
 
   deletion_protection_enabled = true
+
+  lifecycle {
+    prevent_destroy = true # remove it deliberately once no team locks with dynamodb_table any more
+  }
 }

@@ -9,6 +9,16 @@ output "lock_table" {
 }
 
 output "kms_key_arn" {
-  description = "KMS key encrypting the state (add kms_key_id to the backend config to use it for new objects)."
+  description = "KMS key of the bucket's default encryption and the lock table."
   value       = aws_kms_key.state.arn
+}
+
+output "state_kms_key_arns" {
+  description = "KMS key by environment: kms_key_id of ../envs/<env>.backend.hcl."
+  value       = { for env, key in aws_kms_key.env : env => key.arn }
+}
+
+output "state_access_policy_arns" {
+  description = "IAM policy by environment granting that environment's state only: attach to its deploy role."
+  value       = { for env, policy in aws_iam_policy.env_state : env => policy.arn }
 }

@@ -16,7 +16,7 @@ variable "state_bucket" {
 }
 
 variable "lock_table" {
-  description = "Name of the DynamoDB lock table (dynamodb_table in ../envs/<env>.backend.hcl)."
+  description = "Name of the legacy DynamoDB lock table (dynamodb_table of backends not yet on use_lockfile)."
   type        = string
   default     = "terraform-state-lock"
 }
@@ -30,4 +30,10 @@ variable "noncurrent_version_days" {
     condition     = var.noncurrent_version_days >= 30
     error_message = "Keep old state versions for at least 30 days."
   }
+}
+
+variable "environments" {
+  description = "Environments with their own state prefix (<env>/), KMS key and IAM policy."
+  type        = list(string)
+  default     = ["prod", "staging", "dev"]
 }

@@ -21,3 +21,4 @@ cache_node_type             = "cache.t3.micro"
 log_retention_days          = 14
 db_monitoring_interval      = 60
 secret_recovery_window_days = 0
+monitoring_level            = "minimal"

@@ -21,3 +21,6 @@ db_max_allocated_storage = 500
 cache_node_type          = "cache.t3.medium"
 log_retention_days       = 365
 db_monitoring_interval   = 15
+monitoring_level         = "enhanced"
+# Critical alerts page on-call; add the PagerDuty service's CloudWatch integration URL:
+# alert_subscriptions = { critical = [{ protocol = "https", endpoint = "https://events.pagerduty.com/integration/<key>/enqueue" }] }

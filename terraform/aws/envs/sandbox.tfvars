@@ -7,3 +7,4 @@ enable_performance_insights   = false # settings read back differently: perpetua
 enable_certificate_validation = false # the certificate stays PENDING_VALIDATION forever
 db_monitoring_interval        = 0     # enhanced monitoring interval is not stored: perpetual diff
 kms_deletion_window_days      = 7
+monitoring_level              = "enhanced" # dev is minimal; the sandbox applies every alarm and notification

@@ -21,3 +21,4 @@ db_max_allocated_storage = 100
 cache_node_type          = "cache.t3.small"
 log_retention_days       = 30
 db_monitoring_interval   = 60
+monitoring_level         = "basic"

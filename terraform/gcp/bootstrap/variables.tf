@@ -25,3 +25,20 @@ variable "noncurrent_version_days" {
     error_message = "Keep old state versions for at least 30 days."
   }
 }
+
+variable "environments" {
+  description = "Environments with their own state key (terraform-state-<env>, the backend's kms_encryption_key)."
+  type        = list(string)
+  default     = ["prod", "staging", "dev"]
+}
+
+variable "state_members" {
+  description = "Principals (user:, group:, serviceAccount:) by environment allowed that environment's state objects only."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for env in keys(var.state_members) : contains(var.environments, env)])
+    error_message = "state_members keys must be among environments."
+  }
+}

@@ -97,8 +97,21 @@ def select_list(conn: Any, table: TableInfo) -> list[str]:
     return [found.get(c, f"{quote_ident(c)}::text") for c in table.columns]
 
 
+# The names the checksum query gives its subquery and the subquery's columns. Every column is renamed to
+# COLUMN_ALIAS.format(position), so the subquery's own namespace holds only generated names: a user column
+# (`r`, `row`, `"_billingops_row"`...) can never shadow the whole-row reference, whatever it is called.
+ROW_ALIAS = '"_billingops_row"'
+COLUMN_ALIAS = '"_billingops_c{}"'
+
+
+def aliased(expressions: list[str]) -> str:
+    """The subquery's select list: each expression under its own generated, quoted name."""
+    return ", ".join(f"{expr} AS {COLUMN_ALIAS.format(i)}" for i, expr in enumerate(expressions))
+
+
 def sum_expression(row_hash: bool) -> str:
-    """The aggregate over subquery `r`: a row's hash is mixed, then summed (a sum, so duplicates count)."""
+    """The aggregate over subquery ROW_ALIAS: a row's hash is mixed, then summed (a sum, so duplicates
+    count)."""
     if row_hash:
-        return "coalesce(sum(hashint8extended(hash_record_extended(r, 0), 0)), 0)"
-    return "coalesce(sum(hashtextextended(r::text, 0)), 0)"
+        return f"coalesce(sum(hashint8extended(hash_record_extended({ROW_ALIAS}, 0), 0)), 0)"
+    return f"coalesce(sum(hashtextextended({ROW_ALIAS}::text, 0)), 0)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import subprocess
 import threading
 import time
@@ -59,7 +60,7 @@ class Unit:
         return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
     def select(self) -> str:
-        cols = ", ".join(quote_ident(c) for c in self.table.columns)
+        cols = ", ".join(quote_ident(c) for c in self.table.columns)  # empty for a zero-column table: SELECT FROM
         return f"SELECT {cols} FROM ONLY {self.table.qualified()}{self.where()}"  # nosec B608  # noqa: S608  # quoted identifiers
 
 
@@ -162,7 +163,7 @@ def copy_unit(
     """Run one source psql | target psql pipe; returns the row count the target reported."""
     psql = process.which("psql", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
     table = unit.table.qualified()
-    cols = ", ".join(quote_ident(c) for c in unit.table.columns)
+    fmt = _format(unit.table)
     reader = [
         psql,
         "-X",
@@ -174,7 +175,7 @@ def copy_unit(
         "-c",
         f"SET TRANSACTION SNAPSHOT '{snapshot}'",
         "-c",
-        f"COPY {_source_of(unit)} TO STDOUT (FORMAT binary)",
+        f"COPY {_source_of(unit)} TO STDOUT (FORMAT {fmt})",
         "-c",
         "COMMIT",
     ]
@@ -185,7 +186,7 @@ def copy_unit(
         writer += ["-c", f"TRUNCATE ONLY {table}"]
     writer += [
         "-c",
-        f"COPY {table} ({cols}) FROM STDIN (FORMAT binary{'' if unit.split else ', FREEZE'})",
+        f"COPY {table}{_column_list(unit.table)} FROM STDIN (FORMAT {fmt}{'' if unit.split else ', FREEZE'})",
         "-c",
         "COMMIT",
     ]
@@ -228,7 +229,7 @@ def copy_unit(
         raise ExternalError(
             f"Copying {unit.name} failed (source psql exit {src.returncode}, target psql exit "
             f"{dst.returncode}): "
-            f"{redact.redact(_tail(err_src.text + err_dst.decode(errors='replace')))}",
+            f"{redact.redact(psql_message(err_src.text + err_dst.decode(errors='replace')))}",
             hint="Fix the cause shown, then rerun with --resume: finished tables are not copied again.",
         )
     rows = _copied_rows(out.decode(errors="replace"))
@@ -262,7 +263,12 @@ def _watch(src: subprocess.Popen[bytes], dst: subprocess.Popen[bytes], started: 
             src.wait(timeout=30)
             dst.wait(timeout=30)
             return reason
-        time.sleep(0.2)
+        # Wake as soon as the pipe ends (not at the next tick): a table with few rows is done in a few tens
+        # of milliseconds, and a migration of many small tables is mostly these waits otherwise.
+        try:
+            (dst if src.poll() is not None else src).wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
     return None
 
 
@@ -282,9 +288,22 @@ def _source_of(unit: Unit) -> str:
     (SELECT ...),
     which goes through the executor); a ctid range needs the query form."""
     if not unit.split:
-        cols = ", ".join(quote_ident(c) for c in unit.table.columns)
-        return f"{unit.table.qualified()} ({cols})"
+        return f"{unit.table.qualified()}{_column_list(unit.table)}"
     return f"({unit.select()})"
+
+
+def _column_list(table: TableInfo) -> str:
+    """` (cols)`, or nothing for a table without copied columns: COPY then carries its (empty) rows, which
+    `()` would refuse as a syntax error. Without a list COPY takes every column but the generated ones,
+    which are exactly the copied ones."""
+    if not table.columns:
+        return ""
+    return " (" + ", ".join(quote_ident(c) for c in table.columns) + ")"
+
+
+def _format(table: TableInfo) -> str:
+    """binary, or text where a column's type cannot travel in binary (postgres_copyformat)."""
+    return "text" if table.text_copy else "binary"
 
 
 def truncate(target: PgEndpoint, tables: list[TableInfo]) -> None:
@@ -318,6 +337,17 @@ def _copied_rows(output: str) -> int:
     return 0
 
 
-def _tail(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return " ".join(lines[-4:]) or "(no output)"
+def psql_message(text: str) -> str:
+    """The error psql printed, without the statement echo (`LINE 1: ...`) and the caret line under it.
+
+    psql writes `ERROR:  message`, then `LINE n: <statement>` and a line holding `^` under the position: the
+    last lines of its stderr are the least useful. Keep the severity lines and their DETAIL/HINT/CONTEXT."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    kept = [line for line in lines if _SEVERITY.match(line)]
+    if not kept:
+        kept = [line for line in lines if not _ECHO.match(line) and line.strip("^ ")]
+    return " ".join(kept[-4:]) or "(no output)"
+
+
+_SEVERITY = re.compile(r"^(psql:[^ ]*: )?(ERROR|FATAL|PANIC|DETAIL|HINT|CONTEXT|error):")
+_ECHO = re.compile(r"^LINE \d+: ")

@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from billingops.transfer.postgres import copyformat, kinds
+
 log = logging.getLogger(__name__)
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -24,6 +26,7 @@ class TableInfo:
     est_rows: int
     columns: list[str]  # writable columns: generated ones are computed by the target, not copied
     has_pk: bool
+    text_copy: str | None = None  # why binary COPY cannot carry this table (postgres_copyformat); None: binary
 
     @property
     def key(self) -> str:
@@ -33,7 +36,15 @@ class TableInfo:
         return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.key, "bytes": self.bytes, "est_rows": self.est_rows, "has_pk": self.has_pk}
+        return {
+            "table": self.key,
+            "bytes": self.bytes,
+            "est_rows": self.est_rows,
+            "has_pk": self.has_pk,
+            "columns": len(self.columns),
+            "copy_format": "text" if self.text_copy else "binary",
+            **({"text_copy_reason": self.text_copy} if self.text_copy else {}),
+        }
 
 
 @dataclass
@@ -50,6 +61,8 @@ class Inventory:
     event_triggers: list[str] = field(default_factory=list)
     publications: list[str] = field(default_factory=list)
     subscriptions: list[str] = field(default_factory=list)
+    default_privileges: list[str] = field(default_factory=list)
+    object_counts: dict[str, int] = field(default_factory=dict)  # per kind (postgres_kinds)
 
     @property
     def total_bytes(self) -> int:
@@ -71,7 +84,11 @@ class Inventory:
                 "event_triggers": self.event_triggers,
                 "publications": self.publications,
                 "subscriptions": self.subscriptions,
+                "default_privileges": self.default_privileges,
             },
+            "skip_reasons": kinds.SKIP_REASONS,
+            "object_kinds": kinds.describe(self.object_counts),
+            "text_copy_tables": {t.key: t.text_copy for t in self.tables if t.text_copy},
         }
 
 
@@ -107,6 +124,8 @@ SELECT DISTINCT r.rolname FROM (
    WHERE c.relacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace
    WHERE nspacl IS NOT NULL AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+  UNION SELECT lomowner FROM pg_largeobject_metadata
+  UNION SELECT (aclexplode(lomacl)).grantee FROM pg_largeobject_metadata WHERE lomacl IS NOT NULL
 ) ids JOIN pg_roles r ON r.oid = ids.id
 WHERE r.rolname NOT LIKE 'pg\\_%'
 ORDER BY 1
@@ -129,6 +148,9 @@ def inspect(conn: Any) -> Inventory:
     )
     for schema, name, oid, size, pages, rows, columns, has_pk in conn.execute(_TABLES).fetchall():
         inv.tables.append(TableInfo(schema, name, oid, size, pages, rows, list(columns), has_pk))
+    reasons = copyformat.text_copy_reasons(conn, [t.oid for t in inv.tables])
+    for table in inv.tables:
+        table.text_copy = reasons.get(table.oid)
     inv.sequences = col("SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1")
     inv.extensions = col("SELECT extname FROM pg_extension WHERE extname <> ALL(ARRAY['plpgsql']) ORDER BY 1")
     inv.roles = col(_ROLES)
@@ -144,6 +166,8 @@ def inspect(conn: Any) -> Inventory:
         "SELECT subname FROM pg_subscription WHERE subdbid = "
         "(SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
     )
+    inv.default_privileges = kinds.default_privileges(conn)
+    inv.object_counts = kinds.count_kinds(conn)
     return inv
 
 

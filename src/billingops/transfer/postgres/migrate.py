@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from billingops.errors import Interrupted, StepFailed
+from billingops.errors import BillingOpsError, Interrupted, StepFailed
 from billingops.transfer.postgres import copy as postgres_copy
 from billingops.transfer.postgres import objects as postgres_objects
 from billingops.transfer.postgres import schema as postgres_schema
@@ -170,9 +170,29 @@ class PgMigration:
             self.reporter.phase(name, f"postgres: {name.replace('_', ' ')} already done in this run, skipped")
             return
         started = time.monotonic()
-        step()
+        try:
+            step()
+        except BillingOpsError as exc:
+            raise self._failed(name, exc) from exc
         self.result.seconds[name] = time.monotonic() - started
+        self.state.pop("last_failure", None)
         self._mark(name)
+
+    def _failed(self, name: str, exc: BillingOpsError) -> BillingOpsError:
+        """Record a phase's error in the journal; a resumed run that meets the very same error says so,
+        instead of sending the operator round the same `--resume` loop."""
+        previous = self.state.get("last_failure")
+        current = {"phase": name, "message": exc.message}
+        self._mark("last_failure", current)
+        if not (self.options.resumed and previous == current):
+            return exc
+        return type(exc)(
+            f"{exc.message} This is the same error the run before this resume stopped with.",
+            hint="Resuming again will stop here again: the cause is not a passing fault. Fix it on the source or "
+            "the target (or leave the object out of the migration) before --resume; if the cause is on "
+            "migrate-cloud's side, report it with this message.",
+            details=exc.details,
+        )
 
     def _dump(self) -> Path:
         dump = self.workdir / "schema.dump"

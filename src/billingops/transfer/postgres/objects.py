@@ -1,8 +1,10 @@
-"""What COPY does not carry: sequence positions (identity columns included) and large objects."""
+"""What COPY does not carry: sequence positions (identity columns included) and large objects, with their
+owner, comment and access privileges."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def copy_large_objects(source_conn: Any, target_conn: Any) -> int:
     Large objects are rare in billing data and there is no COPY for them, so they go through this process.
     """
     done = set(large_object_ids(target_conn))
+    metadata = _read_metadata(source_conn)
     copied = 0
     for oid in large_object_ids(source_conn):
         if oid in done:
@@ -61,9 +64,73 @@ def copy_large_objects(source_conn: Any, target_conn: Any) -> int:
             offset += len(chunk)
             if len(chunk) < LO_CHUNK:
                 break
+        _copy_metadata(target_conn, oid, metadata.get(oid))
         target_conn.execute("COMMIT")
         copied += 1
     return copied
+
+
+# Owner, ACL (sorted items, grantor included) and comment of every large object, as text that compares
+# across servers: role names, not role OIDs.
+_METADATA = """
+SELECT m.oid::bigint, pg_get_userbyid(m.lomowner),
+       (SELECT string_agg(item::text, ',' ORDER BY item::text) FROM unnest(m.lomacl) item),
+       obj_description(m.oid, 'pg_largeobject')
+FROM pg_largeobject_metadata m
+"""
+_GRANTS = """
+SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, a.privilege_type,
+       a.is_grantable
+FROM pg_largeobject_metadata m, aclexplode(m.lomacl) a WHERE m.oid = %s
+"""
+
+
+def large_object_metadata(conn: Any) -> dict[int, tuple[str, str | None, str | None]]:
+    """{oid: (owner, ACL or None for the default, comment or None)}."""
+    return {int(r[0]): (r[1], r[2], r[3]) for r in conn.execute(_METADATA).fetchall()}
+
+
+def _copy_metadata(target_conn: Any, oid: int, meta: LargeObjectMeta | None) -> None:
+    """Give the new object the source's owner, comment and privileges (inside its creating transaction)."""
+    from psycopg import sql
+
+    if meta is None:
+        return
+    lo = sql.SQL("LARGE OBJECT {}").format(sql.Literal(oid))
+    target_conn.execute(sql.SQL("ALTER {} OWNER TO {}").format(lo, sql.Identifier(meta.owner)))
+    if meta.comment is not None:
+        target_conn.execute(sql.SQL("COMMENT ON {} IS {}").format(lo, sql.Literal(meta.comment)))
+    if meta.grants is None:
+        return  # the default privileges: the owner's, nothing for anyone else
+    # An explicit ACL replaces the default one: start from nothing (the owner's own rights included, as the
+    # source may have revoked some) and grant what the source lists.
+    target_conn.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(lo, sql.Identifier(meta.owner)))
+    for grantee, privilege, grantable in meta.grants:
+        target_conn.execute(
+            sql.SQL("GRANT {} ON {} TO {}{}").format(
+                sql.SQL(privilege),  # SELECT or UPDATE, from aclexplode
+                lo,
+                sql.SQL(grantee),  # quote_ident()-ed by the server, or PUBLIC
+                sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class LargeObjectMeta:
+    owner: str
+    comment: str | None
+    grants: list[tuple[str, str, bool]] | None  # None: the default ACL
+
+
+def _read_metadata(source_conn: Any) -> dict[int, LargeObjectMeta]:
+    found: dict[int, LargeObjectMeta] = {}
+    for oid, (owner, acl, comment) in large_object_metadata(source_conn).items():
+        grants = None
+        if acl is not None:
+            grants = [(r[0], r[1], bool(r[2])) for r in source_conn.execute(_GRANTS, (oid,)).fetchall()]
+        found[oid] = LargeObjectMeta(owner, comment, grants)
+    return found
 
 
 def large_object_digests(conn: Any) -> dict[int, str]:

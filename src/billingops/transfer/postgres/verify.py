@@ -187,8 +187,8 @@ class _Hashing:
 
     def select_list(self, table: TableInfo) -> str:
         if self.row_hash:
-            return ", ".join(self.columns[table.key])
-        return ", ".join(quote_ident(c) for c in table.columns)
+            return postgres_checksum.aliased(self.columns[table.key])
+        return postgres_checksum.aliased([quote_ident(c) for c in table.columns])
 
 
 def _ranges(pages: int | None) -> list[tuple[int | None, int | None]]:
@@ -209,7 +209,7 @@ def _query(table: TableInfo, mode: str, hashing: _Hashing, first: int | None, en
         return f"SELECT count(*), 0 FROM ONLY {table.qualified()}{where}"  # nosec B608  # noqa: S608  # quoted identifiers
     return (
         f"SELECT count(*), {postgres_checksum.sum_expression(hashing.row_hash)} "  # nosec B608  # noqa: S608  # quoted identifiers
-        f"FROM (SELECT {hashing.select_list(table)} FROM ONLY {table.qualified()}{where}) r"
+        f"FROM (SELECT {hashing.select_list(table)} FROM ONLY {table.qualified()}{where}) {postgres_checksum.ROW_ALIAS}"
     )
 
 
@@ -307,3 +307,14 @@ def _compare_objects(source: PgEndpoint, target: PgEndpoint, report: VerifyRepor
                 report.large_object_mismatches.append(f"large object {oid}: missing on the target")
             elif dst_lo[oid] != digest:
                 report.large_object_mismatches.append(f"large object {oid}: content differs")
+        # Owner, privileges and comment: cheap, so compared in both modes.
+        src_meta, dst_meta = postgres_objects.large_object_metadata(s), postgres_objects.large_object_metadata(t)
+        for oid, meta in src_meta.items():
+            theirs = dst_meta.get(oid)
+            if theirs is None:
+                continue  # reported missing above
+            for label, mine, other in zip(("owner", "privileges", "comment"), meta, theirs, strict=True):
+                if mine != other:
+                    report.large_object_mismatches.append(
+                        f"large object {oid}: different {label} (source {mine!r}, target {other!r})"
+                    )

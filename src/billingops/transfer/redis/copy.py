@@ -16,6 +16,7 @@ from typing import Any
 
 from billingops.errors import Interrupted, Refused
 from billingops.redact import redact_url
+from billingops.transfer.redis import functions as redis_functions
 from billingops.transfer.redis import parallel as redis_parallel
 from billingops.transfer.redis.resp import RedisUnavailable, RespConnection, is_error
 from billingops.transfer.redis.worker import DEFAULT_BIG_KEY_BYTES, SliceCounts, SliceSpec
@@ -43,6 +44,8 @@ class RedisInventory:
     version: str
     expires: dict[int, int] = field(default_factory=dict)
     role: str = "master"
+    functions: dict[str, list[str]] = field(default_factory=dict)  # library -> its functions (Redis 7+)
+    settings: dict[str, str | None] = field(default_factory=dict)  # redis_functions.SETTINGS; None: unreadable
 
     @property
     def total_keys(self) -> int:
@@ -60,6 +63,9 @@ class RedisInventory:
             "role": self.role,
             "expires": {str(k): v for k, v in self.expires.items()},
             "total_keys": self.total_keys,
+            "functions": self.functions,
+            "settings": self.settings,
+            "not_carried_by_key_copy": redis_functions.NOT_CARRIED,
         }
 
 
@@ -95,6 +101,8 @@ def inspect(endpoint: RedisEndpoint) -> RedisInventory:
     """Keys per database, cluster mode, memory, version; connect/auth failures: RedisUnavailable (exit 3)."""
     with RespConnection(endpoint.url, ca_file=endpoint.ca_file, timeout=30.0) as conn:
         info = _parse_info(conn.check(b"INFO"))
+        functions = {name: lib.functions for name, lib in sorted(redis_functions.libraries(conn).items())}
+        settings = redis_functions.settings(conn)
     dbs, expires = {}, {}
     for name, value in info.items():
         if name.startswith("db") and name[2:].isdigit() and isinstance(value, dict):
@@ -107,6 +115,8 @@ def inspect(endpoint: RedisEndpoint) -> RedisInventory:
         version=info.get("redis_version", "unknown"),
         expires=expires,
         role=info.get("role", "master"),
+        functions=functions,
+        settings=settings,
     )
 
 
@@ -142,6 +152,12 @@ def preflight(source: RedisEndpoint, target: RedisEndpoint) -> Preflight:
             "needs Redis 5.0 or newer",
             hint="use a Redis 7 target (ElastiCache/Memorystore 7.x)",
         )
+    for row in redis_functions.compare_rows(src_inv.settings, tgt_inv.settings):
+        if row["same"] is not True:
+            log.warning(
+                "Redis setting %s: source %s, target %s (a key copy does not carry it: set it through terraform)",
+                row["setting"], row["source"], row["target"],
+            )
     abs_expiry = not src_inv.version_tuple() or src_inv.version_tuple() >= (7, 0)
     size_check, restore_checked = True, False
     sample_db = next((db for db, n in src_inv.dbs.items() if n > 0), None)
@@ -203,6 +219,13 @@ def copy(
 ) -> list[DbCopyResult]:
     """Copy `dbs` (skipping those in `journal_done`); returns one result per database copied now."""
     checked = checked or preflight(source, target)
+    with (
+        RespConnection(source.url, ca_file=source.ca_file, timeout=30.0) as src,
+        RespConnection(target.url, ca_file=target.ca_file, timeout=30.0) as tgt,
+    ):
+        libraries = redis_functions.copy(src, tgt, replace=replace)
+    if libraries:
+        log.info("copied %d Redis function libraries", libraries)
     todo = [db for db in dbs if db not in journal_done]
     specs: list[SliceSpec] = []
     for db in todo:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from billingops.errors import UsageError
+from billingops.transfer.redis import functions as redis_functions
 from billingops.transfer.redis import parallel as redis_parallel
 from billingops.transfer.redis.copy import PARALLEL_MIN_KEYS, RedisEndpoint, inspect
 from billingops.transfer.redis.resp import RespConnection, describe_key, encode
@@ -51,13 +52,14 @@ def verify(
     jobs: int = 1,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     parallel_min_keys: int = PARALLEL_MIN_KEYS,
-) -> list[DbVerifyResult]:
-    """One result per database in `dbs`; `full` runs in `jobs` processes per database of PARALLEL_MIN_KEYS+."""
+) -> list[DbVerifyResult | redis_functions.FunctionsCheck]:
+    """One result per database in `dbs` (and one for the function libraries, when a side has any);
+    `full` runs in `jobs` processes per database of PARALLEL_MIN_KEYS+."""
     if mode not in MODES:
         raise UsageError(f"unknown verification mode {mode!r}", hint="use --verify counts or --verify full")
     src_inv = inspect(source)
     if mode == "counts":
-        return [_verify_counts(source, target, db) for db in dbs]
+        return [_verify_counts(source, target, db) for db in dbs] + _functions(source, target)
     # ABSTTL copies expiries exactly; the window only matters for keys whose TTL was changed during the copy and
     # for sources older than 7.0, whose expiries are read as PTTL + this host's clock (a second of slack).
     window = max(0, copy_finished_ms - copy_started_ms) + 1000
@@ -96,7 +98,17 @@ def verify(
         )
     else:
         runner(specs, progress.add, lambda r: done[r.db].append(r), fn_path=fn_path)
-    return [_finish_full(source, target, db, done[db]) for db in dbs]
+    return [_finish_full(source, target, db, done[db]) for db in dbs] + _functions(source, target)
+
+
+def _functions(source: RedisEndpoint, target: RedisEndpoint) -> list[redis_functions.FunctionsCheck]:
+    """The function libraries, compared in both modes (few and small); nothing when neither side has any."""
+    with (
+        RespConnection(source.url, ca_file=source.ca_file, timeout=30.0) as src,
+        RespConnection(target.url, ca_file=target.ca_file, timeout=30.0) as tgt,
+    ):
+        check = redis_functions.compare(src, tgt)
+    return [check] if check else []
 
 
 def _finish_full(source: RedisEndpoint, target: RedisEndpoint, db: int, parts: list[SliceVerify]) -> DbVerifyResult:

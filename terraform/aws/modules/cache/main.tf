@@ -2,30 +2,53 @@ locals {
   id = "${var.name_prefix}-redis"
 }
 
-# AUTH token, generated once by Secrets Manager and kept in a KMS-encrypted secret; see the database module
-# for why the stored value is ignored after creation.
-data "aws_secretsmanager_random_password" "auth" {
-  password_length     = 64
-  exclude_punctuation = true # ElastiCache forbids some punctuation and the token goes into a rediss:// URL
+# Authentication: Redis ACL users authenticated by IAM (no AUTH token or password exists, so none can reach
+# terraform state; the AWS provider has no write-only auth_token). A client connects as the user with a SigV4
+# token signed by a principal holding `elasticache:Connect` on the replication group and the user (the ECS task
+# role for `app`; the operator's role for `ops`, used by migrate-cloud). The built-in `default` user is replaced
+# by a disabled one, as ElastiCache requires every user group to hold a user named default.
+locals {
+  users = {
+    # user_id must equal user_name for IAM authentication.
+    app = "+@all -@dangerous" # the application: no FLUSHALL, KEYS, CONFIG, DEBUG...
+    ops = "+@all"             # migrate-cloud's copy (SCAN, DUMP/RESTORE, ...)
+  }
 }
 
-resource "aws_secretsmanager_secret" "auth" {
-  # checkov:skip=CKV2_AWS_57: rotating the AUTH token must rewrite REDIS_URL too; done by replacing the version (see README)
-  name                    = "${var.name_prefix}/redis/auth-token"
-  description             = "AUTH token of ${local.id}"
-  kms_key_id              = var.kms_key_arn
-  recovery_window_in_days = var.secret_recovery_window_days
+resource "aws_elasticache_user" "default" {
+  user_id       = "${local.id}-default"
+  user_name     = "default"
+  engine        = "redis"
+  access_string = "off ~* -@all"
+
+  authentication_mode {
+    type = "no-password-required" # the user is off: nobody can log in as default
+  }
 
   tags = var.tags
 }
 
-resource "aws_secretsmanager_secret_version" "auth" {
-  secret_id     = aws_secretsmanager_secret.auth.id
-  secret_string = data.aws_secretsmanager_random_password.auth.random_password
+resource "aws_elasticache_user" "iam" {
+  for_each = local.users
 
-  lifecycle {
-    ignore_changes = [secret_string]
+  user_id       = "${local.id}-${each.key}"
+  user_name     = "${local.id}-${each.key}"
+  engine        = "redis"
+  access_string = "on ~* &* ${each.value}"
+
+  authentication_mode {
+    type = "iam"
   }
+
+  tags = var.tags
+}
+
+resource "aws_elasticache_user_group" "this" {
+  user_group_id = local.id
+  engine        = "redis"
+  user_ids      = concat([aws_elasticache_user.default.user_id], [for u in aws_elasticache_user.iam : u.user_id])
+
+  tags = var.tags
 }
 
 resource "aws_elasticache_subnet_group" "this" {
@@ -97,14 +120,16 @@ resource "aws_elasticache_replication_group" "this" {
   at_rest_encryption_enabled = true
   kms_key_id                 = var.kms_key_arn
   transit_encryption_enabled = true
-  auth_token                 = aws_secretsmanager_secret_version.auth.secret_string
-  auth_token_update_strategy = "ROTATE"
+  user_group_ids             = [aws_elasticache_user_group.this.user_group_id]
 
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = var.snapshot_window
   maintenance_window         = var.maintenance_window
   auto_minor_version_upgrade = true
   apply_immediately          = false
+
+  # A last snapshot before the group is deleted (destroy, or a replacing change): cache data is never lost silently.
+  final_snapshot_identifier = var.final_snapshot ? "${local.id}-final" : null
 
   log_delivery_configuration {
     destination      = aws_cloudwatch_log_group.slow_log.name

@@ -73,7 +73,7 @@ variable "maintenance_window" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for data at rest and the AUTH token secret."
+  description = "Customer managed KMS key for data at rest and snapshots."
   type        = string
 }
 
@@ -87,10 +87,9 @@ variable "log_retention_days" {
   type        = number
 }
 
-variable "secret_recovery_window_days" {
-  description = "Recovery window of the AUTH token secret (0 deletes at once)."
-  type        = number
-  default     = 7
+variable "final_snapshot" {
+  description = "Take a final snapshot when the replication group is deleted."
+  type        = bool
 }
 
 variable "tags" {

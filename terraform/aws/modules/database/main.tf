@@ -3,39 +3,82 @@ locals {
   family     = "postgres${split(".", var.engine_version)[0]}"
 }
 
-# Master credential. Generated once by Secrets Manager (no random provider needed), stored in its own
-# KMS-encrypted secret, and fed to RDS from there. The generator returns a new value on every read, so the
-# stored value is deliberately ignored after creation: it is the source of truth, rotated by replacing it
-# (`terraform apply -replace=module.database.aws_secretsmanager_secret_version.master`).
-data "aws_secretsmanager_random_password" "master" {
+# Credentials. No password ever reaches terraform state: each one is an ephemeral value from Secrets Manager's
+# generator (opened during plan and apply, never stored), written only through write-only attributes
+# (`password_wo`, `secret_string_wo`). Within one apply the ephemeral value is opened once, so the database and
+# the secrets that carry it receive the same value. The *_password_version inputs are the only thing state
+# records: bump one to rotate that credential (a fresh value is generated and written everywhere it is used).
+#
+# The master credential serves only migrations and migrate-cloud (`billingops db migrate` reads rds/master); the
+# application connects as app_username, a role a migration run as the master creates with the password of
+# rds/app. DATABASE_URL (the secret the service reads) is the application role's URL.
+ephemeral "aws_secretsmanager_random_password" "master" {
   password_length     = 40
   exclude_punctuation = true # the password goes into a postgresql:// URL unescaped
 }
 
+ephemeral "aws_secretsmanager_random_password" "app" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
 resource "aws_secretsmanager_secret" "master" {
-  # checkov:skip=CKV2_AWS_57: rotating the master password must rewrite DATABASE_URL too; done by replacing the version (see README)
+  # checkov:skip=CKV2_AWS_57: rotation is a terraform apply with master_password_version bumped (write-only, see README)
   name                    = "${var.name_prefix}/rds/master"
-  description             = "Master credential of ${local.identifier}"
+  description             = "Master credential of ${local.identifier} (migrations only)"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
 
   tags = var.tags
 }
 
+# The RDS secret layout ({engine, host, port, dbname, username, password}) that Secrets Manager's rotation
+# functions and most clients understand.
 resource "aws_secretsmanager_secret_version" "master" {
   secret_id = aws_secretsmanager_secret.master.id
-  secret_string = jsonencode({
+  secret_string_wo = jsonencode({
+    engine   = "postgres"
+    host     = aws_db_instance.this.address
+    port     = aws_db_instance.this.port
+    dbname   = var.database_name
     username = var.master_username
-    password = data.aws_secretsmanager_random_password.master.random_password
+    password = ephemeral.aws_secretsmanager_random_password.master.random_password
   })
-
-  lifecycle {
-    ignore_changes = [secret_string]
-  }
+  secret_string_wo_version = var.master_password_version
 }
 
-locals {
-  master_password = jsondecode(aws_secretsmanager_secret_version.master.secret_string).password
+resource "aws_secretsmanager_secret" "app" {
+  # checkov:skip=CKV2_AWS_57: rotation is a terraform apply with app_password_version bumped plus the migration that sets the role's password (see README)
+  name                    = "${var.name_prefix}/rds/app"
+  description             = "Credential of the application role of ${local.identifier}"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  secret_string_wo = jsonencode({
+    engine   = "postgres"
+    host     = aws_db_instance.this.address
+    port     = aws_db_instance.this.port
+    dbname   = var.database_name
+    username = var.app_username
+    password = ephemeral.aws_secretsmanager_random_password.app.random_password
+  })
+  secret_string_wo_version = var.app_password_version
+}
+
+# DATABASE_URL: created (empty) by the secrets module, its value written here with the same ephemeral password.
+resource "aws_secretsmanager_secret_version" "database_url" {
+  secret_id = var.database_url_secret_arn
+  secret_string_wo = format(
+    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    var.app_username, ephemeral.aws_secretsmanager_random_password.app.random_password,
+    aws_db_instance.this.address, aws_db_instance.this.port, var.database_name,
+  )
+  secret_string_wo_version = var.app_password_version
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -144,8 +187,10 @@ resource "aws_db_instance" "this" {
 
   db_name  = var.database_name
   username = var.master_username
-  password = local.master_password
-  port     = var.port
+  # Write-only: sent on create and whenever master_password_version changes, never stored in state.
+  password_wo         = ephemeral.aws_secretsmanager_random_password.master.random_password
+  password_wo_version = var.master_password_version
+  port                = var.port
 
   allocated_storage     = var.allocated_storage
   max_allocated_storage = var.max_allocated_storage

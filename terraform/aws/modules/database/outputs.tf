@@ -28,14 +28,18 @@ output "username" {
   value       = aws_db_instance.this.username
 }
 
-output "password" {
-  description = "Master password (sensitive)."
-  value       = local.master_password
-  sensitive   = true
+output "app_username" {
+  description = "Application role name (created by a migration run as the master)."
+  value       = var.app_username
+}
+
+output "app_secret_arn" {
+  description = "Secret holding the application role's credential as JSON {engine, host, port, dbname, username, password}."
+  value       = aws_secretsmanager_secret.app.arn
 }
 
 output "master_secret_arn" {
-  description = "Secret holding the master credential as JSON {username, password}."
+  description = "Secret holding the master credential as JSON {engine, host, port, dbname, username, password}."
   value       = aws_secretsmanager_secret.master.arn
 }
 

@@ -85,6 +85,34 @@ variable "master_username" {
   }
 }
 
+variable "app_username" {
+  description = "Role the application connects as (DATABASE_URL); created by a migration run as the master."
+  type        = string
+  default     = "billing_app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.app_username))
+    error_message = "app_username must start with a letter and contain lowercase letters, digits and underscores."
+  }
+}
+
+variable "master_password_version" {
+  description = "Version of the master password (write-only): bump it to rotate the master credential."
+  type        = number
+  default     = 1
+}
+
+variable "app_password_version" {
+  description = "Version of the application role's password (write-only): bump it to rotate rds/app and DATABASE_URL."
+  type        = number
+  default     = 1
+}
+
+variable "database_url_secret_arn" {
+  description = "Secret (created elsewhere, empty) that receives the application's DATABASE_URL."
+  type        = string
+}
+
 variable "port" {
   description = "PostgreSQL port."
   type        = number

@@ -25,6 +25,10 @@ locals {
       Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"] }
       Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
       Resource  = "*"
+      # Only on behalf of this account's alarms and rules (confused deputy).
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+      }
     }
   }
 }

@@ -1,16 +1,39 @@
-resource "aws_sns_topic" "alarms" {
-  name              = "${var.name_prefix}-alarms"
-  kms_master_key_id = var.kms_key_arn
+# One topic per severity, as the infrastructure README routes them: critical pages on-call (PagerDuty's HTTPS
+# endpoint), warning goes to email/Slack, info (deployments, scaling, maintenance) goes separately.
+locals {
+  severities = toset(["critical", "warning", "info"])
 
-  tags = var.tags
+  subscriptions = merge(
+    # alert_emails receive critical and warning, as they did when there was one topic
+    { for pair in setproduct(["critical", "warning"], var.alert_emails) : "${pair[0]}/email/${pair[1]}" => {
+      severity = pair[0], protocol = "email", endpoint = pair[1]
+    } },
+    merge([for severity, subs in var.alert_subscriptions : {
+      for sub in subs : "${severity}/${sub.protocol}/${sub.endpoint}" => merge(sub, { severity = severity })
+    }]...),
+  )
 }
 
-resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(var.alert_emails)
+resource "aws_sns_topic" "alerts" {
+  for_each = local.severities
 
-  topic_arn = aws_sns_topic.alarms.arn
-  protocol  = "email"
-  endpoint  = each.value
+  name              = "${var.name_prefix}-alerts-${each.key}"
+  kms_master_key_id = var.kms_key_arn
+
+  tags = merge(var.tags, { Severity = each.key })
+}
+
+moved {
+  from = aws_sns_topic.alarms
+  to   = aws_sns_topic.alerts["critical"]
+}
+
+resource "aws_sns_topic_subscription" "this" {
+  for_each = local.subscriptions
+
+  topic_arn = aws_sns_topic.alerts[each.value.severity].arn
+  protocol  = each.value.protocol
+  endpoint  = each.value.endpoint
 }
 
 data "aws_caller_identity" "current" {}
@@ -19,13 +42,15 @@ data "aws_partition" "current" {}
 # Replaces the default topic policy: the account keeps managing and using the topic, and the AWS services that
 # raise the seed's alerts and notifications (CloudWatch alarms, EventBridge, RDS events) may publish to it.
 data "aws_iam_policy_document" "topic" {
+  for_each = local.severities
+
   statement {
     sid = "AccountOwner"
     actions = [
       "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
       "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish",
     ]
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [aws_sns_topic.alerts[each.key].arn]
     principals {
       type        = "AWS"
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
@@ -35,7 +60,7 @@ data "aws_iam_policy_document" "topic" {
   statement {
     sid       = "AllowAlertSources"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [aws_sns_topic.alerts[each.key].arn]
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"]
@@ -48,15 +73,17 @@ data "aws_iam_policy_document" "topic" {
   }
 }
 
-resource "aws_sns_topic_policy" "alarms" {
-  arn    = aws_sns_topic.alarms.arn
-  policy = data.aws_iam_policy_document.topic.json
+resource "aws_sns_topic_policy" "alerts" {
+  for_each = local.severities
+
+  arn    = aws_sns_topic.alerts[each.key].arn
+  policy = data.aws_iam_policy_document.topic[each.key].json
 }
 
 # Info notifications of the seed: deployments (completed, failed, rolled back) and ECS service actions
 # (steady state, scaling, task placement problems).
 resource "aws_cloudwatch_event_rule" "ecs" {
-  count = var.enable_deployment_events ? 1 : 0
+  count = var.enable_deployment_events && local.info_notifications ? 1 : 0
 
   name        = "${var.name_prefix}-ecs-events"
   description = "Deployments and service actions of ${var.ecs_service_name}"
@@ -70,21 +97,34 @@ resource "aws_cloudwatch_event_rule" "ecs" {
 }
 
 resource "aws_cloudwatch_event_target" "ecs" {
-  count = var.enable_deployment_events ? 1 : 0
+  count = var.enable_deployment_events && local.info_notifications ? 1 : 0
 
   rule = aws_cloudwatch_event_rule.ecs[0].name
-  arn  = aws_sns_topic.alarms.arn
+  arn  = aws_sns_topic.alerts["info"].arn
 }
 
-# Database down, failover, backup failures and storage events straight from RDS.
+# Database down, failover, backup failures and storage events straight from RDS (critical); its maintenance
+# events are info.
 resource "aws_db_event_subscription" "database" {
   count = var.enable_db_event_subscription ? 1 : 0
 
   name             = "${var.name_prefix}-rds-events"
-  sns_topic        = aws_sns_topic.alarms.arn
+  sns_topic        = aws_sns_topic.alerts["critical"].arn
   source_type      = "db-instance"
   source_ids       = [var.db_instance_identifier]
-  event_categories = ["availability", "backup", "failover", "failure", "low storage", "maintenance", "recovery"]
+  event_categories = ["availability", "backup", "failover", "failure", "low storage", "recovery"]
+
+  tags = var.tags
+}
+
+resource "aws_db_event_subscription" "maintenance" {
+  count = var.enable_db_event_subscription && local.info_notifications ? 1 : 0
+
+  name             = "${var.name_prefix}-rds-maintenance"
+  sns_topic        = aws_sns_topic.alerts["info"].arn
+  source_type      = "db-instance"
+  source_ids       = [var.db_instance_identifier]
+  event_categories = ["maintenance"]
 
   tags = var.tags
 }
@@ -95,7 +135,8 @@ locals {
   ecs_dimensions = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name }
   db_dimensions  = { DBInstanceIdentifier = var.db_instance_identifier }
 
-  # The seed's alerts. severity "critical" pages on-call, "warning" goes to email/Slack; both reach the topic.
+  # The seed's alerts. The key's first word is the severity and picks the topic: "critical" pages on-call,
+  # "warning" goes to email/Slack.
   alarms = merge(
     {
       "critical-app-all-unhealthy" = {
@@ -166,8 +207,15 @@ locals {
   )
 }
 
+# The infrastructure README's monitoring per environment: enhanced (prod) = every alarm and the info
+# notifications; basic (staging) = every alarm; minimal (dev) = the critical alarms only.
+locals {
+  info_notifications = var.level == "enhanced"
+  enabled_alarms     = { for k, v in local.alarms : k => v if var.level != "minimal" || startswith(k, "critical-") }
+}
+
 resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each = local.alarms
+  for_each = local.enabled_alarms
 
   alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
@@ -181,8 +229,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   evaluation_periods  = each.value.periods
   period              = each.value.period
   treat_missing_data  = each.value.missing
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = [aws_sns_topic.alerts[split("-", each.key)[0]].arn]
+  ok_actions          = [aws_sns_topic.alerts[split("-", each.key)[0]].arn]
 
   tags = merge(var.tags, { Severity = split("-", each.key)[0] })
 }
@@ -196,12 +244,14 @@ resource "aws_cloudwatch_metric_alarm" "error_rate" {
   evaluation_periods  = 5
   datapoints_to_alarm = 3
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = [aws_sns_topic.alerts["critical"].arn]
+  ok_actions          = [aws_sns_topic.alerts["critical"].arn]
 
   metric_query {
-    id          = "rate"
-    expression  = "100 * (errors_target + errors_elb) / MAX([requests, 1])"
+    id = "rate"
+    # FILL(m, 0): a metric with no datapoint in a period (no target answered 5xx because no target answered at
+    # all; the load balancer's own 502/503) counts as 0 instead of blanking the whole expression.
+    expression  = "100 * (FILL(errors_target, 0) + FILL(errors_elb, 0)) / MAX([FILL(requests, 0), 1])"
     label       = "5xx rate (%)"
     return_data = true
   }

@@ -1,6 +1,11 @@
 output "alarm_topic_arn" {
-  description = "SNS topic every alarm publishes to."
-  value       = aws_sns_topic.alarms.arn
+  description = "SNS topic of the critical alerts (the one topic of earlier versions)."
+  value       = aws_sns_topic.alerts["critical"].arn
+}
+
+output "alert_topic_arns" {
+  description = "SNS topic by severity: critical, warning, info."
+  value       = { for k, t in aws_sns_topic.alerts : k => t.arn }
 }
 
 output "alarm_names" {

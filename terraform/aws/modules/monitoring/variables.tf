@@ -19,6 +19,31 @@ variable "alert_emails" {
   }
 }
 
+variable "alert_subscriptions" {
+  description = "Subscriptions by severity (critical, warning, info): e.g. { critical = [{ protocol = \"https\", endpoint = \"https://events.pagerduty.com/integration/<key>/enqueue\" }] }."
+  type = map(list(object({
+    protocol = string
+    endpoint = string
+  })))
+  default = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.alert_subscriptions) : contains(["critical", "warning", "info"], k)])
+    error_message = "alert_subscriptions keys must be critical, warning or info."
+  }
+}
+
+variable "level" {
+  description = "Monitoring level: enhanced (every alarm and info notifications), basic (every alarm), minimal (critical alarms only)."
+  type        = string
+  default     = "enhanced"
+
+  validation {
+    condition     = contains(["enhanced", "basic", "minimal"], var.level)
+    error_message = "level must be enhanced, basic or minimal."
+  }
+}
+
 variable "kms_key_arn" {
   description = "KMS key of the SNS topic (its policy must let CloudWatch and RDS use it)."
   type        = string

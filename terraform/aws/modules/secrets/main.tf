@@ -10,10 +10,12 @@ resource "aws_secretsmanager_secret" "this" {
   tags = var.tags
 }
 
-# Only the managed secrets get a value here; the others stay empty until billingops adds a version.
-resource "aws_secretsmanager_secret_version" "managed" {
-  for_each = toset(var.managed_secret_names)
+# Only values that carry no credential are written here (they are stored in terraform state): REDIS_URL, whose
+# password is an IAM token made at connect time. Credentials are written by the module that makes them, through
+# write-only attributes (DATABASE_URL: the database module). The others stay empty until billingops adds a version.
+resource "aws_secretsmanager_secret_version" "plain" {
+  for_each = toset(var.plain_secret_names)
 
   secret_id     = aws_secretsmanager_secret.this[each.key].id
-  secret_string = var.managed_secret_values[each.key]
+  secret_string = var.plain_secret_values[each.key]
 }

@@ -4,7 +4,7 @@ variable "name_prefix" {
 }
 
 variable "secret_names" {
-  description = "Every secret to create (environment variable names); those not in managed_secret_names are created empty."
+  description = "Every secret to create (environment variable names); those not in plain_secret_names are created empty."
   type        = list(string)
 
   validation {
@@ -13,20 +13,21 @@ variable "secret_names" {
   }
 }
 
-variable "managed_secret_names" {
-  description = "Secrets whose value terraform writes from managed_secret_values (a subset of secret_names)."
+variable "plain_secret_names" {
+  description = "Secrets whose value terraform writes from plain_secret_values (a subset of secret_names)."
   type        = list(string)
+  default     = []
 
   validation {
-    condition     = alltrue([for n in var.managed_secret_names : contains(var.secret_names, n)])
-    error_message = "managed_secret_names must be a subset of secret_names."
+    condition     = alltrue([for n in var.plain_secret_names : contains(var.secret_names, n)])
+    error_message = "plain_secret_names must be a subset of secret_names."
   }
 }
 
-variable "managed_secret_values" {
-  description = "Values of the managed secrets, by name."
+variable "plain_secret_values" {
+  description = "Values of plain_secret_names, by name. They are stored in terraform state: never a credential."
   type        = map(string)
-  sensitive   = true
+  default     = {}
 }
 
 variable "kms_key_arn" {

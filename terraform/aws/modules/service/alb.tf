@@ -36,7 +36,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_app" {
 
 resource "aws_lb" "this" {
   # checkov:skip=CKV_AWS_150: deletion protection follows var.deletion_protection (true in prod by the seed)
-  # checkov:skip=CKV_AWS_91: access logs are on when var.access_logs_bucket names the log-archive bucket, which lives outside this stack
+  # checkov:skip=CKV_AWS_91: access logs follow var.enable_access_logs (default true; the module creates the bucket, access_logs.tf)
   name               = "${var.name_prefix}-alb"
   load_balancer_type = "application"
   internal           = false
@@ -47,7 +47,7 @@ resource "aws_lb" "this" {
   enable_deletion_protection = var.deletion_protection
 
   dynamic "access_logs" {
-    for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
+    for_each = var.enable_access_logs ? [local.access_logs_bucket] : []
     content {
       bucket  = access_logs.value
       prefix  = var.name_prefix
@@ -56,6 +56,9 @@ resource "aws_lb" "this" {
   }
 
   tags = var.tags
+
+  # The load balancer checks that it may write to the bucket when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 resource "aws_lb_target_group" "this" {

@@ -188,9 +188,11 @@ resource "aws_ecs_service" "this" {
 
   lifecycle {
     # Application Auto Scaling owns the running count between min_capacity and max_capacity.
-    # `billingops rollout` owns which task definition revision serves: it registers a copy of the current one
-    # with only the image changed, behind a health gate and with rollback. Without this, every apply would
-    # switch the service back to terraform's revision (an un-gated rollout of an old image).
+    # `billingops rollout` owns which task definition revision serves: it must register a copy of terraform's
+    # latest revision (root output task_definition_arn) with only the image changed, behind a health gate and
+    # with rollback, so that terraform's changes (environment, secrets, CPU/memory, sidecars) reach the service.
+    # Without ignore_changes, every apply would switch the service back to terraform's revision (an un-gated
+    # rollout of an old image).
     ignore_changes = [desired_count, task_definition]
   }
 

@@ -28,10 +28,16 @@ data "aws_iam_policy_document" "execution_secrets" {
     resources = values(var.secret_arns)
   }
 
+  # Only through Secrets Manager: the key also encrypts the database and cache, which this role never reads.
   statement {
     sid       = "DecryptAppSecrets"
     actions   = ["kms:Decrypt"]
     resources = [var.secrets_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -41,7 +47,8 @@ resource "aws_iam_role_policy" "execution_secrets" {
   policy = data.aws_iam_policy_document.execution_secrets.json
 }
 
-# Task role: what the application code may call. Only trace upload; everything else it reaches over the network.
+# Task role: what the application code may call: trace upload and IAM authentication to Redis; everything else
+# it reaches over the network.
 resource "aws_iam_role" "task" {
   name               = "${var.name_prefix}-ecs-task"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
@@ -69,4 +76,22 @@ resource "aws_iam_role_policy" "task_tracing" {
   name   = "write-traces"
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task_tracing.json
+}
+
+data "aws_iam_policy_document" "task_redis" {
+  count = length(var.elasticache_connect_arns) > 0 ? 1 : 0
+
+  statement {
+    sid       = "RedisIamAuth"
+    actions   = ["elasticache:Connect"]
+    resources = var.elasticache_connect_arns
+  }
+}
+
+resource "aws_iam_role_policy" "task_redis" {
+  count = length(var.elasticache_connect_arns) > 0 ? 1 : 0
+
+  name   = "connect-redis"
+  role   = aws_iam_role.task.id
+  policy = data.aws_iam_policy_document.task_redis[0].json
 }

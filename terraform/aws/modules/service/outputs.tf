@@ -1,3 +1,8 @@
+output "access_logs_bucket" {
+  description = "Bucket of the load balancer access logs (null when they are off)."
+  value       = var.enable_access_logs ? local.access_logs_bucket : null
+}
+
 output "cluster_name" {
   description = "ECS cluster name."
   value       = aws_ecs_cluster.this.name

@@ -154,9 +154,26 @@ variable "ssl_policy" {
 }
 
 variable "access_logs_bucket" {
-  description = "Existing S3 bucket for load balancer access logs; null disables them."
+  description = "Existing S3 bucket for load balancer access logs (e.g. a log-archive account's); null: the module creates one when enable_access_logs."
   type        = string
   default     = null
+}
+
+variable "enable_access_logs" {
+  description = "Load balancer access logs, to access_logs_bucket or to a bucket this module creates."
+  type        = bool
+  default     = true
+}
+
+variable "waf_redacted_headers" {
+  description = "Request headers replaced by REDACTED in the WAF logs (lowercase)."
+  type        = list(string)
+  default     = ["authorization", "cookie", "stripe-signature"]
+
+  validation {
+    condition     = alltrue([for h in var.waf_redacted_headers : h == lower(h)])
+    error_message = "WAF matches single_header names in lowercase."
+  }
 }
 
 variable "deletion_protection" {
@@ -214,4 +231,10 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "elasticache_connect_arns" {
+  description = "Replication group and Redis user ARNs the task role may connect to with IAM authentication."
+  type        = list(string)
+  default     = []
 }

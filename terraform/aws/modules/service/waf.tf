@@ -105,4 +105,15 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
 
   resource_arn            = aws_wafv2_web_acl.this[0].arn
   log_destination_configs = [aws_cloudwatch_log_group.waf[0].arn]
+
+  # Credentials never reach the WAF logs: the API's bearer tokens, session cookies and Stripe's webhook
+  # signature header are replaced by REDACTED.
+  dynamic "redacted_fields" {
+    for_each = var.waf_redacted_headers
+    content {
+      single_header {
+        name = redacted_fields.value
+      }
+    }
+  }
 }

@@ -14,9 +14,10 @@ resource "google_redis_instance" "this" {
   transit_encryption_mode = "SERVER_AUTHENTICATION"
   customer_managed_key    = var.kms_key_id
 
-  # Replicas read traffic in HA; replica count only applies to STANDARD_HA.
+  # STANDARD_HA keeps one replica for automatic failover. Read replicas stay off: Google requires 5 GB or more
+  # for them and prod runs 4 GB; with them off, 1 is the only valid replica_count.
   replica_count      = var.multi_az ? 1 : null
-  read_replicas_mode = var.multi_az ? "READ_REPLICAS_ENABLED" : "READ_REPLICAS_DISABLED"
+  read_replicas_mode = "READ_REPLICAS_DISABLED"
 
   persistence_config {
     persistence_mode    = "RDB"
@@ -38,4 +39,13 @@ resource "google_redis_instance" "this" {
   }
 
   labels = var.labels
+}
+
+# REDIS_URL, written write-only: this copy of the AUTH string does not enter state. The instance's own
+# auth_string attribute does (Memorystore for Redis returns it as a computed attribute and has no IAM
+# authentication; see terraform/README.md).
+resource "google_secret_manager_secret_version" "redis_url" {
+  secret                 = var.redis_url_secret_id
+  secret_data_wo         = format("rediss://:%s@%s:%d/0", google_redis_instance.this.auth_string, google_redis_instance.this.host, google_redis_instance.this.port)
+  secret_data_wo_version = var.redis_url_version
 }

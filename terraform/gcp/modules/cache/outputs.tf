@@ -1,3 +1,8 @@
+output "resource_id" {
+  description = "Full instance name projects/P/locations/R/instances/I (the redis_instance metrics' instance_id label)."
+  value       = google_redis_instance.this.id
+}
+
 output "instance_id" {
   description = "Memorystore instance id (name)."
   value       = google_redis_instance.this.name
@@ -11,12 +16,6 @@ output "host" {
 output "port" {
   description = "Port (6378 with transit encryption)."
   value       = google_redis_instance.this.port
-}
-
-output "auth_string" {
-  description = "AUTH string (sensitive)."
-  value       = google_redis_instance.this.auth_string
-  sensitive   = true
 }
 
 output "server_ca_certs" {

@@ -49,6 +49,17 @@ variable "kms_key_id" {
   type        = string
 }
 
+variable "redis_url_secret_id" {
+  description = "Secret (created elsewhere, empty) that receives REDIS_URL."
+  type        = string
+}
+
+variable "redis_url_version" {
+  description = "Bump to rewrite REDIS_URL (after the AUTH string was rotated or the instance replaced)."
+  type        = number
+  default     = 1
+}
+
 variable "labels" {
   description = "Labels of the instance."
   type        = map(string)

@@ -3,9 +3,81 @@ locals {
   log_retention_days = min(var.backup_retention_days, 7)
 }
 
-resource "random_password" "user" {
+# Credentials. No password reaches terraform state: ephemeral random passwords (hashicorp/random >= 3.7, opened
+# during plan and apply, never stored) are written only through write-only attributes (`password_wo` of
+# google_sql_user, `secret_data_wo` of google_secret_manager_secret_version, google provider >= 6.23). Within one
+# apply the ephemeral value is opened once, so the user and the secrets carrying it get the same value. The
+# *_password_version inputs are all that state records: bump one to rotate that credential.
+#
+# The master user serves only migrations and migrate-cloud (`billingops db migrate` reads the -db-master secret);
+# the application connects as app_username, a role that a migration run as the master creates with the password of
+# the -db-app secret (a google_sql_user would be a cloudsqlsuperuser). DATABASE_URL is the application role's URL.
+ephemeral "random_password" "master" {
   length  = 40
   special = false # goes into a postgresql:// URL unescaped
+}
+
+ephemeral "random_password" "app" {
+  length  = 40
+  special = false
+}
+
+resource "google_secret_manager_secret" "credential" {
+  for_each = toset(["master", "app"])
+
+  secret_id = "${var.name_prefix}-db-${each.key}"
+  project   = var.project_id
+
+  replication {
+    user_managed {
+      replicas {
+        location = var.region
+        customer_managed_encryption {
+          kms_key_name = var.secrets_kms_key_id
+        }
+      }
+    }
+  }
+
+  labels = var.labels
+}
+
+# The RDS-style JSON layout ({engine, host, port, dbname, username, password}) shared with terraform/aws.
+resource "google_secret_manager_secret_version" "master" {
+  secret = google_secret_manager_secret.credential["master"].id
+  secret_data_wo = jsonencode({
+    engine   = "postgres"
+    host     = google_sql_database_instance.this.private_ip_address
+    port     = 5432
+    dbname   = var.database_name
+    username = var.username
+    password = ephemeral.random_password.master.result
+  })
+  secret_data_wo_version = var.master_password_version
+}
+
+resource "google_secret_manager_secret_version" "app" {
+  secret = google_secret_manager_secret.credential["app"].id
+  secret_data_wo = jsonencode({
+    engine   = "postgres"
+    host     = google_sql_database_instance.this.private_ip_address
+    port     = 5432
+    dbname   = var.database_name
+    username = var.app_username
+    password = ephemeral.random_password.app.result
+  })
+  secret_data_wo_version = var.app_password_version
+}
+
+# DATABASE_URL: created (empty) by the secrets module, its value written here with the same ephemeral password.
+resource "google_secret_manager_secret_version" "database_url" {
+  secret = var.database_url_secret_id
+  secret_data_wo = format(
+    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    var.app_username, ephemeral.random_password.app.result,
+    google_sql_database_instance.this.private_ip_address, 5432, var.database_name,
+  )
+  secret_data_wo_version = var.app_password_version
 }
 
 resource "google_sql_database_instance" "this" {
@@ -143,8 +215,12 @@ resource "google_sql_database" "this" {
 }
 
 resource "google_sql_user" "this" {
-  name     = var.username
-  project  = var.project_id
-  instance = google_sql_database_instance.this.name
-  password = random_password.user.result
+  name                = var.username
+  project             = var.project_id
+  instance            = google_sql_database_instance.this.name
+  password_wo         = ephemeral.random_password.master.result
+  password_wo_version = var.master_password_version
+  # The master user is the instance's: deleting it first (DROP ROLE fails while it owns objects) would stop
+  # destroy; the instance's deletion removes it.
+  deletion_policy = "ABANDON"
 }

@@ -28,8 +28,17 @@ output "username" {
   value       = google_sql_user.this.name
 }
 
-output "password" {
-  description = "Password of the application user (sensitive)."
-  value       = random_password.user.result
-  sensitive   = true
+output "app_username" {
+  description = "Application role name (created by a migration run as the master)."
+  value       = var.app_username
+}
+
+output "master_secret_id" {
+  description = "Secret of the master credential (JSON engine/host/port/dbname/username/password)."
+  value       = google_secret_manager_secret.credential["master"].id
+}
+
+output "app_secret_id" {
+  description = "Secret of the application role's credential (JSON)."
+  value       = google_secret_manager_secret.credential["app"].id
 }

@@ -90,6 +90,34 @@ variable "username" {
   type        = string
 }
 
+variable "app_username" {
+  description = "Role the application connects as (DATABASE_URL); created by a migration run as the master."
+  type        = string
+  default     = "billing_app"
+}
+
+variable "master_password_version" {
+  description = "Version of the master password (write-only): bump it to rotate the master credential."
+  type        = number
+  default     = 1
+}
+
+variable "app_password_version" {
+  description = "Version of the application role's password (write-only): bump it to rotate -db-app and DATABASE_URL."
+  type        = number
+  default     = 1
+}
+
+variable "database_url_secret_id" {
+  description = "Secret (created elsewhere, empty) that receives the application's DATABASE_URL."
+  type        = string
+}
+
+variable "secrets_kms_key_id" {
+  description = "Customer managed key of the credential secrets."
+  type        = string
+}
+
 variable "extra_database_flags" {
   description = "PostgreSQL flags added to the logging and auditing flags the module always sets."
   type        = map(string)

@@ -1,7 +1,7 @@
 # Key rings and keys cannot be deleted in Cloud KMS: `terraform destroy` only destroys the key versions, and
 # the names stay taken in the project.
 resource "google_kms_key_ring" "this" {
-  name     = var.name_prefix
+  name     = var.key_ring
   project  = var.project_id
   location = var.region
 }

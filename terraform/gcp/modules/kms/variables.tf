@@ -13,6 +13,11 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "key_ring" {
+  description = "Key ring name; key rings cannot be deleted, so a re-created environment needs a new name (suffix)."
+  type        = string
+}
+
 variable "keys" {
   description = "Crypto keys by purpose, each with the IAM members (service agents) allowed to encrypt and decrypt."
   type = map(object({

@@ -35,7 +35,8 @@ locals {
   channels = [for c in google_monitoring_notification_channel.email : c.id]
   run      = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${var.service_name}\""
   sql      = "resource.type = \"cloudsql_database\" AND resource.labels.database_id = \"${var.project_id}:${var.database_instance}\""
-  redis    = "resource.type = \"redis_instance\" AND resource.labels.instance_id = \"${var.redis_instance_id}\""
+  # redis_instance's instance_id label carries the full name projects/P/locations/R/instances/I.
+  redis = "resource.type = \"redis_instance\" AND resource.labels.instance_id = \"${var.redis_instance_id}\""
 
   # The seed's alerts. severity CRITICAL pages on-call, WARNING goes to email/Slack.
   threshold_alerts = {
@@ -170,6 +171,32 @@ resource "google_monitoring_alert_policy" "health" {
         cross_series_reducer = "REDUCE_COUNT_FALSE"
         group_by_fields      = ["resource.label.host"]
       }
+    }
+  }
+
+  user_labels = merge(var.labels, { severity = "critical" })
+}
+
+# A Cloud SQL backup that failed (the AWS side's RDS event subscription "backup" category): a log-match condition
+# on the instance's error-level backup log entries. Cloud SQL publishes no backup-status metric.
+resource "google_monitoring_alert_policy" "backup_failed" {
+  display_name          = "${var.name_prefix} database backup failed"
+  project               = var.project_id
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "Cloud SQL backup error"
+    condition_matched_log {
+      filter = "${local.sql} AND severity >= ERROR AND (protoPayload.methodName:\"backup\" OR textPayload:\"backup\" OR jsonPayload.message:\"backup\")"
+    }
+  }
+
+  # Log-match conditions require a notification rate limit.
+  alert_strategy {
+    notification_rate_limit {
+      period = "3600s"
     }
   }
 

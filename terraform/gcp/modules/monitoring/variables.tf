@@ -41,7 +41,7 @@ variable "database_instance" {
 }
 
 variable "redis_instance_id" {
-  description = "Memorystore instance id."
+  description = "Memorystore instance full name projects/P/locations/R/instances/I (the metrics' instance_id label)."
   type        = string
 }
 

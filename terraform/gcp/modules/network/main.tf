@@ -36,6 +36,10 @@ resource "google_service_networking_connection" "this" {
   network                 = google_compute_network.this.id
   service                 = "servicenetworking.googleapis.com"
   reserved_peering_ranges = [google_compute_global_address.private_services.name]
+
+  # Removing the peering fails while Cloud SQL / Memorystore producers still hold addresses in it (they are
+  # deleted asynchronously), which would stop every destroy: leave it, it goes with the network.
+  deletion_policy = "ABANDON"
 }
 
 # Nothing reaches the VPC from outside; the service is only behind the load balancer.

@@ -19,10 +19,5 @@ resource "google_secret_manager_secret" "this" {
   labels = var.labels
 }
 
-# Only the managed secrets get a value here; the others stay empty until billingops adds a version.
-resource "google_secret_manager_secret_version" "managed" {
-  for_each = toset(var.managed_secret_names)
-
-  secret      = google_secret_manager_secret.this[each.key].id
-  secret_data = var.managed_secret_values[each.key]
-}
+# No value is written here: DATABASE_URL and REDIS_URL get theirs write-only from the database and cache modules
+# (never stored in state); the app secrets stay empty until billingops adds a version.

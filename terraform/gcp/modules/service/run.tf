@@ -11,6 +11,10 @@ resource "google_cloud_run_v2_service" "this" {
   # Only the load balancer (and, through it, Cloud Armor) may reach the service.
   ingress = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
 
+  # The public API is open to all behind the load balancer: the invoker check is off instead of granting
+  # roles/run.invoker to allUsers, which the domain-restricted-sharing organisation policy refuses.
+  invoker_iam_disabled = true
+
   template {
     service_account                  = google_service_account.this.email
     execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
@@ -109,13 +113,4 @@ resource "google_cloud_run_v2_service" "this" {
   }
 
   depends_on = [google_secret_manager_secret_iam_member.access]
-}
-
-# The load balancer authenticates nothing itself: the public API is open to all, behind Cloud Armor.
-resource "google_cloud_run_v2_service_iam_member" "public" {
-  project  = var.project_id
-  location = var.region
-  name     = google_cloud_run_v2_service.this.name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }

@@ -1,0 +1,73 @@
+"""Deploy step `migrate`: apply pending migrations, directly or as a one-off task (migrations_mode).
+
+Direct mode reads DATABASE_URL from the secret terraform wrote (or BILLINGOPS_DATABASE_URL) and connects
+through BILLINGOPS_DATABASE_VIA=HOST:PORT when a tunnel is open. In the sandbox the migrations run for real
+against the local PostgreSQL the sandbox started.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from billingops.config import tunables
+from billingops.runs.checklist import StepContext
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: StepContext) -> str:
+    from billingops.services.db_migrate import service
+
+    env = ctx.env
+    if ctx.sandbox is not None:
+        url = ctx.sandbox.database_url
+        if not url:
+            ctx.skip_in_sandbox("the sandbox has no local PostgreSQL (it could not be started)")
+        report = service.migrate_direct(env, url, dry_run=ctx.dry_run, say=ctx.output.say)
+        note = " (task mode is not emulated; ran directly)" if env.migrations_mode == "task" else ""
+        return _detail(ctx, report) + note
+    if env.migrations_mode == "task":
+        return _run_task(ctx)
+    url = service.database_url(
+        env, explicit=tunables().database_url, secret_id=None, outputs=ctx.outputs
+    )
+    report = service.migrate_direct(
+        env,
+        url,
+        via=tunables().database_via,
+        dry_run=ctx.dry_run,
+        say=ctx.output.say,
+    )
+    return _detail(ctx, report)
+
+
+def _detail(ctx: StepContext, report: Any) -> str:
+    if report.dry_run:
+        ctx.data["migrations_pending"] = report.pending
+        return (
+            f"dry run: would apply {len(report.pending)} to {report.database}: {', '.join(report.pending)}"
+            if report.pending
+            else f"dry run: {report.database} is up to date"
+        )
+    applied = [s.name for s in report.applied]
+    ctx.data["migrations_applied"] = applied
+    ctx.save()
+    if not applied:
+        return f"{report.database} is up to date"
+    return f"applied {len(applied)} to {report.database}: {', '.join(applied)}"
+
+
+def _run_task(ctx: StepContext) -> str:
+    from billingops.clouds import migration_task
+    from billingops.clouds.task import DEFAULT_COMMAND, parse_command
+
+    env = ctx.env
+    if ctx.dry_run:
+        return "dry run: the migrations would run as a one-off task of the app image"
+    command = parse_command(tunables().migrate_command or DEFAULT_COMMAND)
+    runner = migration_task(env, ctx.outputs(), say=ctx.output.say)
+    result = runner.run(command)
+    ctx.data["migration_task"] = result.task
+    ctx.save()
+    return f"migration task {result.task} exited 0 after {result.seconds} s"

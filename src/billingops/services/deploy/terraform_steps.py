@@ -1,0 +1,215 @@
+"""Deploy steps up to and including `apply`: preflight, init, plan, approval, apply."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
+from billingops.locks.heartbeat import fence_all
+from billingops.runs.checklist import Skip, StepContext
+from billingops.terraform.plan_summary import PlanSummary, summarize
+from billingops.terraform.runner import describe_event
+
+log = logging.getLogger(__name__)
+
+
+def preflight(ctx: StepContext) -> str:
+    from billingops.services.deploy.preflight import run_checks
+
+    checks = run_checks(ctx.env, ctx.session.settings, image=None if ctx.sandbox else ctx.image,
+                        sandbox=ctx.sandbox, outputs=ctx.outputs, own_run_id=ctx.journal.run_id)
+    for check in checks:
+        if check.status != "ok":
+            ctx.output.say(f"preflight {check.status}: {check.name}: {check.detail}",
+                           "warn" if check.status == "warn" else "error")
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        raise StepFailed(
+            "Preflight failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed) + ".",
+            hint="Fix: " + " ".join(c.fix for c in failed if c.fix) + " (`billingops doctor` shows every check).",
+        )
+    warned = sum(1 for c in checks if c.status == "warn")
+    return f"{len(checks)} checks, {warned} warning(s)"
+
+
+def init(ctx: StepContext) -> str:
+    tf = ctx.terraform()
+    version = tf.check_version()
+    tf.init(reconfigure=True)
+    return f"terraform {'.'.join(map(str, version))} initialised ({tf.workdir.name})"
+
+
+def plan(ctx: StepContext) -> str:
+    tf = ctx.terraform()
+    planfile = tf.data_dir / "plans" / f"{ctx.journal.run_id}.tfplan"
+    result = tf.plan(planfile, on_event=_event_printer(ctx, verbose_only=True))
+    _private(planfile)
+    ctx.data["plan"] = {"planfile": str(planfile), "has_changes": result.has_changes,
+                        "summary": result.summary.to_dict()}
+    ctx.save()
+    return result.summary.headline() if result.has_changes else "no changes"
+
+
+def approval(ctx: StepContext) -> str:
+    """Ask for approval of the saved plan and record the answer, bound to the plan file's SHA-256."""
+    from billingops.runs import approvals
+
+    recorded = ctx.data.get("plan")
+    if not recorded:
+        raise StepFailed("There is no plan to approve in this run.", hint="Run the plan step (--from plan).")
+    if not recorded["has_changes"]:
+        raise Skip("no changes to approve")
+    planfile = Path(recorded["planfile"])
+    if not planfile.is_file():
+        ctx.output.say("The saved plan is gone (a refused or failed approval deletes it): planning again.", "warn")
+        plan(ctx)
+        recorded = ctx.data["plan"]
+        planfile = Path(recorded["planfile"])
+        if not recorded["has_changes"]:
+            raise Skip("no changes to approve (planned again)")
+    try:
+        detail, how = _ask(ctx, recorded)
+    except BaseException:
+        approvals.record(ctx.journal, planfile, how=_how(ctx), outcome=approvals.REFUSED)
+        planfile.unlink(missing_ok=True)  # a refused plan can never be applied later
+        raise
+    entry = approvals.record(ctx.journal, planfile, how=how, outcome=approvals.PASSED)
+    ctx.session.audit().record("deploy.approval", run_id=ctx.journal.run_id, env=ctx.env.name,
+                               cloud=ctx.env.cloud, how=how, plan_sha256=entry["plan_sha256"])
+    return detail
+
+
+def _how(ctx: StepContext) -> str:
+    if ctx.session.yes:
+        return "--yes --allow-destroy" if ctx.allow_destroy else "--yes"
+    return "interactive"
+
+
+def _ask(ctx: StepContext, recorded: dict[str, Any]) -> tuple[str, str]:
+    summary = _summary_of(recorded)
+    _show_plan(ctx, summary)
+    dangerous = summary.dangerous
+    env = ctx.env
+    if dangerous:
+        names = ", ".join(c.address + f" ({c.action})" for c in dangerous)
+        if ctx.session.yes:
+            if not ctx.allow_destroy:
+                raise ApprovalRequired(
+                    f"The plan destroys or replaces stateful resources: {names}; --yes alone does not approve that.",
+                    hint="Review the plan; to approve it anyway pass --yes --allow-destroy, or run interactively.",
+                )
+            return (f"approved with --yes --allow-destroy ({len(dangerous)} stateful change(s))",
+                    "--yes --allow-destroy")
+        if env.is_prod:
+            question = (f"The plan destroys or replaces stateful resources in {env.name}: {names}. "
+                        "This can lose data.")
+            if not ctx.output.confirm_typed(question, env.name, flag="--yes --allow-destroy"):
+                raise Refused("The plan was not approved (the environment name was not typed).",
+                              hint="Nothing was applied. Review the plan and run the deploy again.")
+            return "approved by typing the environment name", "typed"
+    if ctx.output.confirm(f"Apply these changes to {env.name} ({env.cloud})?", flag="--yes"):
+        return "approved" + (" with --yes" if ctx.session.yes else " interactively"), _how(ctx)
+    raise Refused("The plan was not approved.", hint="Nothing was applied. Run the deploy again when ready.")
+
+
+def apply(ctx: StepContext) -> str:
+    from billingops.runs import approvals
+
+    recorded = ctx.data.get("plan")
+    if not recorded:
+        raise StepFailed("There is no saved plan in this run to apply.", hint="Run the plan step (--from plan).")
+    if not recorded["has_changes"]:
+        raise Skip("no changes to apply")
+    # Only the plan approved in this run (or the run resumed) is applied: checked before terraform runs.
+    approvals.require(ctx.journal, Path(recorded["planfile"]))
+    tf = ctx.terraform()
+    fence_all("terraform apply")
+    # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see services/deploy).
+    try:
+        result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))
+    except TerraformError as exc:
+        if "Saved plan is stale" not in exc.message:
+            raise
+        result = _replan_and_apply(ctx, tf)
+    finally:
+        Path(recorded["planfile"]).unlink(missing_ok=True)  # it holds secrets in clear; never applied twice
+    ctx.services.pop("outputs", None)
+    if ctx.sandbox is not None:
+        _after_sandbox_apply(ctx)
+    changes = result.summary
+    return (f"{changes.get('add', 0)} added, {changes.get('change', 0)} changed, "
+            f"{changes.get('remove', 0)} destroyed")
+
+
+def _replan_and_apply(ctx: StepContext, tf: Any) -> Any:
+    """terraform found the saved plan stale (the state changed since): plan again, ask again, apply that."""
+    from billingops.runs import approvals
+
+    ctx.output.say("terraform: the saved plan is stale (the state changed since it was made): planning again "
+                   "and asking for approval again.", "warn")
+    plan(ctx)
+    approval(ctx)
+    planfile = Path(ctx.data["plan"]["planfile"])
+    approvals.require(ctx.journal, planfile)
+    try:
+        return tf.apply(planfile, on_event=_event_printer(ctx))
+    finally:
+        planfile.unlink(missing_ok=True)
+
+
+def _after_sandbox_apply(ctx: StepContext) -> None:
+    repository = ctx.outputs().get("image_repository_url")
+    if repository and ctx.image:
+        ref = ctx.sandbox.push_image(repository, ctx.image)
+        ctx.output.say(f"sandbox: pushed a placeholder image manifest {ref} to the emulated ECR")
+
+
+def _summary_of(recorded: dict[str, Any]) -> PlanSummary:
+    changes = recorded["summary"]["changes"]
+    plan_like = {"resource_changes": [
+        {"address": c["address"], "type": c["type"], "mode": "managed",
+         "change": {"actions": {"create": ["create"], "update": ["update"], "delete": ["delete"],
+                                "replace": ["delete", "create"]}[c["action"]]}} for c in changes]}
+    return summarize(plan_like)
+
+
+def _show_plan(ctx: StepContext, summary: PlanSummary) -> None:
+    output = ctx.output
+    if output.json_mode:
+        output.say(f"plan: {summary.headline()}")
+        return
+    rows = [(rtype, counts.get("create", 0), counts.get("update", 0), counts.get("delete", 0),
+             counts.get("replace", 0)) for rtype, counts in summary.by_type.items()]
+    dangerous_types = {c.type for c in summary.dangerous}
+    table = output.table(f"plan for {ctx.env.name}: {summary.headline()}",
+                         ["resource type", "add", "change", "destroy", "replace"], rows,
+                         styles=["bold red" if r[0] in dangerous_types else None for r in rows])
+    output.err.print(table)
+    for change in summary.dangerous:
+        output.say(f"DANGER: {change.action} of stateful resource {change.address}", "error")
+
+
+def _event_printer(ctx: StepContext, verbose_only: bool = False) -> Callable[[dict[str, Any]], None]:
+    def handle(event: dict[str, Any]) -> None:
+        text = describe_event(event)
+        if text is None:
+            return
+        kind = event.get("type")
+        if verbose_only or kind in ("apply_progress", "planned_change"):
+            ctx.output.say(text, "debug")
+        else:
+            ctx.output.say(text)
+
+    return handle
+
+
+def _private(path: Path) -> None:
+    # Plan files hold every planned value, sensitive ones included: readable by the owner only.
+    try:
+        os.chmod(path, 0o600)
+    except OSError:
+        log.debug("could not restrict permissions of %s", path)
