@@ -158,3 +158,31 @@ def test_apply_refuses_a_plan_file_that_changed_after_its_approval(tmp_path):
     with pytest.raises(Refused, match="no approval"):
         approvals.require(fresh, planfile)  # an approval of another run does not count
     assert json.loads(journal.path.read_text())["approvals"][0]["outcome"] == "passed"
+
+
+def test_a_stale_saved_plan_is_planned_again_and_approved_again(tmp_path, tf_env, run_cli):
+    """terraform rejects a saved plan once the state changed ("Saved plan is stale"): billingops plans again,
+    asks again (a second approval, of the new plan's hash) and applies that one."""
+    import subprocess
+
+    from tests.core.conftest import make_project
+
+    project = make_project(tmp_path / "p")
+    assert run_cli("deploy", "--env", "dev", "--yes", "--only", "init", cwd=project).returncode == 0
+    planned = run_cli("deploy", "--env", "dev", "--yes", "--only", "plan", cwd=project)
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    # Someone changes the state behind the saved plan's back (same backend, same data dir).
+    data_dir = project / ".billingops" / "terraform" / "aws-dev"
+    subprocess.run(["terraform", "apply", "-auto-approve", "-input=false", "-var", "environment=other"],
+                   cwd=project / "tf", env={**os.environ, "TF_DATA_DIR": str(data_dir)}, check=True,
+                   capture_output=True, timeout=300)
+
+    result = run_cli("deploy", "--env", "dev", "--yes", "--from", "approval", "--json", cwd=project)
+    run = journals(project)[-1]
+    assert step_outcomes(run)["apply"] == "ok", result.stderr[-3000:]
+    assert "stale" in result.stderr
+    passed = [a for a in run["approvals"] if a["outcome"] == "passed"]
+    assert len(passed) == 2 and passed[0]["plan_sha256"] != passed[1]["plan_sha256"]
+    state = json.loads((project / "state" / "dev.tfstate").read_text())
+    app = next(r for r in state["resources"] if r["name"] == "app")
+    assert app["instances"][0]["attributes"]["input"]["value"] == "app-dev"  # the new plan was applied, not the old one

@@ -17,6 +17,8 @@ from tests.core.conftest import journals, make_project, step_outcomes
 
 pytestmark = pytest.mark.slow
 
+STEPS = ("preflight", "init", "plan", "approval", "apply")
+EARLY = ("preflight", "init", "plan")  # steps that write nothing: the holder is frozen in one of them
 BEAT = {"BILLINGOPS_DEPLOY_LOCK_HEARTBEAT_SECONDS": "1s", "BILLINGOPS_UNLOCK_RECHECK_SECONDS": "0s"}
 
 
@@ -58,8 +60,8 @@ def test_a_frozen_holder_loses_its_lock_and_stops_at_its_next_step_without_writi
     project = make_project(tmp_path / "p")
     first = _start(project)
     try:
-        _wait_for(lambda: _running_step(project) == "init")
-        os.kill(first.pid, signal.SIGSTOP)  # frozen mid-init: no heartbeat, no step boundary
+        frozen_in = _wait_for(lambda: _running_step(project) in EARLY and _running_step(project))
+        os.kill(first.pid, signal.SIGSTOP)  # frozen mid-step: no heartbeat, no step boundary
         lock = _wait_for(lambda: _deploy_lock(run_cli, project))
         assert lock["liveness"]["status"] == "live" or "heartbeat" in json.dumps(lock["liveness"])
         assert "machine id" in " ".join(lock["liveness"]["reasons"])
@@ -80,7 +82,8 @@ def test_a_frozen_holder_loses_its_lock_and_stops_at_its_next_step_without_writi
     assert "no longer held by run" in stderr and "--resume" in stderr
     run = journals(project)[-1]
     outcomes = step_outcomes(run)
-    assert outcomes["init"] == "ok" and outcomes["plan"] == "failed", outcomes  # stopped at the next boundary
+    after = STEPS[STEPS.index(frozen_in) + 1]
+    assert outcomes[frozen_in] == "ok" and outcomes[after] == "failed", outcomes  # stopped at the next boundary
     assert "apply" not in outcomes
     assert run["status"] == "failed"  # resumable
     assert _resources(project) == []  # nothing was written
@@ -109,7 +112,7 @@ def test_fencing_stops_a_holder_whose_record_was_removed_behind_its_back(tmp_pat
     project = make_project(tmp_path / "p")
     first = _start(project)
     try:
-        _wait_for(lambda: _running_step(project) == "init")
+        _wait_for(lambda: _running_step(project) in EARLY)
         os.kill(first.pid, signal.SIGSTOP)
         record = Path(_wait_for(lambda: _deploy_lock(run_cli, project))["location"].removeprefix("file://"))
         assert record.is_file(), record

@@ -70,3 +70,17 @@ def test_locks_all_checked_everywhere_is_a_real_all_clear(tmp_path, run_cli):
     doc = json.loads(result.stdout)
     assert doc["outcome"] == "none held" and doc["checked"] == ["prod", "staging", "dev"]
     assert doc["could_not_check"] == []
+
+
+def test_doctor_says_what_it_could_not_check_and_exits_3(tmp_path, run_cli):
+    project = _project(tmp_path / "p")
+    result = run_cli("doctor", "--env", "prod", "--json", cwd=project,
+                     env={"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"})
+    doc = json.loads(result.stdout)
+    assert "state lock" in [u["name"] for u in doc["could_not_check"]], doc
+    rows = {c["name"]: c for c in doc["checks"]}
+    assert rows["state lock"]["checked"] is False and rows["state lock"]["status"] != "ok"
+    assert not any(c["status"] == "fail" for c in doc["checks"]), doc  # nothing failed: only unknown
+    assert result.returncode == 3 and doc["outcome"] == "could not check", doc
+    text = run_cli("doctor", "--env", "prod", cwd=project, env={"AWS_MAX_ATTEMPTS": "1"})
+    assert text.returncode == 3 and "COULD NOT CHECK state lock" in text.stdout, text.stdout

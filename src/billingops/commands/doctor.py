@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from billingops.commands.common import Session, with_session
+from billingops.errors import EXIT_EXTERNAL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +33,7 @@ def doctor(
 
     result = use_case.doctor(session, image=image, sandbox=sandbox)
     session.output.result(result, lambda console: _render(session, console, result))
-    return 1 if result.failed else 0
+    return 1 if result.failed else (EXIT_EXTERNAL if result.could_not_check else 0)
 
 
 def _render(session: Session, console: Console, result: DoctorResult) -> None:
@@ -43,3 +44,6 @@ def _render(session: Session, console: Console, result: DoctorResult) -> None:
     console.print(table)
     summary = f"{len(checks) - len(failed)} of {len(checks)} checks passed without failure"
     console.print(summary if not failed else f"{summary}; fix the failing rows before deploying.")
+    if result.could_not_check:
+        console.print("COULD NOT CHECK " + ", ".join(u["name"] for u in result.could_not_check)
+                      + ": unknown, not fine.")

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 class DoctorResult:
     env: str
     cloud: str
-    outcome: str  # ok, or failed when any check fails
+    outcome: str  # ok; failed when any check fails; "could not check" when a check could not be made
     checks: list[Check] = field(default_factory=list)
+    could_not_check: list[dict[str, str]] = field(default_factory=list)  # never an unchecked all-clear
 
     @property
     def failed(self) -> list[Check]:
@@ -43,4 +44,6 @@ def doctor(session: Session, *, image: str | None = None, sandbox: bool = False)
 
     checks = run_checks(env, session.settings, image=image, outputs=outputs, sandbox=info)
     failed = [c for c in checks if c.status == "fail"]
-    return DoctorResult(env=env.name, cloud=env.cloud, outcome="failed" if failed else "ok", checks=checks)
+    unchecked = [{"name": c.name, "why": c.detail} for c in checks if not c.checked]
+    outcome = "failed" if failed else ("could not check" if unchecked else "ok")
+    return DoctorResult(env=env.name, cloud=env.cloud, outcome=outcome, checks=checks, could_not_check=unchecked)

@@ -29,6 +29,7 @@ class Check:
     status: str
     detail: str
     fix: str = ""
+    checked: bool = True  # False: the check could not be made (why in `detail`); never an all-clear
 
 
 def read_tfvars(path: Path) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def check_state_lock(env: EnvConfig, sandbox: Any = None, own_run_id: str | None
         held = [lock for lock in find_locks(env, runs_dir=env.state_dir / "runs")
                 if not (own_run_id and lock.lock_id == own_run_id)]
     except BillingOpsError as err:
-        return Check("state lock", WARN, f"could not check: {err.message}", err.hint)
+        return Check("state lock", WARN, f"could not check: {err.message}", err.hint, checked=False)
     if not held:
         return Check("state lock", OK, "no state lock or deploy lock held")
     lock = held[0]
@@ -198,7 +199,8 @@ def check_drift_age(env: EnvConfig, settings: Any) -> Check:
     try:
         last = last_drift_check(settings, env.name, env.cloud)
     except BillingOpsError as err:
-        return Check("drift check", WARN, f"could not read the last drift check: {err.message}", err.hint)
+        return Check("drift check", WARN, f"could not read the last drift check: {err.message}", err.hint,
+                     checked=False)
     if last is None:
         return Check("drift check", WARN, "no drift check on record",
                      f"Run `billingops drift --env {env.name}` (daily, from a scheduled job).")
@@ -226,7 +228,8 @@ def check_secrets(env: EnvConfig, sandbox: Any = None,
         try:
             missing = preflight_problems(env, values)
         except BillingOpsError as err:
-            return Check("secrets", WARN, f"could not read the secret store: {err.message}", err.hint)
+            return Check("secrets", WARN, f"could not read the secret store: {err.message}", err.hint,
+                         checked=False)
         if missing:
             return Check("secrets", FAIL, "required secrets with no version and no value to seed: "
                          + ", ".join(missing),
