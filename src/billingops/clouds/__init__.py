@@ -16,6 +16,7 @@ from billingops.errors import ConfigError
 
 if TYPE_CHECKING:
     from billingops.clouds.database import DatabaseAdapter
+    from billingops.clouds.identity import Identity
     from billingops.clouds.rollout import ImageRegistry, Rollout
     from billingops.clouds.secrets import SecretStore
     from billingops.config import EnvConfig
@@ -123,3 +124,20 @@ def migration_task(env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) ->
     from billingops.clouds.gcp.task import CloudRunMigrationJob
 
     return CloudRunMigrationJob.from_outputs(env, outputs, job=kwargs.pop("job", None), **kwargs)
+
+
+def caller_identity(env: EnvConfig) -> Identity:
+    """Who the cloud says we are (STS caller identity / the Google account); raises CloudError when it cannot
+    be asked, which is also how billingops learns the cloud cannot be reached."""
+    _check(env)
+    if env.cloud == "aws":
+        from billingops.clouds.aws.identity import caller_identity as aws_identity
+
+        return aws_identity(env)
+    from billingops.clouds.gcp.identity import caller_identity as google_identity
+
+    return google_identity(env)
+
+
+# The terraform output holding the URL the health gate and the post-deploy check call.
+HEALTH_URL_OUTPUT = {"aws": "load_balancer_url", "gcp": "service_url"}

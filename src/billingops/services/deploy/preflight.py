@@ -112,32 +112,16 @@ def check_backend(env: EnvConfig, sandbox: Any = None) -> Check:
 
 
 def check_credentials(env: EnvConfig) -> Check:
-    if env.cloud == "aws":
-        import botocore.session
+    """Who the cloud says we are; a cloud that cannot be reached fails the check (it does not warn)."""
+    from billingops.clouds import caller_identity
+    from billingops.errors import BillingOpsError
 
-        try:
-            creds = botocore.session.Session().get_credentials()
-        except Exception as exc:  # noqa: BLE001  # botocore raises many profile/SSO error types
-            return Check("credentials", FAIL, f"AWS credentials could not be resolved: {type(exc).__name__}",
-                         "Fix the AWS profile / SSO login (aws sso login, AWS_PROFILE).")
-        if creds is None:
-            return Check("credentials", FAIL, "no AWS credentials found",
-                         "Configure credentials: aws configure, AWS_PROFILE or aws sso login.")
-        return Check("credentials", OK, f"AWS credentials from {creds.method} (not shown)")
     try:
-        import google.auth
-        from google.auth import exceptions as auth_exc
-    except ImportError:  # pragma: no cover - google-auth ships with the Google clients we depend on
-        return Check("credentials", FAIL, "google-auth is not installed", "pip install google-auth")
-    try:
-        _, project = google.auth.default()
-    except auth_exc.DefaultCredentialsError:
-        if env.gcp_endpoints:
-            return Check("credentials", WARN, "no Google credentials; configured endpoints are used anonymously",
-                         "Run `gcloud auth application-default login` for a real project.")
-        return Check("credentials", FAIL, "no Google Cloud application-default credentials",
-                     "Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.")
-    return Check("credentials", OK, f"Google application-default credentials (project {project or 'unset'})")
+        who = caller_identity(env)
+    except BillingOpsError as err:
+        return Check("credentials", FAIL, err.message, err.hint)
+    scope = f" in {who.scope}" if who.scope else ""
+    return Check("credentials", OK, f"{who.principal}{scope} (credentials from {who.source}; not shown)")
 
 
 def check_dns(env: EnvConfig) -> Check:

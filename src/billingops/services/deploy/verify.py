@@ -18,7 +18,9 @@ def run(ctx: StepContext) -> str:
     from billingops.services.rollout import step_settings
 
     ctx.skip_in_sandbox("no application answers the health check on the emulated load balancer")
-    name = "load_balancer_url" if ctx.env.cloud == "aws" else "service_url"
+    from billingops.clouds import HEALTH_URL_OUTPUT
+
+    name = HEALTH_URL_OUTPUT[ctx.env.cloud]
     base = ctx.outputs().get(name)
     if not base:
         raise ConfigError(

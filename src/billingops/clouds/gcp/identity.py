@@ -1,0 +1,29 @@
+"""The Google account behind application-default credentials, refreshed once so Google is known to answer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from billingops.clouds.base import gcp_errors
+from billingops.clouds.identity import Identity
+
+if TYPE_CHECKING:
+    from billingops.config import EnvConfig
+
+
+def caller_identity(env: EnvConfig) -> Identity:
+    if env.gcp_endpoints:
+        # Configured endpoints (emulators, tunnels on loopback) are used anonymously.
+        scope = f"project {env.gcp_project}" if env.gcp_project else None
+        return Identity("anonymous (configured gcp.endpoints)", scope, "billingops.toml")
+    import google.auth
+    import google.auth.transport.requests
+
+    with gcp_errors("Google credentials",
+                    hint="Run `gcloud auth application-default login` and check network access to Google."):
+        credentials, project = google.auth.default()
+        credentials.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]  # google-auth: unannotated
+    principal = (getattr(credentials, "service_account_email", None) or getattr(credentials, "account", None)
+                 or type(credentials).__name__)
+    project = env.gcp_project or project
+    return Identity(str(principal), f"project {project}" if project else None, "application-default")
