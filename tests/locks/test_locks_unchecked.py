@@ -80,7 +80,10 @@ def test_doctor_says_what_it_could_not_check_and_exits_3(tmp_path, run_cli):
     assert "state lock" in [u["name"] for u in doc["could_not_check"]], doc
     rows = {c["name"]: c for c in doc["checks"]}
     assert rows["state lock"]["checked"] is False and rows["state lock"]["status"] != "ok"
-    assert not any(c["status"] == "fail" for c in doc["checks"]), doc  # nothing failed: only unknown
-    assert result.returncode == 3 and doc["outcome"] == "could not check", doc
+    # the cloud cannot be asked: credentials fail (issue 16: fail, not warn), unchecked, and nothing else failed
+    assert rows["credentials"]["status"] == "fail" and rows["credentials"]["checked"] is False, doc
+    assert not any(c["status"] == "fail" and c["checked"] for c in doc["checks"]), doc
+    assert result.returncode == 3, doc
     text = run_cli("doctor", "--env", "prod", cwd=project, env={"AWS_MAX_ATTEMPTS": "1"})
-    assert text.returncode == 3 and "COULD NOT CHECK state lock" in text.stdout, text.stdout
+    unchecked = next(line for line in text.stdout.splitlines() if line.startswith("COULD NOT CHECK"))
+    assert text.returncode == 3 and "state lock" in unchecked, text.stdout

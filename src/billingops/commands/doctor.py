@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from billingops.commands.common import Session, with_session
-from billingops.errors import EXIT_EXTERNAL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,7 +32,7 @@ def doctor(
 
     result = use_case.doctor(session, image=image, sandbox=sandbox)
     session.output.result(result, lambda console: _render(session, console, result))
-    return 1 if result.failed else (EXIT_EXTERNAL if result.could_not_check else 0)
+    return result.exit_code
 
 
 def _render(session: Session, console: Console, result: DoctorResult) -> None:

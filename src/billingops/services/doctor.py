@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from billingops.errors import EXIT_EXTERNAL, EXIT_STEP_FAILED
+
 if TYPE_CHECKING:
     from billingops.services.deploy.preflight import Check
     from billingops.session import Session
@@ -21,6 +23,14 @@ class DoctorResult:
     @property
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a check found a problem; 3 when the only failures are what could not be asked (the cloud
+        unreachable) or a check could not be made; 0 otherwise."""
+        if any(c.status == "fail" and c.checked for c in self.checks):
+            return EXIT_STEP_FAILED
+        return EXIT_EXTERNAL if self.failed or self.could_not_check else 0
 
 
 def doctor(session: Session, *, image: str | None = None, sandbox: bool = False) -> DoctorResult:

@@ -119,7 +119,8 @@ def check_credentials(env: EnvConfig) -> Check:
     try:
         who = caller_identity(env)
     except BillingOpsError as err:
-        return Check("credentials", FAIL, err.message, err.hint)
+        # Failed, not a warning: nothing else can work. Unchecked too: the cloud did not answer.
+        return Check("credentials", FAIL, err.message, err.hint, checked=False)
     scope = f" in {who.scope}" if who.scope else ""
     return Check("credentials", OK, f"{who.principal}{scope} (credentials from {who.source}; not shown)")
 
