@@ -55,3 +55,37 @@ def test_import_layers_hold():
     result = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "0 broken" in result.stdout
+
+
+def test_no_import_cycle_between_modules():
+    """Lazy imports included, TYPE_CHECKING blocks aside: a cycle means two modules that are one in disguise."""
+    import ast
+    import graphlib
+
+    src = REPO / "src"
+    modules = {".".join(p.relative_to(src).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in (src / "billingops").rglob("*.py")}
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(block.test) for n in ast.walk(block)}
+        targets = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("billingops"):
+                targets |= {owner(f"{node.module}.{a.name}") for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {owner(a.name) for a in node.names if a.name.startswith("billingops")}
+        graph[name] = {t for t in targets if t and t != name and not name.startswith(t + ".")}
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as cycle:
+        pytest.fail(f"import cycle: {' -> '.join(cycle.args[1])}")

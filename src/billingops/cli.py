@@ -24,9 +24,9 @@ except ImportError:  # pragma: no cover - older typer on plain click
     from click.utils import make_default_short_help  # type: ignore[no-redef]
 
 from billingops import __version__, redact
+from billingops.command_table import COMMANDS
 from billingops.commands import common
 from billingops.config import tunables
-from billingops.entry import COMMANDS
 from billingops.errors import EXIT_INTERRUPTED, EXIT_USAGE, BillingOpsError, UsageError
 
 log = logging.getLogger(__name__)
