@@ -21,7 +21,7 @@ STRICT = ["src/billingops/clouds", "src/billingops/locks", "src/billingops/servi
           "src/billingops/transfer",
           "src/billingops/terraform", "src/billingops/process.py", "src/billingops/sandbox",
           "src/billingops/runs", "src/billingops/redact.py",
-          "src/billingops/services", "src/billingops/config.py"]
+          "src/billingops/services", "src/billingops/config"]
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess:
