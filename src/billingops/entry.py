@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if len(args) == 2 and args[0] == "--show-completion" and args[1] in SHELLS:
         # Typer's --show-completion detects the shell and ignores a name given after it.
-        from typer.completion import get_completion_script
+        from typer._completion_shared import get_completion_script
 
         sys.stdout.write(get_completion_script(prog_name="billingops", complete_var="_BILLINGOPS_COMPLETE",
                                                shell=args[1]) + "\n")

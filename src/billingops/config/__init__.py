@@ -368,12 +368,12 @@ def _type_name(kind: type) -> str:
 
 
 # The knobs and the one duration/number syntax live in config/knobs.py; re-exported for callers.
-from billingops.config.knobs import (  # noqa: E402, F401
-    DURATION_FORMS,
-    SECRET_ENV_PREFIX,
-    Tunables,
-    environ_secret,
-    parse_duration,
-    parse_number,
-    tunables,
+from billingops.config.knobs import (  # noqa: E402
+    DURATION_FORMS as DURATION_FORMS,
+    SECRET_ENV_PREFIX as SECRET_ENV_PREFIX,
+    Tunables as Tunables,
+    environ_secret as environ_secret,
+    parse_duration as parse_duration,
+    parse_number as parse_number,
+    tunables as tunables,
 )
