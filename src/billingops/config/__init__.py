@@ -14,8 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from billingops.config.knobs import (
+    DURATION_FORMS,
+    SECRET_ENV_PREFIX,
+    Tunables,
+    environ_secret,
+    parse_duration,
+    parse_number,
+    tunables,
+)
 from billingops.errors import ConfigError
 from billingops.resources import bundled_path
+
+# The knobs and the one duration/number syntax live in config/knobs.py; callers import them from here.
+__all__ = ["DURATION_FORMS", "SECRET_ENV_PREFIX", "Tunables", "environ_secret", "parse_duration", "parse_number",
+           "tunables"]
 
 CONFIG_FILENAME = "billingops.toml"
 ENVIRONMENTS = ("prod", "staging", "dev")
@@ -365,15 +378,3 @@ def _check_choice(value: Any, choices: tuple[str, ...], where: str, key: str, wh
 
 def _type_name(kind: type) -> str:
     return {str: "a string", bool: "true or false", int: "a whole number", dict: "a table", list: "a list"}[kind]
-
-
-# The knobs and the one duration/number syntax live in config/knobs.py; re-exported for callers.
-from billingops.config.knobs import (  # noqa: E402
-    DURATION_FORMS as DURATION_FORMS,
-    SECRET_ENV_PREFIX as SECRET_ENV_PREFIX,
-    Tunables as Tunables,
-    environ_secret as environ_secret,
-    parse_duration as parse_duration,
-    parse_number as parse_number,
-    tunables as tunables,
-)
