@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.support import servers
+from tests.support import cli, servers
 from tests.support.terraform import write_cli_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,12 +83,9 @@ def fake_gcs():
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    # Not under pytest's basetemp: it is 0700 root, and PostgreSQL runs as the postgres user under root.
-    base = Path(tempfile.mkdtemp(prefix="billingops-pg-"))
-    cluster = servers.start_postgres(base)
-    yield cluster
-    servers.stop_postgres(cluster)
-    shutil.rmtree(base, ignore_errors=True)
+    """The session's one shared PostgreSQL cluster (tests create their own databases in it)."""
+    with servers.postgres_cluster("pg") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -107,8 +101,6 @@ def run_cli(tmp_path):
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, input: str | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, **(env or {})}
-        return subprocess.run([sys.executable, "-m", "billingops", *args], cwd=cwd or tmp_path, env=full_env,
-                              capture_output=True, text=True, input=input, timeout=timeout, check=False)
+        return cli.run(*args, cwd=cwd or tmp_path, env=env, input=input, timeout=timeout)
 
     return run

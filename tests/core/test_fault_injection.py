@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tests.support.cli import run as run_cli
 
 SEED = 20261125
 KILL_POINTS = 12
@@ -105,8 +106,7 @@ def _project(root: Path, secret_ids: dict[str, str], lb_url: str, revision: int)
 
 
 def _cli(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "billingops", *args], cwd=project, capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
+    return run_cli(*args, cwd=project, timeout=timeout)
 
 
 def _journals(project: Path) -> list[dict]:

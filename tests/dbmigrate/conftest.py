@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -18,13 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 def pg():
     """Our own cluster: the shared `postgres_server` lives under pytest's basetemp (0700 root), which the
     postgres user cannot enter when the tests run as root."""
-    base = Path(tempfile.mkdtemp(prefix="billingops-dbmigrate-"))
-    cluster = servers.start_postgres(base)
-    try:
+    with servers.postgres_cluster("dbmigrate") as cluster:
         yield cluster
-    finally:
-        servers.stop_postgres(cluster)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

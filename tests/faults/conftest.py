@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +13,7 @@ import pytest
 
 from tests.faults.proxy import FaultProxy
 from tests.support import gcp_fake_run, gcp_fake_secretmanager, gcp_fake_sqladmin
+from tests.support.cli import run as run_cli
 from tests.support.gcp_fake import GcpFake
 
 GCP_PROJECT = "billing-faults"
@@ -37,15 +36,7 @@ class Ran:
 
 def run_billingops(cwd: Path, *args: str, env: dict[str, str], timeout: float) -> Ran:
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "billingops", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run_cli(*args, cwd=cwd, env=env, timeout=timeout)
     return Ran(result, time.monotonic() - started)
 
 

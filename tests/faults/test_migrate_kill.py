@@ -25,6 +25,7 @@ import psycopg
 import pytest
 
 from tests.support import servers
+from tests.support.cli import run as run_cli
 from tests.transfer.test_migrate_lock import write_project
 from tests.transfer.test_postgres_resume import children
 
@@ -210,8 +211,7 @@ def argv(source_pg: str, target_pg: str, source_redis: str, target_redis: str, *
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "billingops", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return run_cli(*args, cwd=cwd)
 
 
 def journals(cwd: Path) -> list[dict]:

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,13 +47,8 @@ def restart(cluster: servers.PostgresCluster) -> None:
 
 
 def _cluster(name: str) -> Iterator[servers.PostgresCluster]:
-    base = Path(tempfile.mkdtemp(prefix=f"billingops-faults-{name}-"))
-    cluster = servers.start_postgres(base)
-    try:
+    with servers.postgres_cluster(f"faults-{name}") as cluster:
         yield cluster
-    finally:
-        servers.stop_postgres(cluster)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

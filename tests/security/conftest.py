@@ -105,17 +105,14 @@ class LeakWorld:
 @pytest.fixture(scope="session")
 def leak_pg() -> Iterator[servers.PostgresCluster]:
     # Not under pytest's basetemp: it is 0700 root, and PostgreSQL runs as the postgres user under root.
-    base = Path(tempfile.mkdtemp(prefix="billingops-leak-pg-"))
-    cluster = servers.start_postgres(base)
     import psycopg
 
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        for key in ("pg_password", "target_pg_password"):
-            role = "app" if key == "pg_password" else "tgt"
-            conn.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{CANARIES[key]}'")
-    yield cluster
-    servers.stop_postgres(cluster)
-    shutil.rmtree(base, ignore_errors=True)
+    with servers.postgres_cluster("leak-pg") as cluster:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            for key in ("pg_password", "target_pg_password"):
+                role = "app" if key == "pg_password" else "tgt"
+                conn.execute(f"CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{CANARIES[key]}'")
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,16 @@ Each starts on a free loopback port in a temp dir and is stopped by the fixture 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,6 +166,19 @@ def start_postgres(base: Path, settings: dict[str, str] | None = None) -> Postgr
                     "start"], check=True, stdout=subprocess.DEVNULL)
     wait_for_port(cluster.port, timeout=30)
     return cluster
+
+
+@contextlib.contextmanager
+def postgres_cluster(name: str, settings: dict[str, str] | None = None) -> Iterator[PostgresCluster]:
+    """A throwaway cluster under its own /tmp folder (pytest's basetemp is 0700 root, closed to the postgres
+    user when the tests run as root), stopped and removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=f"billingops-{name}-"))
+    cluster = start_postgres(base, settings)
+    try:
+        yield cluster
+    finally:
+        stop_postgres(cluster)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def stop_postgres(cluster: PostgresCluster) -> None:

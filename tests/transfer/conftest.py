@@ -6,9 +6,7 @@ with a CA file): the shapes ElastiCache and Memorystore present.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -21,14 +19,8 @@ REDIS_PASSWORD = "redis-test-pw"
 
 
 def _pg_cluster(name: str):
-    # Under its own /tmp folder: pytest's basetemp is 0700 root, which the postgres user cannot enter.
-    base = Path(tempfile.mkdtemp(prefix=f"billingops-{name}-"))
-    cluster = servers.start_postgres(base)
-    try:
+    with servers.postgres_cluster(name) as cluster:
         yield cluster
-    finally:
-        servers.stop_postgres(cluster)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

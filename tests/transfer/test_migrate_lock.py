@@ -14,6 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.cli import run as run_cli
+
 ENV = ["--env", "dev"]
 TARGET = ["--cloud", "gcp"]  # migrate aws -> gcp writes dev on gcp: that environment's lock is taken
 LEDGER_ROWS = 250_000
@@ -83,8 +85,7 @@ class Run:
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "billingops", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return run_cli(*args, cwd=cwd)
 
 
 def deploy_locks(cwd: Path) -> list[dict]:

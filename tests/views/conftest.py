@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 import pytest
@@ -108,10 +105,5 @@ def gcp_config(tmp_path, sql_fake):
 def views_pg():
     """The drills' own PostgreSQL cluster, under its own /tmp folder (pytest's 0700 basetemp is closed to the
     postgres user), so the row-count databases they create stay out of the shared cluster."""
-    base = Path(tempfile.mkdtemp(prefix="billingops-views-pg-"))
-    cluster = servers.start_postgres(base)
-    try:
+    with servers.postgres_cluster("views-pg") as cluster:
         yield cluster
-    finally:
-        servers.stop_postgres(cluster)
-        shutil.rmtree(base, ignore_errors=True)
