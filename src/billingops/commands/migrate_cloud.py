@@ -117,43 +117,8 @@ def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
     out.print(
         f"[bold]migrate-cloud {doc['source']} -> {doc['target']} ({doc['env']}): dry run, nothing changed[/]"
     )
-    pg = doc.get("postgres")
-    if pg:
-        inv = pg["preflight"]["source"]
-        out.print(
-            output.table(
-                "PostgreSQL tables (source)",
-                ["table", "size", "est. rows", "primary key"],
-                [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"]) for t in inv["tables"]],
-            )
-        )
-        out.print(
-            f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}"
-        )
-        out.print(
-            f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
-            f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
-        )
-        kinds = inv.get("object_kinds") or []
-        if kinds:
-            out.print(
-                output.table(
-                    "PostgreSQL objects (source): carried or skipped",
-                    ["kind", "count", "carried", "how / why"],
-                    [(k["kind"], k["count"], "yes" if k["carried"] else "SKIPPED", k.get("how") or k.get("why"))
-                     for k in kinds],
-                )
-            )
-        est = pg["estimate"]
-        sampled = (
-            f"sampled {est['read_mb_per_s']} MB/s on {est['sample_table']}; " if est.get("read_mb_per_s") else ""
-        )
-        out.print(
-            f"estimated duration: ~{est['seconds']:.0f} s ({est.get('overhead_seconds', 0):.0f} s of it per-object "
-            f"work; {sampled}{est['model']})",
-            markup=False,
-        )
+    if doc.get("postgres"):
+        _render_postgres_plan(output, doc["postgres"])
     redis = doc.get("redis")
     if redis:
         out.print(
@@ -174,80 +139,78 @@ def render_dry_run(output: Output, doc: dict[str, Any]) -> None:
         out.print(f"  - {step}", markup=False)
 
 
-def render_result(output: Output, doc: dict[str, Any]) -> None:
-    out = output.out
-    rows, styles = [], []
-    pg = doc.get("postgres")
-    if pg and pg.get("verification"):
-        for t in pg["verification"]["tables"]:
-            rows.append(
-                (
-                    "postgres",
-                    t["table"],
-                    t["source_rows"],
-                    t["target_rows"],
-                    t["checksum"] or "n/a",
-                    "OK" if t["ok"] else "FAIL",
-                )
-            )
-            styles.append(None if t["ok"] else "red")
-        ver = pg["verification"]
-        rows.append(
-            (
-                "postgres",
-                f"{ver['sequences']} sequences",
-                "",
-                "",
-                "",
-                "FAIL" if ver["sequence_mismatches"] else "OK",
-            )
-        )
-        styles.append("red" if ver["sequence_mismatches"] else None)
-        if ver["large_objects"] or ver["large_object_mismatches"]:
-            rows.append(
-                (
-                    "postgres",
-                    f"{ver['large_objects']} large objects",
-                    "",
-                    "",
-                    "",
-                    "FAIL" if ver["large_object_mismatches"] else "OK",
-                )
-            )
-            styles.append("red" if ver["large_object_mismatches"] else None)
-    redis = doc.get("redis")
-    if redis and redis.get("verification"):
-        for d in redis["verification"]:
-            rows.append(
-                (
-                    "redis",
-                    f"db {d['db']}" if d["db"] != "functions" else "function libraries",
-                    d.get("source_keys"),
-                    d.get("target_keys"),
-                    ", ".join(d.get("mismatches", [])[:3]) or "match",
-                    "OK" if d.get("ok") else "FAIL",
-                )
-            )
-            styles.append(None if d.get("ok") else "red")
+def _render_postgres_plan(output: Output, pg: dict[str, Any]) -> None:
+    out, inv = output.out, pg["preflight"]["source"]
     out.print(
         output.table(
-            f"Verification ({doc['verify']})",
-            ["store", "object", "source", "target", "check", "result"],
-            rows,
-            styles,
+            "PostgreSQL tables (source)",
+            ["table", "size", "est. rows", "primary key"],
+            [(t["table"], _mb(t["bytes"]), f"{t['est_rows']:,}", t["has_pk"]) for t in inv["tables"]],
         )
     )
+    out.print(
+        f"extensions: {', '.join(inv['extensions']) or 'none'}; missing on target: "
+        f"{', '.join(pg['preflight']['missing_extensions']) or 'none'}"
+    )
+    out.print(
+        f"roles owning or granted objects: {', '.join(inv['roles']) or 'none'}; missing on target: "
+        f"{', '.join(pg['preflight']['roles_missing_on_target']) or 'none'}"
+    )
+    kinds = inv.get("object_kinds") or []
+    if kinds:
+        out.print(
+            output.table(
+                "PostgreSQL objects (source): carried or skipped",
+                ["kind", "count", "carried", "how / why"],
+                [(k["kind"], k["count"], "yes" if k["carried"] else "SKIPPED", k.get("how") or k.get("why"))
+                 for k in kinds],
+            )
+        )
+    est = pg["estimate"]
+    sampled = f"sampled {est['read_mb_per_s']} MB/s on {est['sample_table']}; " if est.get("read_mb_per_s") else ""
+    out.print(
+        f"estimated duration: ~{est['seconds']:.0f} s ({est.get('overhead_seconds', 0):.0f} s of it per-object "
+        f"work; {sampled}{est['model']})",
+        markup=False,
+    )
+
+
+def _ok(ok: bool) -> str:
+    return "OK" if ok else "FAIL"
+
+
+def _verification_rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    ver = (doc.get("postgres") or {}).get("verification")
+    if ver:
+        rows += [("postgres", t["table"], t["source_rows"], t["target_rows"], t["checksum"] or "n/a", _ok(t["ok"]))
+                 for t in ver["tables"]]
+        rows.append(("postgres", f"{ver['sequences']} sequences", "", "", "", _ok(not ver["sequence_mismatches"])))
+        if ver["large_objects"] or ver["large_object_mismatches"]:
+            rows.append(("postgres", f"{ver['large_objects']} large objects", "", "", "",
+                         _ok(not ver["large_object_mismatches"])))
+    for d in (doc.get("redis") or {}).get("verification") or []:
+        rows.append(("redis", f"db {d['db']}" if d["db"] != "functions" else "function libraries",
+                     d.get("source_keys"), d.get("target_keys"), ", ".join(d.get("mismatches", [])[:3]) or "match",
+                     _ok(bool(d.get("ok")))))
+    return rows
+
+
+def render_result(output: Output, doc: dict[str, Any]) -> None:
+    out = output.out
+    rows = _verification_rows(doc)
+    styles = [None if row[-1] == "OK" else "red" for row in rows]
+    out.print(output.table(f"Verification ({doc['verify']})",
+                           ["store", "object", "source", "target", "check", "result"], rows, styles))
+    pg = doc.get("postgres")
     if pg:
         secs = pg.get("seconds", {})
         out.print("postgres timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in secs.items()))
         if pg.get("skipped"):
             out.print("skipped (recreate by hand if needed): " + ", ".join(pg["skipped"]), markup=False)
         if pg.get("roles_missing_on_target"):
-            out.print(
-                "roles to create on the target before the app uses it: "
-                + ", ".join(pg["roles_missing_on_target"]),
-                markup=False,
-            )
+            out.print("roles to create on the target before the app uses it: "
+                      + ", ".join(pg["roles_missing_on_target"]), markup=False)
     out.print(f"[bold]{'Verified OK' if doc['ok'] else 'VERIFICATION FAILED'}[/] (run {doc['run_id']})")
     out.print("[bold]Cutover steps still to do:[/]")
     for index, step in enumerate(doc["cutover"], 1):
