@@ -2,8 +2,8 @@
 
 `billingops sandbox up` starts moto (detached, so it outlives the command) and a throwaway PostgreSQL for
 the migration step, and creates the S3 state bucket and its KMS key (as terraform/aws/bootstrap does) in moto;
-the backend locks with S3's native lock file (`use_lockfile`), as the bundled envs/*.backend.hcl do. Deploys then run the
-real terraform with the real AWS provider against a scratch copy of terraform/aws plus a provider
+the backend locks with S3's native lock file (`use_lockfile`), as the bundled envs/*.backend.hcl do.
+Deploys then run the real terraform with the real AWS provider against a scratch copy of terraform/aws plus a provider
 override (as tflocal does), so the bundled module is never edited. Every endpoint must be on loopback.
 """
 
