@@ -58,6 +58,16 @@ def _detail(ctx: StepContext, report: Any) -> str:
     return f"applied {len(applied)} to {report.database}: {', '.join(applied)}"
 
 
+def _deployed_image(ctx: StepContext, outputs: Any) -> str | None:
+    """The image this deploy rolls out (as the rollout step resolves it): the migrations run that image."""
+    if not ctx.image:
+        return None
+    from billingops.clouds.rollout import default_repository
+    from billingops.imageref import parse_image
+
+    return str(parse_image(ctx.image, default_repository(ctx.env, outputs)))
+
+
 def _run_task(ctx: StepContext) -> str:
     from billingops.clouds import migration_task
     from billingops.clouds.task import DEFAULT_COMMAND, parse_command
@@ -66,7 +76,8 @@ def _run_task(ctx: StepContext) -> str:
     if ctx.dry_run:
         return "dry run: the migrations would run as a one-off task of the app image"
     command = parse_command(tunables().migrate_command or DEFAULT_COMMAND)
-    runner = migration_task(env, ctx.outputs(), say=ctx.output.say)
+    outputs = ctx.outputs()
+    runner = migration_task(env, outputs, say=ctx.output.say, image=_deployed_image(ctx, outputs))
     result = runner.run(command)
     ctx.data["migration_task"] = result.task
     ctx.save()
