@@ -1,6 +1,8 @@
 """Deploy step `migrate`: apply pending migrations, directly or as a one-off task (migrations_mode).
 
-Direct mode reads DATABASE_URL from the secret terraform wrote (or BILLINGOPS_DATABASE_URL) and connects
+Direct mode connects as the master (the secret named by the output database_master_secret_id; before that
+output existed, DATABASE_URL; or BILLINGOPS_DATABASE_URL) and hands the app role's password (output
+database_app_secret_id) to the migration that creates the role. It connects
 through BILLINGOPS_DATABASE_VIA=HOST:PORT when a tunnel is open. In the sandbox the migrations run for real
 against the local PostgreSQL the sandbox started.
 """
@@ -24,17 +26,18 @@ def run(ctx: StepContext) -> str:
         url = ctx.sandbox.database_url
         if not url:
             ctx.skip_in_sandbox("the sandbox has no local PostgreSQL (it could not be started)")
-        report = service.migrate_direct(env, url, dry_run=ctx.dry_run, say=ctx.output.say)
+        report = service.migrate_direct(env, url, dry_run=ctx.dry_run, say=ctx.output.say,
+                                        app_password=service.app_role_password(env, ctx.outputs))
         note = " (task mode is not emulated; ran directly)" if env.migrations_mode == "task" else ""
         return _detail(ctx, report) + note
     if env.migrations_mode == "task":
         return _run_task(ctx)
-    url = service.database_url(
-        env, explicit=tunables().database_url, secret_id=None, outputs=ctx.outputs
-    )
+    explicit = tunables().database_url
+    url = service.database_url(env, explicit=explicit, secret_id=None, outputs=ctx.outputs)
     report = service.migrate_direct(
         env,
         url,
+        app_password=None if explicit else service.app_role_password(env, ctx.outputs),
         via=tunables().database_via,
         dry_run=ctx.dry_run,
         say=ctx.output.say,
