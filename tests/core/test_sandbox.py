@@ -87,3 +87,49 @@ def test_without_the_sandbox_extra_the_sandbox_says_what_to_install(tmp_path, mo
         Sandbox(tmp_path / "state").up()
     assert "billingops[sandbox]" in caught.value.hint
     assert not (tmp_path / "state").exists()  # refused before anything was written
+
+
+def test_sandbox_state_backend_uses_the_lock_file_and_the_bootstrap_key(tmp_path, monkeypatch):
+    """Real terraform against the sandbox's S3 backend: no deprecation warning at init (no dynamodb_table), the
+    state is locked with S3's lock file and written encrypted with the sandbox's KMS key, as bootstrap sets up."""
+    import shutil
+    import subprocess
+
+    import boto3
+
+    from billingops.sandbox.emulator import STATE_BUCKET, Sandbox
+
+    for key in ("AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "placeholder")  # restored after the test although the sandbox rewrites them
+    sandbox = Sandbox(tmp_path / "state")
+    try:
+        info, _ = sandbox.up(postgres=False)
+        hcl = info.backend_hcl("dev")
+        assert "dynamodb_table" not in hcl and "use_lockfile   = true" in hcl
+        module = tmp_path / "module"
+        module.mkdir()
+        (module / "main.tf").write_text('terraform {\n  backend "s3" {}\n}\n\nresource "terraform_data" "x" {\n'
+                                        '  input = "sandbox"\n}\n')
+        env = {**os.environ, **info.environ(), "TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(tmp_path / "tfdata"),
+               "TF_CLI_CONFIG_FILE": str(tmp_path / "no-terraformrc")}
+        (tmp_path / "no-terraformrc").write_text("")
+        tf = shutil.which("terraform")
+        assert tf
+        init = subprocess.run([tf, "init", "-no-color", "-input=false",
+                               f"-backend-config={info.backend_file('dev')}"],
+                              cwd=module, env=env, capture_output=True, text=True, timeout=300)
+        assert init.returncode == 0, init.stderr
+        assert "Warning" not in init.stdout + init.stderr, init.stdout + init.stderr
+        apply = subprocess.run([tf, "apply", "-no-color", "-input=false", "-auto-approve"],
+                               cwd=module, env=env, capture_output=True, text=True, timeout=300)
+        assert apply.returncode == 0, apply.stderr
+        s3 = boto3.client("s3", endpoint_url=info.moto_url, region_name=info.region)
+        head = s3.head_object(Bucket=STATE_BUCKET, Key="dev/terraform.tfstate")
+        assert head["ServerSideEncryption"] == "aws:kms"
+        kms = boto3.client("kms", endpoint_url=info.moto_url, region_name=info.region)
+        key_arn = kms.describe_key(KeyId="alias/billingops-sandbox-state")["KeyMetadata"]["Arn"]
+        assert head["SSEKMSKeyId"] in (key_arn, info.state_kms_key_arn), head["SSEKMSKeyId"]
+        assert info.state_kms_key_arn.endswith(":alias/billingops-sandbox-state")
+        assert "dynamodb_table" not in info.backend_hcl("dev")
+    finally:
+        sandbox.down()

@@ -145,7 +145,7 @@ def test_plpgsql_bodies_are_allowed(tmp_path, conn):
 
 def test_shipped_migrations_apply_cleanly(conn):
     migrations = discover(REPO / "migrations")
-    assert [m.version for m in migrations] == [1, 2, 3, 4]
+    assert [m.version for m in migrations] == [1, 2, 3, 4, 5]
     Migrator(conn, migrations).migrate()
     assert {"customers", "plans", "subscriptions", "invoices", "invoice_lines", "payments"} <= _tables(conn)
     conn.execute("INSERT INTO customers (external_ref, email, name) VALUES ('cus_1', 'a@example.com', 'A')")

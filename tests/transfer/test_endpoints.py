@@ -182,3 +182,24 @@ def test_malformed_timing_knob_is_exit_2_before_anything_connects(run_cli, name,
     )
     assert result.returncode == 2, result.stderr
     assert name in result.stderr and "Traceback" not in result.stderr
+
+
+def test_postgres_is_read_as_the_master_when_the_stack_has_an_app_role(envs):
+    """Issue 15: DATABASE_URL is the app role's URL; migrate-cloud copies PostgreSQL as the master."""
+    import json
+
+    aws, gcp = envs
+    master = {"engine": "postgres", "host": "rds.internal", "port": 5432, "dbname": "billing",
+              "username": "billing_admin", "password": "master-pw-1234"}
+    store = FakeStore({"arn:master": json.dumps(master),
+                       "arn:db": "postgresql://billing_app:app-pw-12345@rds.internal:5432/billing"})
+    found = endpoints.resolve(
+        source_env=aws, target_env=gcp, want_pg=True, want_redis=False,
+        flags={"target_postgres": "postgresql://app:tunnel-pw@127.0.0.1:15432/billing"},
+        outputs_reader=lambda env: {"secret_ids": {"DATABASE_URL": "arn:db"},
+                                    "database_master_secret_id": "arn:master"},
+        store_factory=lambda env, _outputs: store,
+    )
+    assert found.source_pg.url == "postgresql://billing_admin:master-pw-1234@rds.internal:5432/billing"
+    assert store.read_ids == ["arn:master"]
+    assert "master-pw-1234" not in str(found.shown()) and redact.redact("master-pw-1234") == "***"

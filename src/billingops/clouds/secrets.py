@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from billingops.errors import CloudError
+from billingops import redact
+from billingops.errors import CloudError, ConfigError
 
 if TYPE_CHECKING:
     pass
@@ -50,3 +51,24 @@ class SecretStore(Protocol):
         """Create an empty secret (only used where billingops owns the secret: the sandbox)."""
 
 
+def url_from_secret(text: str, what: str) -> str:
+    """A postgresql:// URL from an RDS-style JSON secret; its password is registered for redaction."""
+    import functools
+    import json
+    from urllib.parse import quote
+
+    try:
+        data = json.loads(text)
+        params = {"host": str(data["host"]), "port": str(data.get("port") or 5432),
+                  "dbname": str(data.get("dbname") or "postgres"), "user": str(data["username"]),
+                  "password": str(data["password"])}
+    except (ValueError, TypeError, KeyError):
+        raise ConfigError(
+            f"{what} is not the JSON {{engine, host, port, dbname, username, password}} terraform writes.",
+            hint="Check the secret's value (without printing it), re-run `billingops deploy` through apply, or "
+            "pass --database-url.",
+        ) from None
+    redact.register(params["password"])
+    q = functools.partial(quote, safe="")
+    host = f"[{params['host']}]" if ":" in params["host"] else params["host"]
+    return f"postgresql://{q(params['user'])}:{q(params['password'])}@{host}:{q(params['port'])}/{q(params['dbname'])}"

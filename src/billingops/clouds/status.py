@@ -18,6 +18,7 @@ class ServiceStatus:
     serving: str | None  # the image (AWS) or the revision(s) with their traffic share (GCP)
     deployment: str | None  # last deployment state
     healthy: bool | None
+    behind_terraform: str | None = None  # AWS: why the serving revision lags terraform's latest, else None
 
 
 @dataclass

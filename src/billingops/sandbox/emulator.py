@@ -1,8 +1,9 @@
 """The sandbox: an emulated AWS on this machine (moto server on loopback) for rehearsing a deploy.
 
 `billingops sandbox up` starts moto (detached, so it outlives the command) and a throwaway PostgreSQL for
-the migration step, and creates the S3 state bucket and DynamoDB lock table in moto. Deploys then run the
-real terraform with the real AWS provider against a scratch copy of terraform/aws plus a provider
+the migration step, and creates the S3 state bucket and its KMS key (as terraform/aws/bootstrap does) in moto;
+the backend locks with S3's native lock file (`use_lockfile`), as the bundled envs/*.backend.hcl do.
+Deploys then run the real terraform with the real AWS provider against a scratch copy of terraform/aws plus a provider
 override (as tflocal does), so the bundled module is never edited. Every endpoint must be on loopback.
 """
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 STATE_BUCKET = "billingops-sandbox-state"
-LOCK_TABLE = "billingops-sandbox-locks"
+STATE_KEY_ALIAS = "alias/billingops-sandbox-state"
 DEFAULT_IMAGE_TAG = "sandbox"
 # moto marks an ECS service's deployment COMPLETED only if this many tasks "run" when it is created.
 _MOTO_RUNNING_TASKS = "3"
@@ -81,6 +82,7 @@ class SandboxInfo:
     image_tag: str = DEFAULT_IMAGE_TAG
     region: str = REGION
     started: str = ""
+    state_kms_key_arn: str = ""  # the alias ARN of the state key, set when the state backend is created
 
     @property
     def moto_url(self) -> str:
@@ -140,10 +142,13 @@ class SandboxInfo:
         return path
 
     def backend_hcl(self, env_name: str) -> str:
+        """The S3 backend settings of the sandbox: native lock file and the bootstrap-style KMS key, so
+        `terraform init` warns about nothing (dynamodb_table is deprecated since Terraform 1.11)."""
         url = json.dumps(self.moto_url)
+        kms = json.dumps(self.state_kms_key_arn or _state_key_alias_arn(self.region))
         return (f'bucket         = "{STATE_BUCKET}"\nkey            = "{env_name}/terraform.tfstate"\n'
-                f'region         = "{self.region}"\ndynamodb_table = "{LOCK_TABLE}"\nencrypt        = true\n'
-                f"endpoints = {{\n  s3       = {url}\n  dynamodb = {url}\n}}\n"
+                f'region         = "{self.region}"\nencrypt        = true\nkms_key_id     = {kms}\n'
+                f"use_lockfile   = true\nendpoints = {{\n  s3 = {url}\n}}\n"
                 'use_path_style              = true\nskip_credentials_validation = true\n'
                 'skip_requesting_account_id  = true\nskip_metadata_api_check     = true\n'
                 'access_key                  = "test"\nsecret_key                  = "test"\n')
@@ -249,6 +254,7 @@ class Sandbox:
         self._save(info)
         info.apply_environ()
         self._create_state_backend(info)
+        self._save(info)
         if postgres:
             from billingops.sandbox.localpg import LocalPostgres
 
@@ -299,13 +305,22 @@ class Sandbox:
         from billingops.clouds.base import aws_client, aws_errors
 
         s3 = aws_client("s3", info.region)
-        dynamodb = aws_client("dynamodb", info.region)
-        with aws_errors("creating the sandbox's state bucket and lock table in moto"):
+        kms = aws_client("kms", info.region)
+        with aws_errors("creating the sandbox's state bucket and state key in moto"):
+            key = kms.create_key(Description="billingops sandbox terraform state")["KeyMetadata"]
+            kms.create_alias(AliasName=STATE_KEY_ALIAS, TargetKeyId=key["KeyId"])
             s3.create_bucket(Bucket=STATE_BUCKET)
             s3.put_bucket_versioning(Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-            dynamodb.create_table(TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
-                                  AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                                  KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}])
+            s3.put_bucket_encryption(Bucket=STATE_BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]},
+                 "BucketKeyEnabled": True}]})
+        # The alias ARN, as the bundled envs/<env>.backend.hcl name the bootstrap key.
+        info.state_kms_key_arn = key["Arn"].split(":key/")[0] + ":" + STATE_KEY_ALIAS
+
+
+def _state_key_alias_arn(region: str) -> str:
+    # moto's default account; only for a sandbox.json written before the key ARN was recorded.
+    return f"arn:aws:kms:{region}:123456789012:{STATE_KEY_ALIAS}"
 
 
 def _require_moto() -> None:

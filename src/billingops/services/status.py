@@ -31,6 +31,7 @@ class Identifiers:
     cache_id: str | None = None
     container: str | None = None
     project: str | None = None
+    task_definition: str | None = None  # terraform's latest revision (AWS), to show a serving revision's lag
 
     def fill_from(self, outputs: dict[str, Any], env: EnvConfig) -> None:
         self.cluster = self.cluster or outputs.get("ecs_cluster_name")
@@ -39,6 +40,7 @@ class Identifiers:
         self.cache_id = self.cache_id or outputs.get("cache_id")
         self.container = self.container or outputs.get("container_name")
         self.project = self.project or outputs.get("project_id") or env.gcp_project
+        self.task_definition = self.task_definition or outputs.get("task_definition_arn")
 
 
 @dataclass
@@ -194,6 +196,7 @@ def collect(
                 need(ids.cluster, "--cluster"),
                 need(ids.service, "--service"),
                 ids.container,
+                *([ids.task_definition] if ids.task_definition else []),
             ),
         )
     else:

@@ -10,12 +10,61 @@ from typing import Any
 STATEFUL_TYPES = frozenset({
     "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_db_snapshot",
     "aws_elasticache_replication_group", "aws_elasticache_cluster", "aws_elasticache_serverless_cache",
+    "aws_elasticache_user_group", "aws_sns_topic",
     "aws_kms_key", "aws_s3_bucket", "aws_dynamodb_table", "aws_secretsmanager_secret", "aws_ecr_repository",
     "aws_efs_file_system", "aws_ebs_volume", "aws_cloudwatch_log_group",
     "google_sql_database_instance", "google_sql_database", "google_redis_instance", "google_kms_crypto_key",
     "google_kms_key_ring", "google_storage_bucket", "google_secret_manager_secret",
     "google_artifact_registry_repository", "google_compute_disk",
 })
+
+# What decides whether destroying a resource of this type loses data, read from the state side of the plan
+# ("before"): the approval gate lists these next to each destroy or replacement. A type absent here, or with
+# no setting, has nothing that keeps its data (an SNS topic's subscriptions, a user group's membership).
+DESTROY_SAFETY: dict[str, tuple[str, ...]] = {
+    "aws_db_instance": ("deletion_protection", "skip_final_snapshot", "final_snapshot_identifier",
+                        "delete_automated_backups"),
+    "aws_rds_cluster": ("deletion_protection", "skip_final_snapshot", "final_snapshot_identifier"),
+    "aws_elasticache_replication_group": ("final_snapshot_identifier", "snapshot_retention_limit"),
+    "aws_elasticache_cluster": ("final_snapshot_identifier", "snapshot_retention_limit"),
+    "aws_elasticache_serverless_cache": ("snapshot_retention_limit",),
+    "aws_kms_key": ("deletion_window_in_days",),
+    "aws_secretsmanager_secret": ("recovery_window_in_days",),
+    "aws_s3_bucket": ("force_destroy",),
+    "aws_ecr_repository": ("force_delete",),
+    "aws_dynamodb_table": ("deletion_protection_enabled",),
+    "google_sql_database_instance": ("deletion_protection", "settings.deletion_protection_enabled"),
+    "google_storage_bucket": ("force_destroy",),
+    "google_kms_crypto_key": ("destroy_scheduled_duration",),
+    "google_secret_manager_secret": ("deletion_protection",),
+    "google_cloud_run_v2_service": ("deletion_protection",),
+}
+
+
+def _setting(values: dict[str, Any], path: str) -> Any:
+    value: Any = values
+    for part in path.split("."):
+        if isinstance(value, list):  # a nested block is a list of one object in the plan JSON
+            value = value[0] if value else None
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def destroy_safety(rtype: str, before: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """The destroy-safety settings of a resource as its state holds them (None: not set)."""
+    return tuple((name, _setting(before or {}, name)) for name in DESTROY_SAFETY.get(rtype, ()))
+
+
+def describe_safety(safety: tuple[tuple[str, Any], ...] | list[list[Any]]) -> str:
+    if not safety:
+        return "no destroy-safety setting"
+    return ", ".join(f"{name}={_shown(value)}" for name, value in safety)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "not set"
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @dataclass(frozen=True)
@@ -24,6 +73,7 @@ class Change:
     type: str
     action: str  # create | update | delete | replace | read
     stateful: bool
+    safety: tuple[tuple[str, Any], ...] = ()  # destroy-safety settings, for destroys and replacements
 
     @property
     def dangerous(self) -> bool:
@@ -61,6 +111,7 @@ class PlanSummary:
             "add": self.add, "change": self.change, "destroy": self.destroy, "replace": self.replace,
             "by_type": self.by_type,
             "dangerous": [c.address for c in self.dangerous],
+            "destroy_safety": {c.address: dict(c.safety) for c in self.dangerous},
             "changes": [{"address": c.address, "type": c.type, "action": c.action, "stateful": c.stateful}
                         for c in self.changes],
         }
@@ -88,7 +139,8 @@ def summarize(plan: dict[str, Any]) -> PlanSummary:
         if action is None:
             continue
         rtype = rc.get("type", "?")
-        summary.changes.append(Change(rc.get("address", "?"), rtype, action, rtype in STATEFUL_TYPES))
+        safety = destroy_safety(rtype, rc["change"].get("before")) if action in ("delete", "replace") else ()
+        summary.changes.append(Change(rc.get("address", "?"), rtype, action, rtype in STATEFUL_TYPES, safety))
         per_type.setdefault(rtype, Counter())[action] += 1
         if action == "create":
             summary.add += 1

@@ -1,7 +1,8 @@
 """Where the data lives: explicit URLs win; otherwise each cloud's terraform outputs and secret store.
 
 The DATABASE_URL / REDIS_URL secrets hold what the application itself connects with, so migrate-cloud reads
-them (secret ids from the `secret_ids` terraform output) and registers every value for redaction before use.
+them (secret ids from the `secret_ids` terraform output) and registers every value for redaction before use;
+PostgreSQL is read as the master instead (output database_master_secret_id) where the stack has an app role.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 CLOUDS = ("aws", "gcp")
 SECRET_FOR = {"postgres": "DATABASE_URL", "redis": "REDIS_URL"}
+# PostgreSQL is copied as the master (RDS-style JSON secret) when the stack has one: DATABASE_URL is the app role.
+MASTER_SECRET_OUTPUT = "database_master_secret_id"  # noqa: S105  # nosec B105  # an output name
 
 
 @dataclass
@@ -152,6 +155,8 @@ class _CloudLookup:
     def url(self, kind: str, flag: str) -> str:
         name = SECRET_FOR[kind]
         outputs = self.outputs()
+        if kind == "postgres" and outputs.get(MASTER_SECRET_OUTPUT):
+            return self._master_url(outputs, flag)
         secret_ids = outputs.get("secret_ids") or {}
         secret_id = secret_ids.get(name) if isinstance(secret_ids, dict) else None
         if not secret_id:
@@ -174,6 +179,22 @@ class _CloudLookup:
         redact.register_url(value)
         log.info("%s %s endpoint from the %s secret %s", self.side, kind, self.env.cloud, name)
         return value
+
+
+    def _master_url(self, outputs: dict[str, Any], flag: str) -> str:
+        """PostgreSQL as the master (the app role cannot read every table's owner data or write the ledger)."""
+        from billingops.clouds import secret_store
+        from billingops.clouds.secrets import url_from_secret
+
+        secret_id = str(outputs[MASTER_SECRET_OUTPUT])
+        found = (self._store_factory or secret_store)(self.env, outputs).read(secret_id)
+        if not found:
+            raise ConfigError(
+                f"The {self.env.cloud} database master secret ({secret_id}) has no value.",
+                hint=f"Apply the {self.env.cloud} stack (terraform writes it), or pass {flag} explicitly.",
+            )
+        log.info("%s postgres endpoint from the %s master secret", self.side, self.env.cloud)
+        return url_from_secret(found[1], f"the {self.env.cloud} master secret {secret_id}")
 
 
 def _terraform_outputs(env: EnvConfig) -> dict[str, Any]:

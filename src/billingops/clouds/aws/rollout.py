@@ -1,5 +1,9 @@
 """ECS rollout: a new task definition revision with only the image changed, a service update, a watched deployment.
 
+The new revision is a copy of the revision terraform declared (the output task_definition_arn, terraform's
+latest), not of the serving one, so terraform's changes to environment, secrets, CPU/memory or sidecars reach the
+service; `revision_lag` says when the serving revision is behind terraform's.
+
 The deployment is watched through describe_services: the PRIMARY deployment must run the new task definition
 and reach rolloutState COMPLETED. FAILED, or a PRIMARY deployment back on another task definition (the deployment
 circuit breaker rolled back), fails the rollout; a failed health gate rolls back to the previous revision.
@@ -25,8 +29,10 @@ class EcsRollout:
     cloud = "aws"
 
     def __init__(self, ecs: Any, *, cluster: str, service: str, container: str | None = None,
-                 health_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 health_url: str | None = None, declared: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.ecs = ecs
+        self.declared = declared  # terraform's latest revision (output task_definition_arn), if known
         self.cluster = cluster
         self.service = service
         self.container = container
@@ -41,7 +47,8 @@ class EcsRollout:
         service = output_value(outputs, "service_name", what="the ECS service", flag="--service")
         return cls(aws_client("ecs", env.region), cluster=cluster, service=service,
                    container=outputs.get("container_name") or None,
-                   health_url=health_url or outputs.get("load_balancer_url") or None)
+                   health_url=health_url or outputs.get("load_balancer_url") or None,
+                   declared=outputs.get("task_definition_arn") or None)
 
     # -- reading -------------------------------------------------------------------------------------
     def health_base_url(self) -> str | None:
@@ -95,19 +102,24 @@ class EcsRollout:
         began = time.monotonic()
         previous = self.describe()["taskDefinition"]
         old = self.task_definition(previous)
-        if image_of(old, self.container) == image:
+        lag = revision_lag(previous, self.declared)
+        if image_of(old, self.container) == image and lag is None:
             # Registering an identical revision would only restart the tasks; say so instead.
             progress(f"the service already runs {image} ({_short(previous)}): nothing to roll out")
             return RolloutOutcome("aws", self.service, "rollout", "unchanged", image, _short(previous),
                                   _short(previous), notes=[f"the service already runs {image}"])
-        spec = with_image(old, image, self.container, self.ecs.meta.service_model)
-        with aws_errors(f"Registering a new revision of task definition family {old['family']}"):
-            new_arn = self.ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"]
-        progress(f"registered task definition {_short(new_arn)} (image {image}; previous {_short(previous)})")
+        if lag is not None:
+            progress(lag)
+        base = self.task_definition(self.declared) if self.declared else old
+        new_arn = revision_with_image(self.ecs, base, image, self.container)
+        origin = f"from terraform's {_short(base['taskDefinitionArn'])}; " if self.declared else ""
+        progress(f"registered task definition {_short(new_arn)} ({origin}image {image}; previous {_short(previous)})")
         self._point_service_at(new_arn)
         outcome = RolloutOutcome(
             "aws", self.service, "rollout", "updated-not-waited", image, _short(previous), _short(new_arn)
         )
+        if lag is not None:
+            outcome.notes.append(lag)
         if not wait:
             outcome.notes.append("the deployment was not waited for")
             return outcome
@@ -216,6 +228,39 @@ class EcsRollout:
             )
         raise StepFailed(f"{failure.message} {state}",
                          hint=failure.hint or "Fix the image and roll out again.") from None
+
+
+def revision_lag(serving: str | None, declared: str | None) -> str | None:
+    """Why the serving revision is behind terraform's latest (output task_definition_arn), or None.
+
+    A rollout registers a copy of terraform's revision, so a serving revision of the same family numbered above
+    terraform's is terraform's plus an image; one numbered below it misses a change terraform made since.
+    """
+    if not serving or not declared or _short(serving) == _short(declared):
+        return None
+    try:
+        behind = _family(serving) != _family(declared) or _rev(serving) < _rev(declared)
+    except (ValueError, IndexError):
+        behind = True
+    if not behind:
+        return None
+    return (f"the service runs {_short(serving)}, behind terraform's latest revision {_short(declared)}: "
+            "terraform's task definition changes are not served until `billingops rollout` (or deploy) runs")
+
+
+def revision_with_image(ecs: Any, base: Mapping[str, Any], image: str, container: str | None) -> str:
+    """The ARN of a revision that is `base` with only the image changed: the family's latest revision when it
+    is exactly that (a migration task or an earlier attempt registered it), else a newly registered one."""
+    model = ecs.meta.service_model
+    spec = with_image(base, image, container, model)
+    family = base["family"]
+    with aws_errors(f"Describing the latest revision of task definition family {family}"):
+        reply = ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+    latest = {**reply["taskDefinition"], "tags": reply.get("tags") or []}
+    if image_of(latest, container) == image and with_image(latest, image, container, model) == spec:
+        return str(latest["taskDefinitionArn"])
+    with aws_errors(f"Registering a new revision of task definition family {family}"):
+        return str(ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"])
 
 
 def _report_attempt(progress: Progress) -> Callable[[Any], None]:

@@ -22,7 +22,12 @@ class AwsStatus:
     def from_env(cls, env: EnvConfig) -> AwsStatus:
         return cls(aws_client("ecs", env.region), aws_client("elasticache", env.region))
 
-    def service(self, cluster: str, service: str, container: str | None = None) -> ServiceStatus:
+    def service(self, cluster: str, service: str, container: str | None = None,
+                declared: str | None = None) -> ServiceStatus:
+        """`declared`: terraform's latest task definition (output task_definition_arn), to say when the
+        serving revision lags it."""
+        from billingops.clouds.aws.rollout import revision_lag
+
         with aws_errors(f"Describing ECS service {service} in cluster {cluster}"):
             found = self.ecs.describe_services(cluster=cluster, services=[service])
         services = found.get("services", [])
@@ -43,6 +48,9 @@ class AwsStatus:
         if len(deployments) > 1:
             state = f"{state} ({len(deployments)} deployments in flight)"
         desired, running = svc.get("desiredCount", 0), svc.get("runningCount", 0)
+        lag = revision_lag(svc.get("taskDefinition") or primary.get("taskDefinition"), declared)
+        if lag is not None:
+            state = f"{state}; {lag}"
         return ServiceStatus(
             name=service,
             desired=desired,
@@ -51,6 +59,7 @@ class AwsStatus:
             serving=self._image(primary.get("taskDefinition") or svc.get("taskDefinition"), container),
             deployment=state,
             healthy=running >= desired and primary.get("rolloutState") != "FAILED",
+            behind_terraform=lag,
         )
 
     def _image(self, task_definition: str | None, container: str | None) -> str | None:

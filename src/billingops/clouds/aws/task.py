@@ -1,4 +1,9 @@
-"""Migrations as an ECS one-off task: `run-task` with a command override, polled until STOPPED."""
+"""Migrations as an ECS one-off task: `run-task` with a command override, polled until STOPPED.
+
+Given the image being deployed, the task runs that image: ECS cannot override a container's image per task, so
+the task runs terraform's latest revision (output task_definition_arn) with only the image changed, the same
+revision the rollout then serves (clouds/aws/rollout.revision_with_image registers it once).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ class EcsMigrationTask:
         timeout: float = DEFAULT_TIMEOUT,
         poll: float = 5.0,
         say: Callable[[str], None] | None = None,
+        image: str | None = None,
+        declared: str | None = None,
     ) -> None:
         self.ecs, self.cluster, self.task_definition, self.container = (
             ecs,
@@ -39,6 +46,8 @@ class EcsMigrationTask:
         )
         self.subnets, self.security_groups = list(subnets), list(security_groups)
         self.timeout, self.poll, self.say = timeout, poll, say or log.info
+        self.image = image  # the image being deployed; None: the task definition's own image
+        self.declared = declared  # terraform's latest revision, the base of the image's revision
 
     @classmethod
     def from_outputs(cls, env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) -> EcsMigrationTask:
@@ -61,14 +70,30 @@ class EcsMigrationTask:
             )
         if isinstance(values["security_groups"], str):
             values["security_groups"] = [values["security_groups"]]
+        kwargs.setdefault("declared", outputs.get("task_definition_arn") or None)
         return cls(aws_client("ecs", outputs.get("region") or env.region), **values, **kwargs)
+
+    def revision(self) -> str:
+        """The task definition the task runs: with an image, terraform's revision carrying that image."""
+        if not self.image:
+            return self.task_definition
+        from billingops.clouds.aws.rollout import revision_with_image
+
+        base_ref = self.declared or self.task_definition
+        with aws_errors(f"Describing task definition {base_ref}"):
+            reply = self.ecs.describe_task_definition(taskDefinition=base_ref, include=["TAGS"])
+        base = {**reply["taskDefinition"], "tags": reply.get("tags") or []}
+        arn = revision_with_image(self.ecs, base, self.image, self.container)
+        self.say(f"migration task definition {arn.rsplit('/', 1)[-1]} (image {self.image})")
+        return arn
 
     def run(self, command: Sequence[str]) -> TaskResult:
         began = time.monotonic()
+        task_definition = self.revision()
         with aws_errors(f"Starting the migration task on cluster {self.cluster}"):
             response = self.ecs.run_task(
                 cluster=self.cluster,
-                taskDefinition=self.task_definition,
+                taskDefinition=task_definition,
                 launchType="FARGATE",
                 count=1,
                 startedBy="billingops-migrate",

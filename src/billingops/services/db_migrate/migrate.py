@@ -80,7 +80,8 @@ def migrate(session: Session, *, database_url: str | None = None, via: str | Non
     with deploy_lock.hold(env, "db migrate", enabled=take_lock and not dry_run, wait=deploy_wait):
         if not dry_run:
             audit.record("db.migrate.start", env=env.name, cloud=env.cloud, mode="direct")
-        report = migrate_direct(env, url, via=via, dry_run=dry_run, lock_wait=migration_wait, say=session.ui.say)
+        report = migrate_direct(env, url, via=via, dry_run=dry_run, lock_wait=migration_wait, say=session.ui.say,
+                                app_password=_app_password(env, database_url, secret_id))
         if not dry_run:
             audit.record(
                 "db.migrate.end",
@@ -90,6 +91,16 @@ def migrate(session: Session, *, database_url: str | None = None, via: str | Non
                 applied=[s.name for s in report.applied],
             )
     return report
+
+
+def _app_password(env: EnvConfig, database_url: str | None, secret_id: str | None) -> str | None:
+    """The app role's password from the terraform outputs; None when the URL was given (no outputs read)."""
+    if database_url or secret_id:
+        return None
+    from billingops.services.db_migrate.service import app_role_password
+    from billingops.services.secrets.context import terraform_outputs
+
+    return app_role_password(env, lambda: terraform_outputs(env, "the application role's secret"))
 
 
 def _migrate_task(session: Session, env: EnvConfig, options: TaskOptions, *, take_lock: bool,

@@ -11,7 +11,7 @@ from typing import Any
 from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
 from billingops.locks.heartbeat import fence_all
 from billingops.runs.checklist import Skip, StepContext
-from billingops.terraform.plan_summary import PlanSummary, summarize
+from billingops.terraform.plan_summary import PlanSummary, describe_safety, summarize
 from billingops.terraform.runner import describe_event
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _ask(ctx: StepContext, recorded: dict[str, Any]) -> tuple[str, str]:
     dangerous = summary.dangerous
     env = ctx.env
     if dangerous:
-        names = ", ".join(c.address + f" ({c.action})" for c in dangerous)
+        names = ", ".join(f"{c.address} ({c.action}; {describe_safety(c.safety)})" for c in dangerous)
         if ctx.session.yes:
             if not ctx.allow_destroy:
                 raise ApprovalRequired(
@@ -170,11 +170,25 @@ def _after_sandbox_apply(ctx: StepContext) -> None:
 
 def _summary_of(recorded: dict[str, Any]) -> PlanSummary:
     changes = recorded["summary"]["changes"]
+    safety = recorded["summary"].get("destroy_safety", {})
     plan_like = {"resource_changes": [
         {"address": c["address"], "type": c["type"], "mode": "managed",
          "change": {"actions": {"create": ["create"], "update": ["update"], "delete": ["delete"],
-                                "replace": ["delete", "create"]}[c["action"]]}} for c in changes]}
+                                "replace": ["delete", "create"]}[c["action"]],
+                    "before": _before_of(safety.get(c["address"], {}))}} for c in changes]}
     return summarize(plan_like)
+
+
+def _before_of(settings: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the nested "before" object that destroy_safety reads from the recorded flat settings."""
+    before: dict[str, Any] = {}
+    for path, value in settings.items():
+        *parents, leaf = path.split(".")
+        node = before
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return before
 
 
 def _show_plan(ctx: StepContext, summary: PlanSummary) -> None:
@@ -190,7 +204,8 @@ def _show_plan(ctx: StepContext, summary: PlanSummary) -> None:
                          styles=["bold red" if r[0] in dangerous_types else None for r in rows])
     output.err.print(table)
     for change in summary.dangerous:
-        output.say(f"DANGER: {change.action} of stateful resource {change.address}", "error")
+        output.say(f"DANGER: {change.action} of stateful resource {change.address} "
+                   f"({describe_safety(change.safety)})", "error")
 
 
 def _event_printer(ctx: StepContext, verbose_only: bool = False) -> Callable[[dict[str, Any]], None]:
