@@ -21,6 +21,7 @@ from billingops.errors import BillingOpsError, Interrupted, StepFailed
 from billingops.transfer.postgres import copy as postgres_copy
 from billingops.transfer.postgres import objects as postgres_objects
 from billingops.transfer.postgres import schema as postgres_schema
+from billingops.transfer.postgres import smallcopy as postgres_smallcopy
 from billingops.transfer.postgres import verify as postgres_verify
 from billingops.transfer.postgres import watchdog as postgres_watchdog
 from billingops.transfer.postgres.conn import PgEndpoint
@@ -245,6 +246,8 @@ class PgMigration:
         with (
             self.target.connect() as monitor_conn,
             CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo), self.reporter),
+            # Closed after the pools below have finished with them.
+            postgres_smallcopy.CopySessions(self.source, self.target, snapshot) as sessions,
             cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool,
             # Index builds get their own `jobs` workers (pgcopydb's --index-jobs): a finished table's indexes
             # never wait behind the remaining COPY pipes, and the COPYs never wait behind an index build.
@@ -324,7 +327,12 @@ class PgMigration:
             started_fks: set[str] = set()
             # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
             pending: dict[cf.Future[Any], postgres_copy.Unit | _IndexBatch | _KeyBatch] = {
-                pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units
+                (
+                    pool.submit(postgres_smallcopy.copy_small, u, sessions)
+                    if postgres_smallcopy.is_small(u)
+                    else pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot)
+                ): u
+                for u in units
             }
             schedule()
             try:
