@@ -459,13 +459,13 @@ class _Throttled:
 
 
 def _target_oids(conn: Any, tables: list[TableInfo]) -> dict[int, str]:
-    """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid)."""
-    found = {}
-    for table in tables:
-        oid = conn.execute("SELECT to_regclass(%s)::oid::bigint", (table.qualified(),)).fetchone()[0]
-        if oid is not None:
-            found[int(oid)] = table.key
-    return found
+    """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid), in
+    one query."""
+    rows = conn.execute(
+        "SELECT to_regclass(q)::oid::bigint FROM unnest(%s::text[]) WITH ORDINALITY AS u(q, i) ORDER BY i",
+        ([t.qualified() for t in tables],),
+    ).fetchall()
+    return {int(row[0]): table.key for table, row in zip(tables, rows, strict=True) if row[0] is not None}
 
 
 def require_extensions(checked: PgPreflight) -> None:
