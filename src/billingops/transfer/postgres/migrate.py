@@ -21,6 +21,7 @@ from billingops.errors import BillingOpsError, Interrupted, StepFailed
 from billingops.transfer.postgres import copy as postgres_copy
 from billingops.transfer.postgres import objects as postgres_objects
 from billingops.transfer.postgres import schema as postgres_schema
+from billingops.transfer.postgres import smallcopy as postgres_smallcopy
 from billingops.transfer.postgres import verify as postgres_verify
 from billingops.transfer.postgres import watchdog as postgres_watchdog
 from billingops.transfer.postgres.conn import PgEndpoint
@@ -245,80 +246,115 @@ class PgMigration:
         with (
             self.target.connect() as monitor_conn,
             CopyMonitor(monitor_conn, _target_oids(monitor_conn, todo), self.reporter),
+            # Closed after the pools below have finished with them.
+            postgres_smallcopy.CopySessions(self.source, self.target, snapshot) as sessions,
             cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool,
             # Index builds get their own `jobs` workers (pgcopydb's --index-jobs): a finished table's indexes
             # never wait behind the remaining COPY pipes, and the COPYs never wait behind an index build.
             cf.ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as index_pool,
         ):
 
-            def build(key: str) -> cf.Future[None]:
+            fks_done: list[str] = self.state.setdefault("foreign_keys_done", [])
+            # Tables copied whole in this run (COPY FREEZE: all-visible), where index-only scans pay off.
+            frozen = {u.table.key for u in units if not u.split}
+            # Tables whose rows are in and whose indexes are not built yet, in the order they finished.
+            to_index: list[str] = [key for key in done if key not in indexed]
+            fk_tables: set[str] = set()  # the tables of the foreign keys being added now
+            saver = _Throttled(self.save)
+
+            def index_slots() -> int:
+                return max(1, self.options.jobs) - sum(
+                    1 for what in pending.values() if isinstance(what, (_IndexBatch, _KeyBatch))
+                )
+
+            def schedule() -> None:
+                """Start index and foreign key work on the free index workers, in batches: one pg_restore for
+                every table whose rows are in since the last one (many small tables cost one process, one
+                connection and one read of the dump between them, not one each), then the keys whose two
+                tables are indexed, a batch per worker."""
+                while index_slots() > 0:
+                    if to_index:
+                        batch = _IndexBatch(tuple(to_index))
+                        to_index.clear()
+                        entries = [e for key in batch.keys for e in plan.per_table.get(key, [])]
+                        pending[restore(f"indexes-{batch.keys[0]}-{len(batch.keys)}", entries, "")] = batch
+                        continue
+                    if not start_foreign_keys():
+                        return
+
+            def start_foreign_keys() -> bool:
+                # Adding a foreign key locks both tables (SHARE ROW EXCLUSIVE): keys are added one after the
+                # other inside a batch (one session), and two batches never share a table. Both tables must
+                # have their indexes: the referenced key's, and the one the merge join reads.
+                ready, added = set(indexed), set(fks_done)
+                batch: list[postgres_schema.ForeignKey] = []
+                for fk in plan.foreign_keys:
+                    if fk.entry in added or fk.entry in started_fks or not fk.tables <= ready:
+                        continue
+                    if fk.tables & fk_tables:
+                        continue
+                    merge = fk.indexed and fk.tables <= frozen
+                    if batch and merge != (batch[0].indexed and batch[0].tables <= frozen):
+                        continue  # the session option differs: the next batch
+                    batch.append(fk)
+                if not batch:
+                    return False
+                # A key on the target implies its tables are journaled as copied and indexed: a resumed run
+                # never empties a table a key already references.
+                saver.flush()
+                for fk in batch:
+                    started_fks.add(fk.entry)
+                    fk_tables.update(fk.tables)
+                merge = batch[0].indexed and batch[0].tables <= frozen
+                name = f"fk-{batch[0].table}-{len(batch)}"
+                options = postgres_schema.MERGE_JOIN_OPTIONS if merge else ""
+                pending[restore(name, [fk.entry for fk in batch], options)] = _KeyBatch(tuple(batch))
+                return True
+
+            def restore(name: str, entries: list[str], options: str) -> cf.Future[None]:
                 return index_pool.submit(
                     postgres_schema.restore_entries,
                     self.target,
                     self._dump(),
                     self.workdir,
-                    key,
-                    plan.per_table.get(key, []),
+                    name,
+                    entries,
                     jobs=1,
                     tolerate_existing=self.options.resumed,
+                    options=options,
                 )
 
-            fks_done: list[str] = self.state.setdefault("foreign_keys_done", [])
-            running_fks: set[postgres_schema.ForeignKey] = set()
-            # Tables copied whole in this run (COPY FREEZE: all-visible), where index-only scans pay off.
-            frozen = {u.table.key for u in units if not u.split}
-
-            def add_ready_foreign_keys() -> None:
-                # Adding a foreign key locks both tables (SHARE ROW EXCLUSIVE): two at once on a shared table
-                # would queue or deadlock, so only keys with disjoint tables run together. Both tables must
-                # have their indexes: the referenced key's, and the one the merge join reads.
-                ready = set(indexed)
-                for fk in plan.foreign_keys:
-                    if fk.entry in fks_done or fk in running_fks or not fk.tables <= ready:
-                        continue
-                    if any(fk.tables & other.tables for other in running_fks):
-                        continue
-                    running_fks.add(fk)
-                    future = index_pool.submit(
-                        postgres_schema.restore_entries,
-                        self.target,
-                        self._dump(),
-                        self.workdir,
-                        f"fk-{fk.table}-{fk.entry.split(' ', 1)[0]}",
-                        [fk.entry],
-                        jobs=1,
-                        tolerate_existing=self.options.resumed,
-                        options=postgres_schema.MERGE_JOIN_OPTIONS
-                        if fk.indexed and fk.tables <= frozen
-                        else "",
-                    )
-                    pending[future] = fk
-
-            # What each future is: a COPY unit, a table whose indexes are being built, or a foreign key.
-            pending: dict[cf.Future[Any], postgres_copy.Unit | str | postgres_schema.ForeignKey] = {
-                pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot): u for u in units
+            started_fks: set[str] = set()
+            # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
+            pending: dict[cf.Future[Any], postgres_copy.Unit | _IndexBatch | _KeyBatch] = {
+                (
+                    pool.submit(postgres_smallcopy.copy_small, u, sessions)
+                    if postgres_smallcopy.is_small(u)
+                    else pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot)
+                ): u
+                for u in units
             }
-            # Tables copied by the interrupted run whose indexes were not finished.
-            pending.update({build(key): key for key in done if key not in indexed})
-            add_ready_foreign_keys()
+            schedule()
             try:
                 while pending:
                     finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     for future in finished:
                         what = pending.pop(future)
                         result = future.result()
-                        if isinstance(what, postgres_schema.ForeignKey):
-                            running_fks.discard(what)
-                            fks_done.append(what.entry)
-                            self.save()
-                            self.reporter.event("foreign_key_added", table=what.table, references=what.referenced)
-                            add_ready_foreign_keys()
+                        if isinstance(what, _KeyBatch):
+                            for fk in what.keys:
+                                fk_tables.difference_update(fk.tables)
+                                fks_done.append(fk.entry)
+                            saver.soon()
+                            saver.flush()  # before the event: what is reported added is journaled
+                            for fk in what.keys:
+                                self.reporter.event("foreign_key_added", table=fk.table, references=fk.referenced)
                             continue
-                        if isinstance(what, str):
-                            indexed.append(what)
-                            self.save()
-                            self.reporter.event("table_indexed", table=what)
-                            add_ready_foreign_keys()
+                        if isinstance(what, _IndexBatch):
+                            indexed.extend(what.keys)
+                            saver.soon()
+                            for key in what.keys:
+                                self.reporter.event("table_indexed", table=key)
                             continue
                         key = result.unit.table.key
                         rows[key] += result.rows
@@ -328,8 +364,8 @@ class PgMigration:
                         if table_done:
                             done.append(key)
                             self.result.bytes += result.unit.table.bytes
-                            self.save()
-                            pending[build(key)] = key
+                            saver.soon()
+                            to_index.append(key)
                         self.reporter.unit_done(
                             key,
                             result.unit.table.bytes / result.unit.count,
@@ -337,10 +373,13 @@ class PgMigration:
                             table_done,
                             result.seconds,
                         )
+                    schedule()
             except BaseException:
                 for future in pending:
                     future.cancel()
                 raise
+            finally:
+                saver.flush()
 
     def _large_objects(self) -> None:
         if not self.checked.source.large_objects:
@@ -383,14 +422,50 @@ class PgMigration:
         )
 
 
+@dataclass(frozen=True)
+class _IndexBatch:
+    """Tables whose indexes and keys one pg_restore builds."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _KeyBatch:
+    """Foreign keys one pg_restore adds, one after the other in one session."""
+
+    keys: tuple[postgres_schema.ForeignKey, ...]
+
+
+class _Throttled:
+    """Journal saves at most every SAVE_SECONDS during the data phase: a save writes and fsyncs the whole
+    state, which grows with every finished table (O(n^2) over many small tables). What a lost save forgets
+    is redone safely by --resume: a table is emptied in its COPY's transaction, an index or key that exists
+    already is tolerated."""
+
+    SAVE_SECONDS = 1.0
+
+    def __init__(self, save: Callable[[], None]) -> None:
+        self._save, self._dirty, self._last = save, False, time.monotonic()
+
+    def soon(self) -> None:
+        self._dirty = True
+        if time.monotonic() - self._last >= self.SAVE_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._save()
+            self._dirty, self._last = False, time.monotonic()
+
+
 def _target_oids(conn: Any, tables: list[TableInfo]) -> dict[int, str]:
-    """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid)."""
-    found = {}
-    for table in tables:
-        oid = conn.execute("SELECT to_regclass(%s)::oid::bigint", (table.qualified(),)).fetchone()[0]
-        if oid is not None:
-            found[int(oid)] = table.key
-    return found
+    """Target relation OIDs of the tables being copied (pg_stat_progress_copy reports the target's relid), in
+    one query."""
+    rows = conn.execute(
+        "SELECT to_regclass(q)::oid::bigint FROM unnest(%s::text[]) WITH ORDINALITY AS u(q, i) ORDER BY i",
+        ([t.qualified() for t in tables],),
+    ).fetchall()
+    return {int(row[0]): table.key for table, row in zip(tables, rows, strict=True) if row[0] is not None}
 
 
 def require_extensions(checked: PgPreflight) -> None:

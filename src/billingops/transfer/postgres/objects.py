@@ -10,6 +10,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 LO_CHUNK = 1024 * 1024
+SEQUENCE_BATCH = 200
 _SEQUENCES = """
 SELECT format('%I.%I', n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -20,18 +21,29 @@ ORDER BY 1
 
 def read_sequences(conn: Any) -> dict[str, tuple[int, bool]]:
     """{qualified name: (last_value, is_called)} read from each sequence itself (pg_sequences hides
-    unused ones)."""
+    unused ones), SEQUENCE_BATCH sequences a query: one round trip per sequence was 2.5-4 s over ~500."""
+    names = [name for (name,) in conn.execute(_SEQUENCES).fetchall()]
     values: dict[str, tuple[int, bool]] = {}
-    for (name,) in conn.execute(_SEQUENCES).fetchall():
-        # `name` comes from format('%I.%I'): already quoted.
-        last_value, is_called = conn.execute(f"SELECT last_value, is_called FROM {name}").fetchone()  # nosec B608  # noqa: S608
-        values[name] = (int(last_value), bool(is_called))
+    for start in range(0, len(names), SEQUENCE_BATCH):
+        # Each name comes from format('%I.%I'): already quoted; its position in the batch names its row.
+        query = " UNION ALL ".join(
+            f"SELECT {i}, last_value, is_called FROM {name}"  # nosec B608  # noqa: S608
+            for i, name in enumerate(names[start : start + SEQUENCE_BATCH])
+        )
+        for i, last_value, is_called in conn.execute(query).fetchall():
+            values[names[start + i]] = (int(last_value), bool(is_called))
     return values
 
 
 def set_sequences(conn: Any, values: dict[str, tuple[int, bool]]) -> int:
-    for name, (last_value, is_called) in values.items():
-        conn.execute("SELECT setval(%s::regclass, %s, %s)", (name, last_value, is_called))
+    """Every sequence in one statement."""
+    if values:
+        names = list(values)
+        conn.execute(
+            "SELECT count(setval(name::regclass, last_value, is_called)) "
+            "FROM unnest(%s::text[], %s::bigint[], %s::bool[]) AS s(name, last_value, is_called)",
+            (names, [values[n][0] for n in names], [values[n][1] for n in names]),
+        )
     return len(values)
 
 
