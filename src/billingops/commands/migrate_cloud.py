@@ -20,9 +20,11 @@ Only = Annotated[str | None, typer.Option("--only", help="Move only one store: p
 
 
 def _url(flag: str, what: str) -> Any:
+    envvar = "BILLINGOPS_" + flag.lstrip("-").upper().replace("-", "_") + "_URL"
     return Annotated[
         str | None,
-        typer.Option(flag, help=f"{what} URL; overrides terraform outputs and the secret store. Shown redacted."),
+        typer.Option(flag, help=f"{what} URL, or @FILE (its first line); overrides terraform outputs and the secret "
+                                f"store. Shown redacted. Prefer ${envvar} or @FILE: arguments show in `ps`."),
     ]
 
 

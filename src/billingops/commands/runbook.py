@@ -84,9 +84,15 @@ def run_cmd(
         list[str] | None, typer.Option("--var", help="Fill a <NAME> placeholder: --var NAME=VALUE.")
     ] = None,
     from_step: Annotated[int, typer.Option("--from-step", min=1, help="Start at this step number.")] = 1,
+    allow_destructive: Annotated[
+        bool, typer.Option("--allow-destructive",
+                           help="Also run destructive steps (unlock, --replace-target, db restore) without typing "
+                                "the environment name; --yes alone does not.")
+    ] = False,
 ) -> None:
     """Walk a runbook step by step, running its billingops commands after confirmation."""
     summary = use_case.run_runbook(session, name, dry_run=dry_run, variables=var, from_step=from_step,
+                                   allow_destructive=allow_destructive,
                                    show_step=lambda step: _show_step(session, step),
                                    show_rollback=lambda book: _show_rollback(session, book))
     results = summary.steps

@@ -12,6 +12,16 @@ from typing import Any
 LOCK_INFO_KEYS = ("ID", "Operation", "Who", "Version", "Created", "Path", "Info")
 
 
+# C0 and C1 control characters (ESC, BEL, CR, backspace, ...): a lock record is written by whoever took the
+# lock, and what it says must not move the cursor, retitle the terminal or hide text when shown.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value: object) -> str:
+    """`value` as text with every control character removed."""
+    return _CONTROL.sub("", str(value))
+
+
 class MalformedLock(ValueError):
     """The lock record exists but is not terraform's lock-info JSON."""
 
@@ -38,14 +48,16 @@ class LockInfo:
             raise MalformedLock(f"not JSON ({exc})") from None
         if not isinstance(data, dict) or not data.get("ID") or not isinstance(data.get("ID"), str):
             raise MalformedLock("JSON without the lock ID terraform writes")
+        # Every field is shown to the operator, and the conditional delete compares the raw record (the
+        # HeldLock token), not these: they are kept printable.
         return cls(
-            id=data["ID"],
-            operation=str(data.get("Operation") or ""),
-            who=str(data.get("Who") or ""),
-            version=str(data.get("Version") or ""),
-            created=str(data.get("Created") or ""),
-            path=str(data.get("Path") or ""),
-            info=str(data.get("Info") or ""),
+            id=printable(data["ID"]),
+            operation=printable(data.get("Operation") or ""),
+            who=printable(data.get("Who") or ""),
+            version=printable(data.get("Version") or ""),
+            created=printable(data.get("Created") or ""),
+            path=printable(data.get("Path") or ""),
+            info=printable(data.get("Info") or ""),
         )
 
     def with_id(self, lock_id: str) -> LockInfo:

@@ -38,7 +38,11 @@ def check_drift(session: Session, cloud: str | None = None) -> DriftCheck:
         ):
             tf = Terraform.for_env(env)
             tf.init()
-            result = tf.plan(refresh_only=True)
+            planfile = tf.data_dir / "plans" / "tfplan"
+            try:
+                result = tf.plan(planfile, refresh_only=True)
+            finally:
+                planfile.unlink(missing_ok=True)  # it holds every value in clear, secrets included
         report = parse_plan(result.plan_json, env.name, env.cloud)
         record_check(settings, report)
         session.audit().record("drift.check", env=env.name, cloud=env.cloud, drifted=len(report.drifted))

@@ -43,7 +43,10 @@ def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = 
         if text:
             ui.say(text, "debug")
 
-    with ui.status("terraform plan"):
-        result = tf.plan(on_event=debug)
-    result.planfile.unlink(missing_ok=True)
+    planfile = tf.data_dir / "plans" / "tfplan"
+    try:
+        with ui.status("terraform plan"):
+            result = tf.plan(planfile, on_event=debug)
+    finally:
+        planfile.unlink(missing_ok=True)  # it holds the database password and Redis AUTH in clear
     return PlanResult(env=env.name, cloud=env.cloud, has_changes=result.has_changes, summary=result.summary)

@@ -59,8 +59,16 @@ def list_runbooks() -> RunbookList:
     ])
 
 
+def is_destructive(argv: list[str]) -> bool:
+    """Whether a runbook command can lose data or break a live run: `unlock`, `--replace-target`, `db restore`."""
+    if "unlock" in argv or any(w == "--replace-target" or w.startswith("--replace-target=") for w in argv):
+        return True
+    return any(a == "db" and b == "restore" for a, b in zip(argv, argv[1:], strict=False))
+
+
 def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables: list[str] | None = None,
-                from_step: int = 1, show_step: Callable[[Step], None] = lambda step: None,
+                from_step: int = 1, allow_destructive: bool = False,
+                show_step: Callable[[Step], None] = lambda step: None,
                 show_rollback: Callable[[Runbook], None] = lambda book: None) -> RunbookRun:
     """Walk runbook `name` from step `from_step`, running its billingops commands after confirmation."""
     from billingops.runs.audit import new_run_id
@@ -97,7 +105,9 @@ def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables
             if dry_run:
                 ui.say(f"would run: {shown}")
                 continue
-            if not ui.confirm(f"Run `{shown}`?", flag="--yes"):
+            confirmed = _confirm(session, shown, destructive=is_destructive(argv),
+                                 allow_destructive=allow_destructive)
+            if confirmed is None:
                 entry["outcome"] = "skipped"
                 audit.record(
                     "runbook.step",
@@ -126,6 +136,7 @@ def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables
                 outcome=entry["outcome"],
                 exit_code=code,
                 env=env.name,
+                confirmed=confirmed,
             )
             if code != 0:
                 audit.record(
@@ -157,6 +168,27 @@ def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables
         audit.record("runbook.end", run_id=run_id, runbook=book.name, outcome="ok", env=env.name)
     return RunbookRun(runbook=book.name, env=env.name, cloud=env.cloud, dry_run=dry_run,
                       run_id=None if dry_run else run_id, steps=results)
+
+
+def _confirm(session: Session, shown: str, *, destructive: bool, allow_destructive: bool) -> str | None:
+    """How the command was confirmed (audited), or None when the engineer said no.
+
+    --yes answers an ordinary step; a destructive one needs the environment name typed at a terminal or an
+    explicit --allow-destructive (with no terminal and no flag: ApprovalRequired, exit 4, nothing run)."""
+    ui = session.ui
+    if not destructive:
+        if not ui.confirm(f"Run `{shown}`?", flag="--yes"):
+            return None
+        return "--yes" if session.yes else "interactive"
+    if allow_destructive:
+        if not ui.confirm(f"Run the destructive command `{shown}`?", flag="--yes"):
+            return None
+        return "--allow-destructive"
+    env_name = session.env().name
+    if not ui.confirm_typed(f"`{shown}` is destructive (it can lose data or break a live run).", env_name,
+                            flag="--allow-destructive (with --yes)"):
+        return None
+    return "typed"
 
 
 def parse_vars(items: list[str]) -> dict[str, str]:

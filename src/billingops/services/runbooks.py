@@ -53,10 +53,11 @@ class Command:
 
     def argv(self, env: str, cloud: str, variables: dict[str, str] | None = None) -> list[str]:
         """The arguments after `billingops`, $ENV/$CLOUD/<VAR> filled in; UsageError if one is missing."""
-        text = self.line.replace("$ENV", env).replace("${ENV}", env)
-        text = text.replace("$CLOUD", cloud).replace("${CLOUD}", cloud)
+        # Split the runbook's own line first, then fill each word: a value is always exactly one argument,
+        # whatever spaces or quotes it holds (no option or command can be smuggled in through --var).
+        words = shlex.split(self.line)
         values = variables or {}
-        missing = [name for name in _PLACEHOLDER.findall(text) if name not in values]
+        missing = [name for word in words for name in _PLACEHOLDER.findall(word) if name not in values]
         if missing:
             raise UsageError(
                 f"The runbook command `{self.line}` needs a value for {', '.join(sorted(set(missing)))}.",
@@ -64,8 +65,7 @@ class Command:
                 + " ".join(f"--var {m}=VALUE" for m in sorted(set(missing)))
                 + " to runbook run.",
             )
-        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-        words = shlex.split(text)
+        words = [_PLACEHOLDER.sub(lambda m: values[m.group(1)], _fill(word, env, cloud)) for word in words]
         if not words or words[0] != "billingops":
             raise ConfigError(
                 f"The runbook command `{self.line}` does not start with `billingops`.",
@@ -75,6 +75,11 @@ class Command:
 
     def placeholders(self) -> list[str]:
         return sorted(set(_PLACEHOLDER.findall(self.line)))
+
+
+def _fill(word: str, env: str, cloud: str) -> str:
+    word = word.replace("${ENV}", env).replace("$ENV", env)
+    return word.replace("${CLOUD}", cloud).replace("$CLOUD", cloud)
 
 
 @dataclass(frozen=True)

@@ -154,8 +154,12 @@ class Terraform:
             argv.append("-destroy")
         if self.lock_timeout:
             argv.append(f"-lock-timeout={self.lock_timeout}")
-        code = self._run_json(argv, "plan", on_event, ok_codes=(0, 2))
-        plan_json = self.show_json(planfile)
+        try:
+            code = self._run_json(argv, "plan", on_event, ok_codes=(0, 2))
+            plan_json = self.show_json(planfile)
+        except BaseException:
+            planfile.unlink(missing_ok=True)  # it holds every planned value in clear, secrets included
+            raise
         return PlanResult(planfile, code == 2, summarize(plan_json), plan_json)
 
     def apply(self, planfile: Path, *, on_event: EventHandler | None = None) -> ApplyResult:

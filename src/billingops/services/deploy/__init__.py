@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import BillingOpsError, UsageError
@@ -111,10 +112,21 @@ def run(session: Session, request: DeployRequest, *, on_event: OnEvent | None = 
         [str(sandbox_info.backend_file(env.name))] if sandbox_info is not None else [])
     with run_lifecycle(session, command="deploy", env_name=env.name, cloud=env.cloud, previous=previous, lock=lock,
                        spelling=AuditSpelling(context={"env": env.name, "cloud": env.cloud})) as lifecycle:
-        _prepare_journal(session, env, lifecycle.journal, resumed=previous is not None,
-                         from_step=request.from_step or request.only)
-        return _run(session, env, lifecycle, selected, request, image=image, sandbox_info=sandbox_info,
-                    on_event=on_event or step_lines(session.ui))
+        try:
+            _prepare_journal(session, env, lifecycle.journal, resumed=previous is not None,
+                             from_step=request.from_step or request.only)
+            return _run(session, env, lifecycle, selected, request, image=image, sandbox_info=sandbox_info,
+                        on_event=on_event or step_lines(session.ui))
+        finally:
+            _delete_plan(lifecycle.journal)
+
+
+def _delete_plan(journal: Journal) -> None:
+    """The saved plan holds the database password and Redis AUTH in clear: it never outlives its run (after
+    apply, a refusal, a failure or a dry run). A resumed run plans again and asks for approval again."""
+    recorded = journal.data.get("data", {}).get("plan") or {}
+    if recorded.get("planfile"):
+        Path(recorded["planfile"]).unlink(missing_ok=True)
 
 
 def _run(session: Session, env: EnvConfig, lifecycle: Run, selected: list[Step], request: DeployRequest, *,
@@ -172,6 +184,12 @@ def _prepare_journal(session: Session, env: EnvConfig, journal: Journal, *, resu
     if resumed:
         apply_entry = journal.step("apply")
         if apply_entry and apply_entry.get("outcome") in ("failed", "interrupted", "running"):
+            journal.data["redo"] = dict.fromkeys(_REPLAN_AFTER_APPLY, True)
+        recorded = journal.data.get("data", {}).get("plan") or {}
+        planfile = recorded.get("planfile") if recorded.get("has_changes") else None
+        applied = apply_entry is not None and apply_entry.get("outcome") in ("ok", "skipped")
+        if planfile and not Path(planfile).is_file() and not applied:
+            # The run's plan file was deleted when it stopped (it holds secrets): plan and ask again.
             journal.data["redo"] = dict.fromkeys(_REPLAN_AFTER_APPLY, True)
         if from_step:
             from billingops.services.deploy.steps import STEP_NAMES

@@ -8,6 +8,8 @@ overwrite a non-empty target. A real run whose verification fails raises RunFail
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,11 +84,9 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
     settings = session.settings
     env_name = _env_name(session)
     want_pg, want_redis = request.only in (None, "postgres"), request.only in (None, "redis")
+    urls = connection_urls(request, session.argv, session.ui.warn)
     flags = {
-        "source_postgres": request.source_postgres,
-        "target_postgres": request.target_postgres,
-        "source_redis": request.source_redis,
-        "target_redis": request.target_redis,
+        **urls,
         "source_redis_ca": request.source_redis_ca,
         "target_redis_ca": request.target_redis_ca,
     }
@@ -119,6 +119,57 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         bars=bars,
     )
     return MigrateResult(False, doc)
+
+
+URL_FLAGS = {
+    "source_postgres": ("--source-postgres", "BILLINGOPS_SOURCE_POSTGRES_URL"),
+    "target_postgres": ("--target-postgres", "BILLINGOPS_TARGET_POSTGRES_URL"),
+    "source_redis": ("--source-redis", "BILLINGOPS_SOURCE_REDIS_URL"),
+    "target_redis": ("--target-redis", "BILLINGOPS_TARGET_REDIS_URL"),
+}
+
+
+def connection_urls(request: MigrateRequest, argv: list[str], warn: Callable[[str], None]) -> dict[str, str | None]:
+    """The four connection URLs: from the flag, its environment variable, or a file (`--source-postgres @PATH`,
+    the first line of PATH). A URL with a password typed on the command line is warned about (it shows in
+    `ps` and the shell history); the environment variable or a 0600 file keep it out of argv."""
+    urls: dict[str, str | None] = {}
+    for field_name, (flag, envvar) in URL_FLAGS.items():
+        value = getattr(request, field_name)
+        on_argv = value is not None and any(a == flag or a.startswith(flag + "=") for a in argv)
+        if value is None:
+            value = os.environ.get(envvar) or None
+        if value is not None and value.startswith("@"):
+            value = _url_from_file(flag, Path(value[1:]).expanduser())
+            on_argv = False
+        if on_argv and value and _has_password(value):
+            warn(f"{flag} carries a password on the command line, where `ps` and the shell history show it; "
+                 f"set {envvar} or pass {flag} @FILE (a file readable by you only) instead.")
+        urls[field_name] = value
+    return urls
+
+
+def _url_from_file(flag: str, path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UsageError(f"{flag} @{path}: the file cannot be read ({exc.strerror}).",
+                         hint=f"Write the URL on the first line of a file readable by you only: {flag} @PATH.") \
+            from None
+    url = lines[0].strip() if lines else ""
+    if not url:
+        raise UsageError(f"{flag} @{path}: the file is empty.", hint="Write the URL on its first line.")
+    return url
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return bool(parts.password) or "password=" in parts.query.lower()
+    except ValueError:
+        return "@" in url
 
 
 def _env_name(session: Session) -> str:

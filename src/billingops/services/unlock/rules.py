@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,12 +98,14 @@ def manual_delete_command(lock: HeldLock) -> str:
     if scheme == "dynamodb":
         table, _, lock_key = rest.partition("/")
         key = json.dumps({"LockID": {"S": lock_key}})
-        return f"aws dynamodb delete-item --table-name {table} --key '{key}'"
-    if scheme == "s3":
-        return f"aws s3 rm {lock.location}"
-    if scheme == "gs":
-        return f"gsutil -h x-goog-if-generation-match:{lock.token} rm {lock.location}"
-    return f"rm {lock.location}"
+        argv = ["aws", "dynamodb", "delete-item", "--table-name", table, "--key", key]
+    elif scheme == "s3":
+        argv = ["aws", "s3", "rm", lock.location]
+    elif scheme == "gs":
+        argv = ["gsutil", "-h", f"x-goog-if-generation-match:{lock.token}", "rm", lock.location]
+    else:
+        argv = ["rm", lock.location]
+    return shlex.join(argv)  # every argument quoted: a lock key or path written by others cannot add commands
 
 
 def refusals(selection: Selection, older_than: float, older_than_flag: str) -> list[str]:
