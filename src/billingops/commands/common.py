@@ -105,7 +105,7 @@ def check_image(value: str | None) -> str | None:
     try:
         parse_image(value, "registry.invalid/check")
     except UsageError as exc:
-        raise typer.BadParameter(exc.paragraph().removeprefix("--image ")) from None
+        raise typer.BadParameter(exc.paragraph()) from None
     return value
 
 
