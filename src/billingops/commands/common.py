@@ -63,10 +63,63 @@ NoLockOpt = Annotated[
     typer.Option("--no-lock", help="Do not take the environment's billingops deploy lock (only when you know "
                  "nothing else deploys it)."),
 ]
+# --- Input checks that run while the arguments are parsed: a bad value is a usage error (exit 2) naming the
+# accepted forms, before any configuration, terraform or cloud call.
+
+
+def duration_option(flag: str, *, help: str, minimum: float = 0.0, as_text: bool = False,
+                    go: bool = False) -> Any:
+    """A typer.Option taking a DURATION in the one syntax (config.parse_duration: 90s, 10m, 1h30m or seconds).
+
+    The value is checked while the arguments are parsed (a usage error naming the accepted forms, exit 2).
+    It becomes seconds (float) by default; `as_text` keeps the user's text once checked (options handed on
+    as strings), `go` turns it into a terraform (Go) duration such as 600s."""
+
+    def parse(value: Any) -> Any:
+        from billingops.config import DURATION_FORMS, parse_duration
+        from billingops.errors import UsageError
+
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value) if as_text else float(value)
+        try:
+            seconds = parse_duration(str(value), flag)
+        except UsageError:
+            raise typer.BadParameter(f"{str(value)!r} is not a duration: use {DURATION_FORMS} (e.g. {flag} 10m).") from None
+        if seconds < minimum:
+            raise typer.BadParameter(f"{str(value)!r} is shorter than {minimum:g}s: use {DURATION_FORMS} "
+                             f"(e.g. {flag} 10m).")
+        if go:
+            return f"{int(seconds)}s" if seconds == int(seconds) else f"{round(seconds * 1000)}ms"
+        return str(value).strip() if as_text else seconds
+
+    return typer.Option(flag, parser=parse, metavar="DURATION", help=help)
+
+
+def check_image(value: str | None) -> str | None:
+    """--image callback: the reference grammar of imageref, checked before anything touches a cloud."""
+    if value is None:
+        return None
+    from billingops.errors import UsageError
+    from billingops.imageref import parse_image
+
+    try:
+        parse_image(value, "registry.invalid/check")
+    except UsageError as exc:
+        raise typer.BadParameter(exc.paragraph()) from None
+    return value
+
+
+def check_not_empty(value: str | None) -> str | None:
+    """Callback for an optional text option that must not be given empty (e.g. --lock-id '')."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("is empty: pass a value or leave the option out.")
+    return value
+
+
 LockWaitOpt = Annotated[
     str | None,
-    typer.Option("--lock-wait", metavar="DURATION", help="Wait this long for another run's billingops deploy lock "
-                 "(e.g. 5m); without it a held lock is refused at once."),
+    duration_option("--lock-wait", as_text=True, help="Wait this long for another run's billingops deploy lock "
+                    "(e.g. 5m); without it a held lock is refused at once."),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import NoLockOpt, Session, lock_wait_seconds, with_session
+from billingops.commands.common import NoLockOpt, Session, duration_option, lock_wait_seconds, with_session
 from billingops.services.db_migrate import migrate as use_case
 
 DatabaseUrlOpt = Annotated[
@@ -42,9 +42,9 @@ SecretIdOpt = Annotated[
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="List what would run; change nothing.")]
 MigrateLockWaitOpt = Annotated[
     str | None,
-    typer.Option(
+    duration_option(
         "--lock-wait",
-        metavar="DURATION",
+        as_text=True,
         help="Wait this long for another run's billingops deploy lock and PostgreSQL migration lock "
         "(e.g. 90s, 5m). Default: refuse a held deploy lock at once, wait 60s for the migration lock.",
     ),
@@ -58,7 +58,7 @@ TaskModeOpt = Annotated[
     ),
 ]
 TaskCommandOpt = Annotated[str, typer.Option("--task-command", help="The app image's migration command for --task.")]
-TaskTimeoutOpt = Annotated[float, typer.Option("--task-timeout", min=1, help="Seconds to wait for the task.")]
+TaskTimeoutOpt = Annotated[float, duration_option("--task-timeout", minimum=1, help="How long to wait for the task.")]
 ClusterOpt = Annotated[str | None, typer.Option("--cluster", help="AWS --task: ECS cluster.")]
 TaskDefinitionOpt = Annotated[str | None, typer.Option("--task-definition", help="AWS --task: family[:rev].")]
 ContainerOpt = Annotated[str | None, typer.Option("--container", help="AWS --task: the app container.")]

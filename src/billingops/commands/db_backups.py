@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import Session, duration_option, with_session
 from billingops.services import database as use_case
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,10 @@ def restore_cmd(
     ],
     db_instance: DbInstanceOpt = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")
+        float, duration_option("--timeout", minimum=1, help="How long to wait for the restore.")
     ] = 3600.0,
     poll: Annotated[
-        float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")
+        float, duration_option("--poll-interval", minimum=0.01, help="Time between progress checks.")
     ] = 15.0,
 ) -> None:
     """Restore the database to a point in time into a new instance, with progress."""

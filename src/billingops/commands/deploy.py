@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import LockWaitOpt, Session, with_session
+from billingops.commands.common import LockWaitOpt, Session, check_image, duration_option, with_session
 
 if TYPE_CHECKING:
     from billingops.console import Output
@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 @with_session()
 def deploy(
     session: Session,
-    image: Annotated[str | None, typer.Option("--image", help="Image tag (or REPO:TAG) to roll out.")] = None,
+    image: Annotated[str | None, typer.Option("--image", metavar="IMAGE", callback=check_image,
+                                                           help="Image tag (or REPO:TAG) to roll out.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Preflight, init and plan only; change nothing.")]
     = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last failed or interrupted run.")] = False,
@@ -32,8 +33,8 @@ def deploy(
     allow_destroy: Annotated[bool, typer.Option("--allow-destroy",
                                                 help="With --yes: approve destroying/replacing stateful resources.")]
     = False,
-    lock_timeout: Annotated[str | None, typer.Option("--lock-timeout",
-                                                     help="Wait this long for a held state lock (e.g. 10m).")]
+    lock_timeout: Annotated[str | None, duration_option("--lock-timeout", go=True,
+                                                        help="Wait this long for a held state lock (e.g. 10m).")]
     = None,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Rehearse against an emulated AWS (moto) on this "
                                                             "machine.")] = False,

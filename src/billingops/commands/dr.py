@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import Session, duration_option, with_session
 from billingops.services import dr as use_case
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,10 @@ def drill_cmd(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds to wait for the restore.")
+        float, duration_option("--timeout", minimum=1, help="How long to wait for the restore.")
     ] = 7200.0,
     poll: Annotated[
-        float, typer.Option("--poll-interval", min=0.01, help="Seconds between progress checks.")
+        float, duration_option("--poll-interval", minimum=0.01, help="Time between progress checks.")
     ] = 15.0,
 ) -> int | None:
     """Restore the latest backup into a scratch instance, count the core tables, time it against the RTO."""

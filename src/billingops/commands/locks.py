@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import Session, check_not_empty, duration_option, with_session
 from billingops.services import unlock as use_case
 from billingops.services.locks import list_locks
 
@@ -121,12 +121,13 @@ def _liveness_text(lock: dict[str, Any]) -> str:
 @with_session()
 def unlock(
     session: Session,
-    lock_id: Annotated[str | None, typer.Option("--lock-id", help="Break only the lock with this id.")] = None,
+    lock_id: Annotated[str | None, typer.Option("--lock-id", metavar="LOCK_ID", callback=check_not_empty,
+                                                         help="Break only the lock with this id.")] = None,
     older_than: Annotated[
         str | None,
-        typer.Option(
+        duration_option(
             "--older-than",
-            metavar="DURATION",
+            as_text=True,
             help="Refuse unless the lock is at least this old (e.g. 0s, 30m, 2h). Default 15m in prod, 5m elsewhere.",
         ),
     ] = None,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import Session, duration_option, with_session
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
 def plan(
     session: Session,
     sandbox: Annotated[bool, typer.Option("--sandbox", help="Plan against the running sandbox (moto).")] = False,
-    lock_timeout: Annotated[str | None, typer.Option("--lock-timeout", help="Wait this long for a held state "
-                                                                            "lock (e.g. 10m).")] = None,
+    lock_timeout: Annotated[str | None, duration_option("--lock-timeout", go=True, help="Wait this long for a "
+                                                                               "held state lock (e.g. 10m).")] = None,
 ) -> None:
     """Plan the environment's infrastructure and show what would be added, changed and destroyed.
 

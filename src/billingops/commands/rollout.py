@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, lock_wait_seconds, with_session
+from billingops.commands.common import (
+    LockWaitOpt,
+    NoLockOpt,
+    Session,
+    check_image,
+    duration_option,
+    lock_wait_seconds,
+    with_session,
+)
 from billingops.services import rollout as use_case
 
 if TYPE_CHECKING:
@@ -19,11 +27,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TimeoutOpt = Annotated[float, typer.Option(
-    "--timeout", min=1, help="Seconds to wait for the deployment / each traffic change before failing.")]
-PollOpt = Annotated[float, typer.Option("--poll-interval", min=0.05, help="Seconds between progress checks.")]
-HealthTimeoutOpt = Annotated[float, typer.Option(
-    "--health-timeout", min=1, help="Seconds the health endpoint may take to answer 2xx (retried until then).")]
+TimeoutOpt = Annotated[float, duration_option(
+    "--timeout", minimum=1, help="How long to wait for the deployment / each traffic change before failing.")]
+PollOpt = Annotated[float, duration_option("--poll-interval", minimum=0.05, help="Time between progress checks.")]
+HealthTimeoutOpt = Annotated[float, duration_option(
+    "--health-timeout", minimum=1, help="How long the health endpoint may take to answer 2xx (retried until then).")]
 ClusterOpt = Annotated[str | None, typer.Option(
     "--cluster", help="ECS cluster (AWS; default: terraform output ecs_cluster_name).")]
 ServiceOpt = Annotated[str | None, typer.Option(
@@ -42,7 +50,7 @@ def register(app: typer.Typer) -> None:
 @with_session()
 def rollout(
     session: Session,
-    image: Annotated[str, typer.Option("--image", "-i", help="v1.2.3 (a tag in the env's repository), "
+    image: Annotated[str, typer.Option("--image", "-i", metavar="IMAGE", callback=check_image, help="v1.2.3 (a tag in the env's repository), "
                                        "REPOSITORY:TAG or REPOSITORY@sha256:DIGEST.")],
     canary: Annotated[str | None, typer.Option("--canary", metavar="10,50,100", help="Cloud Run: move traffic in "
                                                "these percent steps, health-checking between them.")] = None,

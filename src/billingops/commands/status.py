@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import Session, with_session
+from billingops.commands.common import Session, duration_option, with_session
 from billingops.errors import EXIT_EXTERNAL
 from billingops.services.status import Identifiers, probe
 
@@ -32,7 +32,7 @@ def status_cmd(
     cache_id: Annotated[str | None, typer.Option("--cache-id", help="ElastiCache / Memorystore id.")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh until Ctrl-C.")] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=1, help="Seconds between refreshes with --watch.")
+        float, duration_option("--interval", minimum=1, help="Time between refreshes with --watch.")
     ] = 10.0,
 ) -> int | None:
     """Show the environment's service, database, cache, state lock and last deploy."""
