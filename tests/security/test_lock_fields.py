@@ -44,9 +44,12 @@ def test_manual_delete_hints_quote_their_arguments():
                         lock_id="1", info=None, token="7; echo hi")
         return shlex.split(manual_delete_command(lock))
 
-    assert words(f"s3://{evil}") == ["aws", "s3", "rm", f"s3://{evil}"]
+    assert words(f"s3://b/{evil}") == ["aws", "s3api", "delete-object", "--bucket", "b", "--key", evil,
+                                       "--if-match", "7; echo hi"]
     assert words(f"gs://{evil}") == ["gsutil", "-h", "x-goog-if-generation-match:7; echo hi", "rm", f"gs://{evil}"]
     assert words(f"/tmp/{evil}") == ["rm", f"/tmp/{evil}"]
     dynamo = words(f"dynamodb://table x/{evil}")
     assert dynamo[:5] == ["aws", "dynamodb", "delete-item", "--table-name", "table x"]
-    assert json.loads(dynamo[6]) == {"LockID": {"S": evil}} and len(dynamo) == 7
+    assert json.loads(dynamo[6]) == {"LockID": {"S": evil}}
+    assert dynamo[7:9] == ["--condition-expression", "Info = :info"]
+    assert json.loads(dynamo[10]) == {":info": {"S": "7; echo hi"}} and len(dynamo) == 11

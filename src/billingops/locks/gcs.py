@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from billingops.clouds.base import GCP_TIMEOUT, gcp_errors
+from billingops.clouds.base import GCP_TIMEOUT, gcp_errors, require_safe_endpoint
 from billingops.errors import CloudError, ConfigError
 from billingops.locks.backend_config import BackendConfig
 from billingops.locks.model import HeldLock, LockChanged, LockInfo, MalformedLock
@@ -41,6 +41,7 @@ def storage_client(config: BackendConfig, project: str | None) -> Any:
     if emulator:
         # google-cloud-storage needs the scheme; terraform's Go client accepts a bare host:port.
         url = emulator if emulator.startswith(("http://", "https://")) else f"http://{emulator}"
+        require_safe_endpoint(url, "STORAGE_EMULATOR_HOST")  # plain http: loopback only
         from google.auth.credentials import AnonymousCredentials
 
         kwargs.update(client_options={"api_endpoint": url}, credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]  # google-auth is untyped

@@ -99,8 +99,14 @@ def manual_delete_command(lock: HeldLock) -> str:
         table, _, lock_key = rest.partition("/")
         key = json.dumps({"LockID": {"S": lock_key}})
         argv = ["aws", "dynamodb", "delete-item", "--table-name", table, "--key", key]
+        if lock.token:  # only while the record is the one shown
+            argv += ["--condition-expression", "Info = :info",
+                     "--expression-attribute-values", json.dumps({":info": {"S": lock.token}})]
     elif scheme == "s3":
-        argv = ["aws", "s3", "rm", lock.location]
+        bucket, _, object_key = lock.location.removeprefix("s3://").partition("/")
+        argv = ["aws", "s3api", "delete-object", "--bucket", bucket, "--key", object_key]
+        if lock.token:  # only while the object is the one shown
+            argv += ["--if-match", lock.token]
     elif scheme == "gs":
         argv = ["gsutil", "-h", f"x-goog-if-generation-match:{lock.token}", "rm", lock.location]
     else:
