@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         from typer._completion_shared import get_completion_script
 
         sys.stdout.write(get_completion_script(prog_name="billingops", complete_var="_BILLINGOPS_COMPLETE",
-                                               shell=args[1]) + "\n")
+                                               shell=args[1]) + "\n")  # nosec B604  # the shell name, not a shell
         return
     from billingops.cli import main as run
 

@@ -127,17 +127,17 @@ def migration_task(env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) ->
     return CloudRunMigrationJob.from_outputs(env, outputs, job=kwargs.pop("job", None), **kwargs)
 
 
-def caller_identity(env: EnvConfig) -> Identity:
+def caller_identity(env: EnvConfig, *, ask_cloud: bool = True) -> Identity:
     """Who the cloud says we are (STS caller identity / the Google account); raises CloudError when it cannot
     be asked, which is also how billingops learns the cloud cannot be reached."""
     _check(env)
     if env.cloud == "aws":
-        from billingops.clouds.aws.identity import caller_identity as aws_identity
+        from billingops.clouds.aws import identity as aws
 
-        return aws_identity(env)
-    from billingops.clouds.gcp.identity import caller_identity as google_identity
+        return aws.caller_identity(env) if ask_cloud else aws.local_credentials(env)
+    from billingops.clouds.gcp import identity as gcp
 
-    return google_identity(env)
+    return gcp.caller_identity(env) if ask_cloud else gcp.local_credentials(env)
 
 
 # The terraform output holding the URL the health gate and the post-deploy check call.

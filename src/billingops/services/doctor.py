@@ -52,7 +52,7 @@ def doctor(session: Session, *, image: str | None = None, sandbox: bool = False)
             tf.init(reconfigure=True)  # the sandbox's scratch copy is fresh each time
         return tf.outputs()
 
-    checks = run_checks(env, session.settings, image=image, outputs=outputs, sandbox=info)
+    checks = run_checks(env, session.settings, image=image, outputs=outputs, sandbox=info, ask_cloud=True)
     failed = [c for c in checks if c.status == "fail"]
     unchecked = [{"name": c.name, "why": c.detail} for c in checks if not c.checked]
     outcome = "failed" if failed else ("could not check" if unchecked else "ok")

@@ -27,3 +27,23 @@ def caller_identity(env: EnvConfig) -> Identity:
                  or type(credentials).__name__)
     project = env.gcp_project or project
     return Identity(str(principal), f"project {project}" if project else None, "application-default")
+
+
+def local_credentials(env: EnvConfig) -> Identity:
+    """The application-default credentials, found without calling Google (the deploy preflight's quick check)."""
+    import google.auth
+    from google.auth import exceptions as auth_exc
+
+    from billingops.errors import CloudError
+
+    try:
+        _, project = google.auth.default()
+    except auth_exc.DefaultCredentialsError:
+        if env.gcp_endpoints:
+            return Identity("anonymous (configured gcp.endpoints)", None, "billingops.toml")
+        raise CloudError("no Google Cloud application-default credentials",
+                         hint="Run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS.") \
+            from None
+    project = env.gcp_project or project
+    return Identity("Google application-default credentials", f"project {project}" if project else None,
+                    "application-default")

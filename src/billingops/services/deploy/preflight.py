@@ -111,16 +111,19 @@ def check_backend(env: EnvConfig, sandbox: Any = None) -> Check:
     return Check("backend config", OK, f"{backend.type} backend {where}{locking}")
 
 
-def check_credentials(env: EnvConfig) -> Check:
-    """Who the cloud says we are; a cloud that cannot be reached fails the check (it does not warn)."""
+def check_credentials(env: EnvConfig, *, ask_cloud: bool = True) -> Check:
+    """Who the cloud says we are; a cloud that cannot be reached fails the check (it does not warn).
+
+    Without `ask_cloud` (the deploy's preflight: terraform asks the cloud a moment later) only the local
+    credentials are looked up."""
     from billingops.clouds import caller_identity
     from billingops.errors import BillingOpsError
 
     try:
-        who = caller_identity(env)
+        who = caller_identity(env, ask_cloud=ask_cloud)
     except BillingOpsError as err:
         # Failed, not a warning: nothing else can work. Unchecked too: the cloud did not answer.
-        return Check("credentials", FAIL, err.message, err.hint, checked=False)
+        return Check("credentials", FAIL, err.message, err.hint, checked=not ask_cloud)
     scope = f" in {who.scope}" if who.scope else ""
     return Check("credentials", OK, f"{who.principal}{scope} (credentials from {who.source}; not shown)")
 
@@ -229,9 +232,10 @@ def check_secrets(env: EnvConfig, sandbox: Any = None,
     return Check("secrets", OK, "every input secret has a value to seed")
 
 
-def run_checks(env: EnvConfig, settings: Any, *, image: str | None = None, sandbox: Any = None,
+def run_checks(env: EnvConfig, settings: Any, *, image: str | None = None, sandbox: Any = None, ask_cloud: bool = False,
                outputs: Callable[[], dict[str, Any]] | None = None, own_run_id: str | None = None) -> list[Check]:
-    checks = [check_terraform(), check_tfvars(env), check_backend(env, sandbox), check_credentials(env),
+    checks = [check_terraform(), check_tfvars(env), check_backend(env, sandbox),
+              check_credentials(env, ask_cloud=ask_cloud),
               check_dns(env), check_state_lock(env, sandbox, own_run_id), check_secrets(env, sandbox, outputs)]
     if image and outputs is not None:
         checks.append(check_image(env, image, outputs))
