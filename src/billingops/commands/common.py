@@ -116,6 +116,20 @@ def check_not_empty(value: str | None) -> str | None:
     return value
 
 
+def choice_option(flag: str, choices: tuple[str, ...], *, metavar: str, help: str, **kwargs: Any) -> Any:
+    """A typer.Option taking one of `choices`: listed in help, checked while parsing (exit 2 listing them) and
+    completed by the shell."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}.")
+        return value
+
+    return typer.Option(flag, metavar=metavar, callback=check, help=f"{help} One of: {', '.join(choices)}.",
+                        autocompletion=lambda incomplete: [c for c in choices if c.startswith(incomplete)],
+                        **kwargs)
+
+
 LockWaitOpt = Annotated[
     str | None,
     duration_option("--lock-wait", as_text=True, help="Wait this long for another run's billingops deploy lock "
