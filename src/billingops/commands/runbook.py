@@ -120,7 +120,8 @@ def run_cmd(
     """Walk a runbook step by step, running its billingops commands after confirmation."""
     summary = use_case.run_runbook(session, name, dry_run=dry_run, variables=var, from_step=from_step,
                                    show_step=lambda step: _show_step(session, step),
-                                   show_rollback=lambda book: _show_rollback(session, book))
+                                   show_rollback=lambda book: _show_rollback(session, book),
+                                   ask_var=_asker(session))
     results = summary.steps
 
     def render(console) -> None:
@@ -142,6 +143,27 @@ def _show_step(session: Session, step) -> None:
     output.say(f"Step {step.number}: {step.title}")
     if step.text and not session.json:
         output.err.print(step.text, markup=False, highlight=False)
+
+
+def _asker(session: Session):
+    """On a terminal: ask for a runbook variable at the step that needs it (None: nobody to ask)."""
+    output = session.output
+    if session.json or not getattr(output, "interactive", False):
+        return None
+
+    def ask(name: str, step) -> str:
+        while True:
+            output.err.print(f"Step {step.number} needs <{name}> (or pass --var {name}=VALUE): ", end="",
+                             markup=False, highlight=False)
+            value = sys.stdin.readline()
+            if not value:  # end of input: nothing more will come
+                from billingops.errors import UsageError
+
+                raise UsageError(f"No value given for <{name}>.", hint=f"Pass --var {name}=VALUE.")
+            if value.strip():
+                return value.strip()
+
+    return ask
 
 
 def _show_rollback(session: Session, book) -> None:
