@@ -84,7 +84,8 @@ def duration_option(flag: str, *, help: str, minimum: float = 0.0, as_text: bool
         try:
             seconds = parse_duration(str(value), flag)
         except UsageError:
-            raise typer.BadParameter(f"{str(value)!r} is not a duration: use {DURATION_FORMS} (e.g. {flag} 10m).") from None
+            raise typer.BadParameter(f"{str(value)!r} is not a duration: use {DURATION_FORMS} "
+                                     f"(e.g. {flag} 10m).") from None
         if seconds < minimum:
             raise typer.BadParameter(f"{str(value)!r} is shorter than {minimum:g}s: use {DURATION_FORMS} "
                              f"(e.g. {flag} 10m).")
