@@ -38,3 +38,8 @@ def test_every_command_has_examples_and_word_placeholders(monkeypatch):
 def test_the_type_label_check_would_catch_typers_labels():
     assert TYPE_LABELS.findall("--as <str>  --limit <int range>  --var <list[str]>  --x TEXT  --y <float range>")
     assert not TYPE_LABELS.findall("--var NAME=VALUE  Fill a <NAME> placeholder  --timeout DURATION")
+
+
+def test_a_duration_default_is_shown_as_a_duration(run_cli):
+    shown = " ".join(run_cli("rollout", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert "[default: (15m)]" in shown and "[default: (2m)]" in shown and "900.0" not in shown

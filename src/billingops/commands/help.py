@@ -79,5 +79,14 @@ def polish(command: Any, path: str) -> None:
         elif param.metavar is None and not getattr(param, "is_flag", False) and not getattr(param, "count", False):
             long = max(param.opts, key=len)
             param.metavar = METAVARS.get(long) or long.lstrip("-").upper().replace("-", "_")
+        if param.metavar == "DURATION" and isinstance(param.default, int | float) and param.show_default is not False:
+            param.show_default = _duration_text(float(param.default))  # 15m, not 900.0 (seconds or minutes?)
     for name, sub in (getattr(command, "commands", None) or {}).items():
         polish(sub, f"{path} {name}")
+
+
+def _duration_text(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
