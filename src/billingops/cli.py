@@ -65,6 +65,9 @@ def load_command(name: str) -> click.Command:
     group = typer.main.get_command(holder)
     if not isinstance(group, TyperGroup):  # pragma: no cover - the hidden entry above makes it a group
         raise TypeError(f"typer built {type(group).__name__} for {name}, not a group")
+    from billingops.commands.help import polish
+
+    polish(group.commands[name], name)
     return group.commands[name]
 
 

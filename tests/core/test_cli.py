@@ -112,7 +112,7 @@ def test_common_options_before_the_command_name(run_cli):
     result = run_cli("--json", "--env", "production", "history")
     import json
 
-    assert json.loads(result.stdout)["error"]["type"] == "ConfigError"
+    assert json.loads(result.stdout)["error"]["type"] == "UsageError"  # an --env problem is a usage error everywhere
 
 
 def test_usage_errors_from_argument_parsing_are_json_documents_too(run_cli):

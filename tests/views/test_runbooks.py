@@ -163,8 +163,12 @@ def test_runbook_run_dry_run_prints_commands(run_cli):
         "would run: billingops db restore --env staging --to 2026-11-25T09:55:00Z "
         "--as billing-staging-restore"
     ) in result.stderr
+    # A dry run shows a variable it was not given as its placeholder (issue 16); a real run without a
+    # terminal to ask still refuses before step 1.
     missing_var = run_cli("runbook", "run", "database-restore", "--env", "staging", "--dry-run")
-    assert missing_var.returncode == 2 and "--var TIME=VALUE" in missing_var.stderr
+    assert missing_var.returncode == 0 and "--to <TIME>" in missing_var.stderr
+    refused = run_cli("runbook", "run", "database-restore", "--env", "staging", "--yes")
+    assert refused.returncode == 2 and "--var TIME=VALUE" in refused.stderr
 
 
 def _write_book(folder, steps: str):

@@ -84,7 +84,8 @@ def duration_option(flag: str, *, help: str, minimum: float = 0.0, as_text: bool
         try:
             seconds = parse_duration(str(value), flag)
         except UsageError:
-            raise typer.BadParameter(f"{str(value)!r} is not a duration: use {DURATION_FORMS} (e.g. {flag} 10m).") from None
+            raise typer.BadParameter(f"{str(value)!r} is not a duration: use {DURATION_FORMS} "
+                                     f"(e.g. {flag} 10m).") from None
         if seconds < minimum:
             raise typer.BadParameter(f"{str(value)!r} is shorter than {minimum:g}s: use {DURATION_FORMS} "
                              f"(e.g. {flag} 10m).")
@@ -114,6 +115,20 @@ def check_not_empty(value: str | None) -> str | None:
     if value is not None and not value.strip():
         raise typer.BadParameter("is empty: pass a value or leave the option out.")
     return value
+
+
+def choice_option(flag: str, choices: tuple[str, ...], *, metavar: str, help: str, **kwargs: Any) -> Any:
+    """A typer.Option taking one of `choices`: listed in help, checked while parsing (exit 2 listing them) and
+    completed by the shell."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}.")
+        return value
+
+    return typer.Option(flag, metavar=metavar, callback=check, help=f"{help} One of: {', '.join(choices)}.",
+                        autocompletion=lambda incomplete: [c for c in choices if c.startswith(incomplete)],
+                        **kwargs)
 
 
 LockWaitOpt = Annotated[

@@ -6,11 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from billingops.commands.common import LockWaitOpt, Session, check_image, duration_option, with_session
+from billingops.commands.common import LockWaitOpt, Session, check_image, choice_option, duration_option, with_session
 
 if TYPE_CHECKING:
     from billingops.console import Output
     from billingops.services.deploy import Deployed
+
+# The checklist's step names (services.deploy.steps.STEP_NAMES, kept equal by a test): a copy, so that
+# `deploy --help` and shell completion do not import the steps.
+STEP_NAMES = ("preflight", "init", "plan", "approval", "apply", "secrets", "migrate", "rollout", "verify")
 
 _STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "interrupted": "bold red", "not-run": "dim"}
 
@@ -28,8 +32,10 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Preflight, init and plan only; change nothing.")]
     = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last failed or interrupted run.")] = False,
-    from_step: Annotated[str | None, typer.Option("--from", help="Start at this step.")] = None,
-    only: Annotated[str | None, typer.Option("--only", help="Run just this step.")] = None,
+    from_step: Annotated[str | None, choice_option("--from", STEP_NAMES, metavar="STEP",
+                                                   help="Start at this step.")] = None,
+    only: Annotated[str | None, choice_option("--only", STEP_NAMES, metavar="STEP", help="Run just this step.")]
+    = None,
     allow_destroy: Annotated[bool, typer.Option("--allow-destroy",
                                                 help="With --yes: approve destroying/replacing stateful resources.")]
     = False,

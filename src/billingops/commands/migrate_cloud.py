@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, with_session
+from billingops.commands.common import LockWaitOpt, NoLockOpt, Session, choice_option, with_session
 from billingops.console import Output
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def migrate_cloud(
     source_redis_ca: _ca("--source-redis-ca", "source") = None,
     target_redis_ca: _ca("--target-redis-ca", "target") = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel COPY pipes / Redis workers.")] = 2,
-    verify: Annotated[str, typer.Option(help="Verification: counts or full (checksums).")] = "full",
+    verify: Annotated[str, choice_option("--verify", ("counts", "full"), metavar="MODE",
+                                         help="Verification: counts, or full (checksums).")] = "full",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show sizes, checks and the plan; change nothing.")
     ] = False,

@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
 @with_session()
 def rollout(
     session: Session,
-    image: Annotated[str, typer.Option("--image", "-i", metavar="IMAGE", callback=check_image, help="v1.2.3 (a tag in the env's repository), "
+    image: Annotated[str, typer.Option("--image", "-i", metavar="IMAGE", callback=check_image,
+                                       help="v1.2.3 (a tag in the env's repository), "
                                        "REPOSITORY:TAG or REPOSITORY@sha256:DIGEST.")],
     canary: Annotated[str | None, typer.Option("--canary", metavar="10,50,100", help="Cloud Run: move traffic in "
                                                "these percent steps, health-checking between them.")] = None,

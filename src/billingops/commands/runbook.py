@@ -14,6 +14,38 @@ from billingops.services import runbook_run as use_case
 log = logging.getLogger(__name__)
 
 
+def _runbook_names() -> list[str]:
+    from billingops.errors import BillingOpsError
+    from billingops.services import runbooks
+
+    try:
+        return [book.name for book in runbooks.load_all()]
+    except BillingOpsError:  # a broken runbooks folder is reported by the command itself
+        return []
+
+
+def _complete_runbook(incomplete: str) -> list[str]:
+    return [name for name in _runbook_names() if name.startswith(incomplete)]
+
+
+def _check_runbook(value: str) -> str:
+    from billingops.errors import BillingOpsError, UsageError
+    from billingops.services import runbooks
+
+    try:
+        runbooks.find(value)
+    except UsageError as exc:
+        raise typer.BadParameter(f"{exc.message} The runbooks: {', '.join(_runbook_names())}.") from None
+    except BillingOpsError:  # a broken runbooks folder is reported by the command itself
+        pass
+    return value
+
+
+NameArg = Annotated[str, typer.Argument(metavar="RUNBOOK", callback=_check_runbook, autocompletion=_complete_runbook,
+                                        help="Runbook name: " + (", ".join(_runbook_names()) or "see `runbook list`")
+                                        + ".")]
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="On-call runbooks: list, read, and run them step by step.", no_args_is_help=True)
     group.command("list")(list_cmd)
@@ -47,7 +79,7 @@ def list_cmd(session: Session) -> None:
 
 @with_session(env=False, cloud=False)
 def show_cmd(
-    session: Session, name: Annotated[str, typer.Argument(help="Runbook name (see `runbook list`).")]
+    session: Session, name: NameArg
 ) -> None:
     """Show a runbook: rendered Markdown on a terminal, raw Markdown otherwise."""
     from billingops.services import runbooks
@@ -76,7 +108,7 @@ def show_cmd(
 @with_session()
 def run_cmd(
     session: Session,
-    name: Annotated[str, typer.Argument(help="Runbook name (see `runbook list`).")],
+    name: NameArg,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the commands it would run; run nothing.")
     ] = False,
@@ -94,7 +126,8 @@ def run_cmd(
     summary = use_case.run_runbook(session, name, dry_run=dry_run, variables=var, from_step=from_step,
                                    allow_destructive=allow_destructive,
                                    show_step=lambda step: _show_step(session, step),
-                                   show_rollback=lambda book: _show_rollback(session, book))
+                                   show_rollback=lambda book: _show_rollback(session, book),
+                                   ask_var=_asker(session))
     results = summary.steps
 
     def render(console) -> None:
@@ -116,6 +149,27 @@ def _show_step(session: Session, step) -> None:
     output.say(f"Step {step.number}: {step.title}")
     if step.text and not session.json:
         output.err.print(step.text, markup=False, highlight=False)
+
+
+def _asker(session: Session):
+    """On a terminal: ask for a runbook variable at the step that needs it (None: nobody to ask)."""
+    output = session.output
+    if session.json or not getattr(output, "interactive", False):
+        return None
+
+    def ask(name: str, step) -> str:
+        while True:
+            output.err.print(f"Step {step.number} needs <{name}> (or pass --var {name}=VALUE): ", end="",
+                             markup=False, highlight=False)
+            value = sys.stdin.readline()
+            if not value:  # end of input: nothing more will come
+                from billingops.errors import UsageError
+
+                raise UsageError(f"No value given for <{name}>.", hint=f"Pass --var {name}=VALUE.")
+            if value.strip():
+                return value.strip()
+
+    return ask
 
 
 def _show_rollback(session: Session, book) -> None:

@@ -23,7 +23,7 @@ from billingops.config.knobs import (
     parse_number,
     tunables,
 )
-from billingops.errors import ConfigError
+from billingops.errors import ConfigError, UsageError
 from billingops.resources import bundled_path
 
 # The knobs and the one duration/number syntax live in config/knobs.py; callers import them from here.
@@ -125,13 +125,13 @@ class Settings:
 
     def env(self, name: str | None, cloud: str | None = None) -> EnvConfig:
         name = name or self.default_env
-        if not name:
-            raise ConfigError(
+        if not name:  # a usage error in every command that needs an environment (issue 16)
+            raise UsageError(
                 "No environment given.",
                 hint="Pass --env prod|staging|dev or set BILLINGOPS_ENV.",
             )
         if name not in ENVIRONMENTS:
-            raise ConfigError(
+            raise UsageError(
                 f"Unknown environment {name!r}: accepted values are {', '.join(ENVIRONMENTS)}.",
                 hint="Pass --env with one of them (or set BILLINGOPS_ENV).",
             )

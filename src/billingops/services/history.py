@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import ConfigError, StepFailed
+from billingops.errors import StepFailed, UsageError
 
 if TYPE_CHECKING:
     from billingops.runs.audit import AuditLog
@@ -52,7 +52,7 @@ def _audit(session: Session) -> AuditLog:
     from billingops.runs.audit import AuditLog
 
     if session.env_name is not None and session.env_name not in ENVIRONMENTS:
-        raise ConfigError(f"Unknown environment {session.env_name!r}: accepted values are "
+        raise UsageError(f"Unknown environment {session.env_name!r}: accepted values are "
                           f"{', '.join(ENVIRONMENTS)}.", hint="Pass --env with one of them, or leave it out.")
     return AuditLog(session.settings.audit_log)
 

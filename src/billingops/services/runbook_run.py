@@ -69,8 +69,12 @@ def is_destructive(argv: list[str]) -> bool:
 def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables: list[str] | None = None,
                 from_step: int = 1, allow_destructive: bool = False,
                 show_step: Callable[[Step], None] = lambda step: None,
-                show_rollback: Callable[[Runbook], None] = lambda book: None) -> RunbookRun:
-    """Walk runbook `name` from step `from_step`, running its billingops commands after confirmation."""
+                show_rollback: Callable[[Runbook], None] = lambda book: None,
+                ask_var: Callable[[str, Step], str] | None = None) -> RunbookRun:
+    """Walk runbook `name` from step `from_step`, running its billingops commands after confirmation.
+
+    A <NAME> placeholder without a --var value: a dry run shows it as <NAME>; a real run asks for it through
+    `ask_var` (given on a terminal) at the step that needs it, and without one fails before step 1."""
     from billingops.runs.audit import new_run_id
     from billingops.services import runbooks
 
@@ -83,9 +87,20 @@ def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables
             f"Runbook {book.name} has no executable steps (## Step N sections).",
             hint=f"Read it with `billingops runbook show {book.name}`.",
         )
-    # Resolve every command before starting, so a missing --var fails now rather than at step 4 of 6.
+    needed = sorted({n for s in steps for c in s.commands_for(env.cloud) for n in c.placeholders()} - set(values))
+    if needed and dry_run:
+        values = {**values, **{n: f"<{n}>" for n in needed}}
+    elif needed and ask_var is None:
+        raise UsageError(
+            f"Runbook {book.name} needs a value for {', '.join(needed)} and there is no terminal to ask for it.",
+            hint="Pass " + " ".join(f"--var {n}=VALUE" for n in needed) + " to runbook run, or run it on a "
+            "terminal to be asked at the step that needs it.",
+        )
+    # Resolve every command that can be before starting, so a broken line fails now rather than at step 4 of
+    # 6; a command waiting for a variable the engineer is asked for is resolved at its step.
     plan = [
-        (step, [(c, c.argv(env.name, env.cloud, values)) for c in step.commands_for(env.cloud)])
+        (step, [(c, None if set(c.placeholders()) - set(values) else c.argv(env.name, env.cloud, values))
+                for c in step.commands_for(env.cloud)])
         for step in steps
     ]
     ui = session.ui
@@ -98,7 +113,12 @@ def run_runbook(session: Session, name: str, *, dry_run: bool = False, variables
         show_step(step)
         step_result: dict[str, Any] = {"step": step.number, "title": step.title, "commands": []}
         results.append(step_result)
-        for _, argv in commands:
+        for command, resolved in commands:
+            if resolved is None and ask_var is not None:
+                for var in command.placeholders():
+                    if var not in values:
+                        values[var] = ask_var(var, step)
+            argv = resolved if resolved is not None else command.argv(env.name, env.cloud, values)
             shown = "billingops " + " ".join(argv)
             entry: dict[str, Any] = {"command": shown, "outcome": "planned"}
             step_result["commands"].append(entry)
