@@ -43,7 +43,7 @@ def require(journal: Journal, planfile: Path) -> dict[str, Any]:
     """The passed approval of this run for exactly these plan bytes; Refused (exit 4) otherwise."""
     env = journal.data.get("env") or "ENV"
     again = f"Run the deploy again (`billingops deploy --env {env}`): it plans and asks for approval."
-    passed = [a for a in journal.data.get("approvals", []) if a.get("outcome") == PASSED]
+    passed: list[dict[str, Any]] = [a for a in journal.data.get("approvals", []) if a.get("outcome") == PASSED]
     if not passed:
         raise Refused(f"Run {journal.run_id} has no approval for the saved plan {planfile.name}; "
                       "nothing was applied.", hint=again)
@@ -52,6 +52,6 @@ def require(journal: Journal, planfile: Path) -> dict[str, Any]:
     actual = plan_digest(planfile)
     for approval in reversed(passed):
         if approval.get("plan_sha256") == actual:
-            return approval
+            return dict(approval)
     raise Refused(f"The saved plan {planfile.name} is not the plan that was approved in run {journal.run_id} "
                   f"(SHA-256 {actual[:12]}…); nothing was applied.", hint=again)
