@@ -196,10 +196,10 @@ def leaf_commands() -> list[str]:
     found = []
 
     def walk(command, path: list[str]) -> None:
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(sub, [*path, name])
+        if hasattr(command, "list_commands"):  # a group (the root loads its commands lazily)
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name), [*path, name])
         else:
             found.append(" ".join(path))
 

@@ -72,6 +72,7 @@ def test_override_rejects_non_http_endpoints(bad):
 
 def test_moto_server_command_is_an_argv_list():
     argv = moto_server_command("127.0.0.1", 5123, python="/usr/bin/python3")
-    assert argv[0] == "/usr/bin/python3" and argv[1] == "-c"
+    # -I: isolated, so a json.py or moto.py in the working directory is never imported by the emulator
+    assert argv[0] == "/usr/bin/python3" and argv[1:3] == ["-I", "-c"]
     assert argv[-4:] == ["-H", "127.0.0.1", "-p", "5123"]
-    compile(argv[2], "<moto bootstrap>", "exec")
+    compile(argv[3], "<moto bootstrap>", "exec")

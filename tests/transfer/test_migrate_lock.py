@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -63,6 +64,14 @@ class Run:
         with self._seen:
             self.lines.append("")  # end of output
             self._seen.notify_all()
+
+    def wait_for_text(self, text: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while not any(text in line for line in self.lines):
+                if "" in self.lines or not self._seen.wait(max(0.1, deadline - time.monotonic())) \
+                        and time.monotonic() > deadline:
+                    raise AssertionError(f"no {text!r} within {timeout}s: {''.join(self.lines)[-3000:]}")
 
     def wait_for(self, event: str, timeout: float = 120) -> dict:
         seen = 0
@@ -135,8 +144,14 @@ def test_lock_is_held_during_the_run_refuses_a_second_runner_and_is_released(pro
     assert "held by" in second.stderr and run_id in second.stderr and "migrate-cloud" in second.stderr
     assert count(other_target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
 
-    # --lock-wait: a third runner waits for the first to finish, then migrates into its own target
-    third = Run(project, big_source, other_target, "--lock-wait", "5m")
+    # --lock-wait: a third runner waits for the first to finish, then migrates into its own target. The first is
+    # paused until the third says it waits: a fast copy must not end before the third asks for the lock.
+    os.kill(first.proc.pid, signal.SIGSTOP)
+    try:
+        third = Run(project, big_source, other_target, "--lock-wait", "5m")
+        third.wait_for_text("waiting up to")
+    finally:
+        os.kill(first.proc.pid, signal.SIGCONT)
     code, doc, err = first.finish()
     assert code == 0 and doc["ok"], err[-3000:]
     code, doc, err = third.finish()
