@@ -220,9 +220,12 @@ class LocalDeployStore(LocalLockStore):
         return _mark(held)
 
     def create(self, body: str) -> bool:
-        # Write the record in full under a private name, then link it into place: link() fails if the lock
-        # exists, and a racing reader never sees a created-but-still-empty lock file.
         self.info_file.parent.mkdir(parents=True, exist_ok=True)
+        return self._link_new(body)
+
+    def _link_new(self, body: str) -> bool:
+        """Write the record in full under a private name, then link it into place: link() fails if the lock
+        exists (False), and a racing reader never sees a created-but-still-empty lock file."""
         fd, tmp = tempfile.mkstemp(prefix=".billingops-deploy.", suffix=".tmp", dir=self.info_file.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -260,19 +263,8 @@ class LocalDeployStore(LocalLockStore):
                 with contextlib.suppress(FileExistsError):
                     os.link(aside, self.info_file)  # not ours: put it back untouched
                 raise LockChanged(f"{self.location} now belongs to another run")
-            fd, tmp = tempfile.mkstemp(prefix=".billingops-deploy.", suffix=".tmp", dir=self.info_file.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(body)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o644)
-                try:
-                    os.link(tmp, self.info_file)
-                except FileExistsError:
-                    raise LockChanged(f"{self.location} was taken by another run during the renewal") from None
-            finally:
-                os.unlink(tmp)
+            if not self._link_new(body):
+                raise LockChanged(f"{self.location} was taken by another run during the renewal")
         finally:
             aside.unlink(missing_ok=True)
         return _renewed(held, body)
