@@ -160,9 +160,9 @@ def test_apply_refuses_a_plan_file_that_changed_after_its_approval(tmp_path):
     assert json.loads(journal.path.read_text())["approvals"][0]["outcome"] == "passed"
 
 
-def test_a_stale_saved_plan_is_planned_again_and_approved_again(tmp_path, tf_env, run_cli):
-    """terraform rejects a saved plan once the state changed ("Saved plan is stale"): billingops plans again,
-    asks again (a second approval, of the new plan's hash) and applies that one."""
+def test_an_earlier_commands_plan_is_never_applied_it_is_planned_and_approved_again(tmp_path, tf_env, run_cli):
+    """A plan outlives no command (it holds secrets in clear): after `--only plan` and a state changed behind it,
+    `--from approval` plans again, approves that plan's hash and applies it, never the earlier plan."""
     import subprocess
 
     from tests.core.conftest import make_project
@@ -180,9 +180,10 @@ def test_a_stale_saved_plan_is_planned_again_and_approved_again(tmp_path, tf_env
     result = run_cli("deploy", "--env", "dev", "--yes", "--from", "approval", "--json", cwd=project)
     run = journals(project)[-1]
     assert step_outcomes(run)["apply"] == "ok", result.stderr[-3000:]
-    assert "stale" in result.stderr
+    assert "planning again" in result.stderr
+    assert not list((project / ".billingops").rglob("tfplan*")), "no plan file outlives the command"
     passed = [a for a in run["approvals"] if a["outcome"] == "passed"]
-    assert len(passed) == 2 and passed[0]["plan_sha256"] != passed[1]["plan_sha256"]
+    assert len(passed) == 1
     state = json.loads((project / "state" / "dev.tfstate").read_text())
     app = next(r for r in state["resources"] if r["name"] == "app")
     assert app["instances"][0]["attributes"]["input"]["value"] == "app-dev"  # the new plan was applied, not the old one

@@ -212,7 +212,7 @@ def test_lock_wait_waits_for_a_held_deploy_lock_then_runs(run_cli, tmp_path, db_
         assert result.returncode == 4, (name, result.stderr)
         assert "other-run-1" in result.stderr and "after waiting 2s" in result.stderr, (name, result.stderr)
     bad = run_cli("db", "migrate", "--env", "dev", "--lock-wait", "soon", cwd=project)
-    assert bad.returncode == 2 and "--lock-wait 'soon' is not a duration" in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "'--lock-wait': 'soon' is not a duration" in bad.stderr, bad.stderr
 
     holder = threading.Thread(target=hold_for, args=(3.0,))
     holder.start()
