@@ -23,3 +23,14 @@ def test_an_unreachable_cloud_fails_the_check(tmp_path):
     check = check_credentials(_env(tmp_path))
     assert check.status == FAIL, check
     assert "GetCallerIdentity" in check.detail
+
+
+def test_doctor_says_whether_terraform_is_initialised_on_this_machine(tmp_path):
+    from billingops.services.deploy.preflight import WARN, check_initialised
+
+    env = _env(tmp_path)
+    assert check_initialised(env).status == WARN and "not initialised" in check_initialised(env).detail
+    data_dir = env.state_dir / "terraform" / f"{env.cloud}-{env.name}"
+    data_dir.mkdir(parents=True)
+    (data_dir / "terraform.tfstate").write_text("{}")
+    assert check_initialised(env).status == OK

@@ -111,6 +111,17 @@ def check_backend(env: EnvConfig, sandbox: Any = None) -> Check:
     return Check("backend config", OK, f"{backend.type} backend {where}{locking}")
 
 
+def check_initialised(env: EnvConfig, sandbox: Any = None) -> Check:
+    """Whether this machine has initialised the environment's terraform data folder (billingops keeps one per
+    environment and initialises it when a command first needs it)."""
+    data_dir = env.state_dir / "terraform" / f"{env.cloud}-{env.name}"
+    if sandbox is not None or (data_dir / "terraform.tfstate").is_file():
+        return Check("terraform init", OK, f"initialised in {data_dir}")
+    return Check("terraform init", WARN, f"not initialised on this machine yet ({data_dir})",
+                 "Nothing to do: the first command that reads the state initialises it (or run "
+                 f"`billingops plan --env {env.name}`).")
+
+
 def check_credentials(env: EnvConfig, *, ask_cloud: bool = True) -> Check:
     """Who the cloud says we are; a cloud that cannot be reached fails the check (it does not warn).
 
@@ -235,6 +246,7 @@ def check_secrets(env: EnvConfig, sandbox: Any = None,
 def run_checks(env: EnvConfig, settings: Any, *, image: str | None = None, sandbox: Any = None, ask_cloud: bool = False,
                outputs: Callable[[], dict[str, Any]] | None = None, own_run_id: str | None = None) -> list[Check]:
     checks = [check_terraform(), check_tfvars(env), check_backend(env, sandbox),
+              *([check_initialised(env, sandbox)] if ask_cloud else []),
               check_credentials(env, ask_cloud=ask_cloud),
               check_dns(env), check_state_lock(env, sandbox, own_run_id), check_secrets(env, sandbox, outputs)]
     if image and outputs is not None:
