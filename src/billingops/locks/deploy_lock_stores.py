@@ -13,12 +13,14 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import GCP_TIMEOUT, aws_errors, gcp_errors
 from billingops.locks.gcs import GcsLockStore, _retry
 from billingops.locks.local import LocalLockStore
-from billingops.locks.model import HeldLock, LockChanged
+from billingops.locks.model import HeldLock, LockChanged, LockInfo, MalformedLock
 from billingops.locks.s3_dynamodb import DynamoDBLockStore
 from billingops.locks.s3_lockfile import S3LockfileStore
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 KIND = "deploy"
 SUFFIX = "-billingops-deploy"
+RENEWING = ".billingops-deploy.renew."  # + the renewing holder's pid: a local record set aside for a moment
 
 
 def _mark(held: HeldLock | None) -> HeldLock | None:
@@ -215,9 +218,32 @@ class LocalDeployStore(LocalLockStore):
 
     def read(self) -> HeldLock | None:
         held = super().read()
+        if held is None:
+            held = self._read_aside()
         if held is not None:
             held.extra.pop("fcntl_held", None)  # terraform's fcntl lock says nothing about billingops runs
         return _mark(held)
+
+    def _asides(self) -> list[Path]:
+        return sorted(self.info_file.parent.glob(f"{RENEWING}*"))
+
+    def _read_aside(self) -> HeldLock | None:
+        """A renewal moves the record aside for a moment: a holder frozen or killed right then still holds
+        the lock, so the record set aside is read as the lock (under the lock's own name)."""
+        for aside in self._asides():
+            try:
+                raw = aside.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue
+            held = HeldLock(env=self.env_name, backend="local", store=self.store, location=self.location,
+                            state=str(self.state_file), workspace=self.workspace, lock_id="", info=None, token=raw)
+            try:
+                held.info = LockInfo.from_json(raw)
+                held.lock_id = held.info.id
+            except MalformedLock as exc:
+                held.malformed = f"the file is {exc}"
+            return held
+        return None
 
     def create(self, body: str) -> bool:
         self.info_file.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +252,16 @@ class LocalDeployStore(LocalLockStore):
     def _link_new(self, body: str) -> bool:
         """Write the record in full under a private name, then link it into place: link() fails if the lock
         exists (False), and a racing reader never sees a created-but-still-empty lock file."""
+        with self._written(body) as tmp:
+            try:
+                os.link(tmp, self.info_file)
+            except FileExistsError:
+                return False
+            return True
+
+    @contextlib.contextmanager
+    def _written(self, body: str) -> Iterator[Path]:
+        """`body` in a private file beside the lock, on disk (fsync) before anyone can see it; removed after."""
         fd, tmp = tempfile.mkstemp(prefix=".billingops-deploy.", suffix=".tmp", dir=self.info_file.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -233,40 +269,49 @@ class LocalDeployStore(LocalLockStore):
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
-            try:
-                os.link(tmp, self.info_file)
-            except FileExistsError:
-                return False
-            return True
+            yield Path(tmp)
         finally:
             os.unlink(tmp)
 
     def delete(self, held: HeldLock) -> None:
-        try:
-            current = self.info_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LockChanged(f"{self.location} vanished before the delete") from None
-        if current != held.token:
-            raise LockChanged(f"{self.location} changed before the delete")
-        self.info_file.unlink()
+        for path in (self.info_file, *self._asides()):
+            try:
+                current = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue
+            if current != held.token:
+                raise LockChanged(f"{self.location} changed before the delete")
+            path.unlink()
+            return
+        raise LockChanged(f"{self.location} vanished before the delete")
 
     def replace(self, held: HeldLock, body: str) -> HeldLock:
         """Compare-and-swap without ever overwriting another holder's file: move the record aside (atomic),
-        check it is ours, then link the new record into place (fails if someone took the lock meanwhile)."""
-        aside = self.info_file.with_name(f".billingops-deploy.renew.{os.getpid()}")
-        try:
-            os.rename(self.info_file, aside)
-        except FileNotFoundError:
-            raise LockChanged(f"{self.location} was deleted (the lock was broken)") from None
-        try:
-            if aside.read_text(encoding="utf-8") != held.token:
-                with contextlib.suppress(FileExistsError):
-                    os.link(aside, self.info_file)  # not ours: put it back untouched
-                raise LockChanged(f"{self.location} now belongs to another run")
-            if not self._link_new(body):
-                raise LockChanged(f"{self.location} was taken by another run during the renewal")
-        finally:
-            aside.unlink(missing_ok=True)
+        check it is ours, then link the new record into place (fails if someone took the lock meanwhile).
+
+        The new record is written and synced first, so the record is aside only for a read and a link; while
+        it is, readers take the record aside for the lock (`read`), and `unlock` can still break it."""
+        aside = self.info_file.with_name(f"{RENEWING}{os.getpid()}")
+        with self._written(body) as new:
+            try:
+                os.rename(self.info_file, aside)
+            except FileNotFoundError:
+                raise LockChanged(f"{self.location} was deleted (the lock was broken)") from None
+            try:
+                try:
+                    current = aside.read_text(encoding="utf-8")
+                except FileNotFoundError:
+                    raise LockChanged(f"{self.location} was broken during the renewal") from None
+                if current != held.token:
+                    with contextlib.suppress(FileExistsError):
+                        os.link(aside, self.info_file)  # not ours: put it back untouched
+                    raise LockChanged(f"{self.location} now belongs to another run")
+                try:
+                    os.link(new, self.info_file)
+                except FileExistsError:
+                    raise LockChanged(f"{self.location} was taken by another run during the renewal") from None
+            finally:
+                aside.unlink(missing_ok=True)
         return _renewed(held, body)
 
 def for_target(target: LockTarget) -> Any:
