@@ -133,3 +133,25 @@ def test_sandbox_state_backend_uses_the_lock_file_and_the_bootstrap_key(tmp_path
         assert "dynamodb_table" not in info.backend_hcl("dev")
     finally:
         sandbox.down()
+
+
+def test_a_sandbox_whose_moto_fails_to_start_leaves_no_postgres_behind(tmp_path, monkeypatch):
+    """The throwaway PostgreSQL starts while moto boots (issue 17, deploy overhead): when moto then fails,
+    the PostgreSQL started beside it is stopped and its folder removed."""
+    import glob
+    import subprocess
+    import sys
+    import tempfile
+
+    from billingops.errors import ExternalError
+    from billingops.sandbox import emulator
+
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "billingops-sandbox-pg-*")))
+    monkeypatch.setattr(emulator, "moto_server_command", lambda host, port: [sys.executable, "-c", "exit(3)"])
+    with pytest.raises(ExternalError, match="moto server did not start"):
+        emulator.Sandbox(tmp_path).up()
+    left = set(glob.glob(os.path.join(tempfile.gettempdir(), "billingops-sandbox-pg-*"))) - before
+    assert not left, left
+    running = subprocess.run(["pgrep", "-af", "postgres.*billingops-sandbox-pg-"], capture_output=True,
+                             text=True).stdout.splitlines()
+    assert [line for line in running if not any(path in line for path in before)] == []

@@ -72,10 +72,50 @@ def test_init_plan_apply_outputs_and_events(tmp_path, tf_env):
     assert {"planned_change", "change_summary"} <= {e.get("type") for e in events}
     applied = tf.apply(result.planfile, on_event=events.append)
     assert applied.applied == 2 and applied.summary["add"] == 2
+    assert applied.outputs == {"size": 3}  # the sensitive "token" is not in apply's report
     outputs = tf.outputs()
     assert outputs["size"] == 3
     again = tf.plan()
     assert not again.has_changes
+
+
+def _counting_show(monkeypatch) -> list[Path]:
+    shown: list[Path] = []
+    real = Terraform.show_json
+
+    def counted(self, planfile):
+        shown.append(planfile)
+        return real(self, planfile)
+
+    monkeypatch.setattr(Terraform, "show_json", counted)
+    return shown
+
+
+def test_a_plan_of_creates_and_updates_is_summarised_from_its_event_stream(tmp_path, tf_env, monkeypatch):
+    """Issue 17 (deploy overhead): no second terraform process (`show -json`) for the common plan."""
+    shown = _counting_show(monkeypatch)
+    tf = runner(tmp_path, 3)
+    tf.init()
+    first = tf.plan(need_plan_json=False)
+    assert shown == [] and first.has_changes
+    assert (first.summary.add, first.summary.change, first.summary.destroy) == (2, 0, 0)
+    assert first.summary.by_type == {"terraform_data": {"create": 2}}
+    tf.apply(first.planfile)
+    update = runner(tmp_path, 4).plan(need_plan_json=False)
+    assert shown == [] and (update.summary.add, update.summary.change, update.summary.destroy) == (0, 1, 0)
+    assert update.summary.to_dict() == summarize(runner(tmp_path, 4).show_json(update.planfile)).to_dict()
+
+
+def test_a_plan_that_replaces_or_destroys_is_read_from_the_saved_plan(tmp_path, tf_env, monkeypatch):
+    """The destroy-safety settings the approval gate lists are only in the saved plan's `before` values."""
+    tf = runner(tmp_path, 3)
+    tf.init()
+    tf.apply(tf.plan().planfile)
+    shown = _counting_show(monkeypatch)
+    result = runner(tmp_path, 4, rev=2).plan(need_plan_json=False)
+    assert len(shown) == 1
+    assert (result.summary.add, result.summary.change, result.summary.destroy, result.summary.replace) == (1, 1, 1, 1)
+    assert "resource_changes" in result.plan_json and "planned_values" in result.plan_json
 
 
 def test_plan_summary_from_real_show_json(tmp_path, tf_env):

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,31 +262,45 @@ class Sandbox:
                                     start_new_session=True)
         finally:
             log_file.close()
-        deadline = time.monotonic() + 60
-        while not _port_open(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise ExternalError(f"The moto server did not start (see {self.root / 'moto.log'}).",
-                                    hint="Read that log; a port clash or a broken moto install are the usual causes.")
-            time.sleep(0.1)
-        info = SandboxInfo(root=self.root, moto_port=port, moto_pid=proc.pid, image_tag=image_tag,
-                           started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        self._save(info)
-        info.apply_environ()
-        self._create_state_backend(info)
-        self._save(info)
-        if postgres:
-            from billingops.sandbox.localpg import LocalPostgres
-
-            pg_port = _free_port()
-            # As root, PostgreSQL runs as the postgres user, who may not be able to enter the project
-            # folder (say, under /root): its data then lives in a private temp folder.
-            base = Path(tempfile.mkdtemp(prefix="billingops-sandbox-pg-")) if os.geteuid() == 0 else (
-                self.root / "postgres")
-            cluster = LocalPostgres.create(base, pg_port)
-            cluster.start()
-            info.postgres_port, info.postgres_dir = pg_port, str(base)
+        # The throwaway PostgreSQL (initdb, start) and moto's start-up are independent: both at once.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-postgres")
+        postgres_started = pool.submit(self._start_postgres) if postgres else None
+        pool.shutdown(wait=False)
+        try:
+            _warm_aws_clients(f"http://127.0.0.1:{port}")  # boto3's import and models load while moto boots
+            deadline = time.monotonic() + 60
+            while not _port_open(port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise ExternalError(f"The moto server did not start (see {self.root / 'moto.log'}).",
+                                        hint="Read that log; a port clash or a broken moto install are the usual "
+                                             "causes.")
+                time.sleep(0.05)
+            info = SandboxInfo(root=self.root, moto_port=port, moto_pid=proc.pid, image_tag=image_tag,
+                               started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self._save(info)
+            info.apply_environ()
+            self._create_state_backend(info)
+        except BaseException:
+            if postgres_started is not None:
+                _discard_postgres(postgres_started)
+            raise
+        if postgres_started is not None:
+            info.postgres_port, base = postgres_started.result()
+            info.postgres_dir = str(base)
+        self._save(info)
         return info, True
+
+    def _start_postgres(self) -> tuple[int, Path]:
+        from billingops.sandbox.localpg import LocalPostgres
+
+        pg_port = _free_port()
+        # As root, PostgreSQL runs as the postgres user, who may not be able to enter the project
+        # folder (say, under /root): its data then lives in a private temp folder.
+        base = Path(tempfile.mkdtemp(prefix="billingops-sandbox-pg-")) if os.geteuid() == 0 else (
+            self.root / "postgres")
+        cluster = LocalPostgres.create(base, pg_port)
+        cluster.start()
+        return pg_port, base
 
     def down(self) -> dict[str, Any]:
         stopped: dict[str, Any] = {"moto": False, "postgres": False}
@@ -334,6 +349,26 @@ class Sandbox:
                  "BucketKeyEnabled": True}]})
         # The alias ARN, as the bundled envs/<env>.backend.hcl name the bootstrap key.
         info.state_kms_key_arn = key["Arn"].split(":key/")[0] + ":" + STATE_KEY_ALIAS
+
+
+def _warm_aws_clients(endpoint: str) -> None:
+    from billingops.clouds.base import aws_client
+
+    for service in ("s3", "kms"):  # the state backend's clients: built once, cached by botocore's loader
+        aws_client(service, "us-east-1", endpoint_url=endpoint)
+
+
+def _discard_postgres(started: Future[tuple[int, Path]]) -> None:
+    """The sandbox failed to start: stop the PostgreSQL its other half started (or is still starting)."""
+    try:
+        _port, base = started.result()
+    except Exception:  # noqa: BLE001  # the moto failure is the one reported
+        return
+    from billingops.sandbox.localpg import LocalPostgres
+
+    LocalPostgres(base / "data", 0).stop()
+    if base.name.startswith("billingops-sandbox-pg-"):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _state_key_alias_arn(region: str) -> str:

@@ -46,7 +46,7 @@ def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = 
     planfile = tf.data_dir / "plans" / "tfplan"
     try:
         with ui.status("terraform plan"):
-            result = tf.plan(planfile, on_event=debug)
+            result = tf.plan(planfile, on_event=debug, need_plan_json=False)
     finally:
         planfile.unlink(missing_ok=True)  # it holds the database password and Redis AUTH in clear
     return PlanResult(env=env.name, cloud=env.cloud, has_changes=result.has_changes, summary=result.summary)

@@ -156,3 +156,52 @@ def summarize(plan: dict[str, Any]) -> PlanSummary:
     summary.by_type = {t: dict(sorted(c.items())) for t, c in sorted(per_type.items())}
     summary.drift = len(plan.get("resource_drift", []) or [])
     return summary
+
+
+# `plan -json` names each planned change with one action; the saved plan lists it as terraform's action list.
+_STREAM_ACTIONS = {"create": ["create"], "update": ["update"], "delete": ["delete"], "replace": ["delete", "create"]}
+
+
+class PlanStream:
+    """What the `plan -json` event stream says about a plan, so that the common plan (creates and updates
+    only) needs no `terraform show -json` afterwards: that second process loads every provider's schema
+    again, seconds per deploy. A destroy or replacement needs the values before the change (the approval
+    gate's destroy-safety settings), and only the saved plan has those: `plan_like()` is then None."""
+
+    def __init__(self) -> None:
+        self.changes: list[dict[str, Any]] = []
+        self.drift = 0
+        self.totals: dict[str, int] | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "planned_change":
+            self.changes.append(event.get("change") or {})
+        elif kind == "resource_drift":
+            self.drift += 1
+        elif kind == "change_summary":
+            self.totals = event.get("changes") or {}
+
+    def plan_like(self) -> dict[str, Any] | None:
+        """The plan as `summarize` reads it, or None when the saved plan must be read (`show -json`)."""
+        if self.totals is None:
+            return None  # no summary line: an older terraform, or a stream cut short
+        resources = []
+        for change in self.changes:
+            resource = change.get("resource") or {}
+            action = str(change.get("action", ""))
+            if action in ("delete", "replace"):
+                return None
+            address = str(resource.get("addr", ""))
+            if not address or address.startswith("data.") or ".data." in address:
+                continue
+            if action in _STREAM_ACTIONS:
+                resources.append({"address": address, "type": resource.get("resource_type", "?"), "mode": "managed",
+                                  "change": {"actions": _STREAM_ACTIONS[action], "before": None}})
+        plan = {"resource_changes": resources, "resource_drift": [{}] * self.drift}
+        counted = summarize(plan)
+        # Cross-check against terraform's own totals: any disagreement and the saved plan decides.
+        if (counted.add, counted.change, counted.destroy) != (self.totals.get("add"), self.totals.get("change"),
+                                                              self.totals.get("remove")):
+            return None
+        return plan

@@ -9,6 +9,7 @@ and the bundled module directory is never written to.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from billingops import process, redact
 from billingops.errors import ConfigError, Interrupted, StateLocked, TerraformError, ToolMissing
-from billingops.terraform.plan_summary import PlanSummary, summarize
+from billingops.terraform.plan_summary import PlanStream, PlanSummary, summarize
 
 if TYPE_CHECKING:
     from billingops.config import EnvConfig
@@ -48,9 +49,21 @@ class ApplyResult:
     applied: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     events: int = 0
+    # The outputs apply reported at its end, sensitive ones left out (the stream carries no value for them).
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 def terraform_version(binary: str) -> tuple[int, int, int]:
+    try:
+        st = Path(binary).stat()
+    except OSError:
+        return _terraform_version(binary, 0, 0)
+    return _terraform_version(binary, st.st_ino, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _terraform_version(binary: str, _inode: int, _mtime_ns: int) -> tuple[int, int, int]:
+    # Asked by preflight and by init in one run: once per binary (a replaced binary is a new key).
     result = process.run([binary, "version", "-json"], timeout=30)
     try:
         text = json.loads(result.stdout)["terraform_version"]
@@ -143,7 +156,9 @@ class Terraform:
             self._raise_for_text(text, "init")
 
     def plan(self, planfile: Path | None = None, *, refresh_only: bool = False, destroy: bool = False,
-             on_event: EventHandler | None = None) -> PlanResult:
+             on_event: EventHandler | None = None, need_plan_json: bool = True) -> PlanResult:
+        """A saved plan and its summary. With need_plan_json=False the summary comes from the event stream
+        when it can (no destroys or replacements: see PlanStream) and `plan_json` is that reduced plan."""
         planfile = planfile or self.data_dir / "plans" / "tfplan"
         planfile.parent.mkdir(parents=True, exist_ok=True)
         argv = [self.binary, "plan", "-input=false", "-json", f"-out={planfile}", "-detailed-exitcode"]
@@ -154,9 +169,17 @@ class Terraform:
             argv.append("-destroy")
         if self.lock_timeout:
             argv.append(f"-lock-timeout={self.lock_timeout}")
+        stream = PlanStream()
+
+        def seen(event: dict[str, Any]) -> None:
+            stream(event)
+            if on_event:
+                on_event(event)
+
         try:
-            code = self._run_json(argv, "plan", on_event, ok_codes=(0, 2))
-            plan_json = self.show_json(planfile)
+            code = self._run_json(argv, "plan", seen, ok_codes=(0, 2))
+            from_stream = None if need_plan_json else stream.plan_like()
+            plan_json = from_stream if from_stream is not None else self.show_json(planfile)
         except BaseException:
             planfile.unlink(missing_ok=True)  # it holds every planned value in clear, secrets included
             raise
@@ -178,6 +201,9 @@ class Terraform:
                 result.applied += 1
             if event.get("type") == "change_summary":
                 result.summary = event.get("changes", {})
+            if event.get("type") == "outputs":
+                result.outputs = {name: out["value"] for name, out in (event.get("outputs") or {}).items()
+                                  if isinstance(out, dict) and not out.get("sensitive") and "value" in out}
             if on_event:
                 on_event(event)
 

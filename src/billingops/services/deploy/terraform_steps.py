@@ -46,7 +46,7 @@ def init(ctx: StepContext) -> str:
 def plan(ctx: StepContext) -> str:
     tf = ctx.terraform()
     planfile = tf.data_dir / "plans" / f"{ctx.journal.run_id}.tfplan"
-    result = tf.plan(planfile, on_event=_event_printer(ctx, verbose_only=True))
+    result = tf.plan(planfile, on_event=_event_printer(ctx, verbose_only=True), need_plan_json=False)
     _private(planfile)
     ctx.data["plan"] = {"planfile": str(planfile), "has_changes": result.has_changes,
                         "summary": result.summary.to_dict()}
@@ -139,7 +139,7 @@ def apply(ctx: StepContext) -> str:
         Path(recorded["planfile"]).unlink(missing_ok=True)  # it holds secrets in clear; never applied twice
     ctx.services.pop("outputs", None)
     if ctx.sandbox is not None:
-        _after_sandbox_apply(ctx)
+        _after_sandbox_apply(ctx, result.outputs)
     changes = result.summary
     return (f"{changes.get('add', 0)} added, {changes.get('change', 0)} changed, "
             f"{changes.get('remove', 0)} destroyed")
@@ -161,8 +161,9 @@ def _replan_and_apply(ctx: StepContext, tf: Any) -> Any:
         planfile.unlink(missing_ok=True)
 
 
-def _after_sandbox_apply(ctx: StepContext) -> None:
-    repository = ctx.outputs().get("image_repository_url")
+def _after_sandbox_apply(ctx: StepContext, applied_outputs: dict[str, Any]) -> None:
+    # apply's own report of the outputs spares a `terraform output` process (a second provider start-up)
+    repository = applied_outputs.get("image_repository_url") or ctx.outputs().get("image_repository_url")
     if repository and ctx.image:
         ref = ctx.sandbox.push_image(repository, ctx.image)
         ctx.output.say(f"sandbox: pushed a placeholder image manifest {ref} to the emulated ECR")
