@@ -96,3 +96,24 @@ def test_the_migration_task_runs_the_deployed_image_on_terraforms_revision(ecs_s
                          sleep=lambda s: None).deploy(NEW, health=None, waiting=FAST, progress=lambda line: None)
     assert outcome.current == "billing-dev:3"
     assert task.revision() == arn  # a re-run registers nothing new either
+
+
+def test_plan_and_drift_say_when_the_service_serves_an_older_revision_than_terraforms(ecs_setup):
+    """`plan` and `drift` (services/serving.py) compare the serving revision with terraform's output."""
+    from billingops.services.serving import serving_lag
+
+    ecs = ecs_setup["ecs"]
+    outputs = {"ecs_cluster_name": "billing-dev", "service_name": "billing-dev", "container_name": "app",
+               "task_definition_arn": _serving(ecs)}
+    same = serving_lag("aws", outputs, lambda: AwsStatus(ecs, None))
+    assert same.checked and same.behind_terraform is None
+    outputs["task_definition_arn"] = _terraform_changes_the_task_definition(ecs)
+    behind = serving_lag("aws", outputs, lambda: AwsStatus(ecs, None))
+    assert behind.checked and "behind terraform's latest revision billing-dev:2" in behind.behind_terraform
+    assert "billing-dev:2" in behind.line()
+
+    missing = serving_lag("aws", {"service_name": "billing-dev"}, lambda: AwsStatus(ecs, None))
+    assert not missing.checked and "task_definition_arn" in missing.why_not
+    gone = serving_lag("aws", {**outputs, "service_name": "no-such-service"}, lambda: AwsStatus(ecs, None))
+    assert not gone.checked and "no-such-service" in gone.why_not  # said, never a traceback
+    assert not serving_lag("gcp", outputs, lambda: AwsStatus(ecs, None)).checked

@@ -29,12 +29,16 @@ def drift_cmd(
 ) -> int:
     """Run a refresh-only plan and list every resource changed outside terraform (secrets masked)."""
     check = check_drift(session, cloud)
-    session.output.result(check, lambda console: _render(session.output, console, check.reports))
+    session.output.result(check, lambda console: _render(session.output, console, check.reports, check.serving))
     return 1 if check.drift else 0
 
 
-def _render(output: Any, console: Any, reports: list[Any]) -> None:
+def _render(output: Any, console: Any, reports: list[Any], serving: dict[str, Any]) -> None:
     for report in reports:
+        if report.cloud in serving:
+            lag = serving[report.cloud].behind_terraform
+            console.print(f"{report.env} on {report.cloud}: {serving[report.cloud].line()}",
+                          style="bold yellow" if lag else None, markup=False)
         if not report.has_drift:
             console.print(
                 f"{report.env} on {report.cloud}: no drift (checked {report.checked_at}).", markup=False
@@ -61,7 +65,7 @@ def _render(output: Any, console: Any, reports: list[Any]) -> None:
                 rows,
             )
         )
-    if any(r.has_drift for r in reports):
+    if any(r.has_drift for r in reports) or any(c.behind_terraform for c in serving.values()):
         console.print(
             "Bring the cloud back with `billingops deploy --env ENV`, or adopt the change by editing "
             "the terraform code and tfvars.",

@@ -48,3 +48,6 @@ def _render(session: Session, console: Console, result: PlanResult) -> None:
         styles=["bold red" if r[0] in dangerous_types else None for r in rows]))
     for change in summary.dangerous:
         console.print(f"[bold red]DANGER[/]: {change.action} of stateful resource {change.address}")
+    lag = result.serving.behind_terraform
+    console.print(result.serving.line() + (": run `billingops rollout` or deploy" if lag else ""),
+                  style="bold yellow" if lag else "dim", markup=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+from billingops.services.serving import ServingCheck
 
 if TYPE_CHECKING:
     from billingops.session import Session
@@ -16,10 +18,13 @@ class PlanResult:
     cloud: str
     has_changes: bool
     summary: PlanSummary
+    serving: ServingCheck
 
     def document(self) -> dict[str, Any]:
-        """The --json document: the environment and the plan summary's counts and changes."""
-        return {"env": self.env, "cloud": self.cloud, "has_changes": self.has_changes, **self.summary.to_dict()}
+        """The --json document: the environment, the plan summary's counts and changes, and whether the service
+        serves terraform's latest revision (terraform's plan cannot show that: rollouts own the service's)."""
+        return {"env": self.env, "cloud": self.cloud, "has_changes": self.has_changes, **self.summary.to_dict(),
+                "serving": asdict(self.serving)}
 
 
 def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = None) -> PlanResult:
@@ -49,4 +54,18 @@ def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = 
             result = tf.plan(planfile, on_event=debug, need_plan_json=False)
     finally:
         planfile.unlink(missing_ok=True)  # it holds the database password and Redis AUTH in clear
-    return PlanResult(env=env.name, cloud=env.cloud, has_changes=result.has_changes, summary=result.summary)
+    return PlanResult(env=env.name, cloud=env.cloud, has_changes=result.has_changes, summary=result.summary,
+                      serving=check_serving(env, tf))
+
+
+def check_serving(env: Any, tf: Any) -> ServingCheck:
+    """The serving revision against terraform's outputs (read from the state just planned)."""
+    from billingops.clouds import status_adapter
+    from billingops.errors import BillingOpsError
+    from billingops.services.serving import serving_lag
+
+    try:
+        outputs = tf.outputs()
+    except BillingOpsError as exc:
+        return ServingCheck(False, why_not=f"terraform outputs unreadable: {' '.join(exc.message.split())[:200]}")
+    return serving_lag(env.cloud, outputs, lambda: status_adapter(env))
