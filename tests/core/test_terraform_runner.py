@@ -11,8 +11,9 @@ import pytest
 from tests.support.terraform import terraform_binary
 
 from billingops.errors import StateLocked, TerraformError
+from billingops.terraform.messages import parse_lock_info
 from billingops.terraform.plan_summary import summarize
-from billingops.terraform.runner import Terraform, parse_lock_info
+from billingops.terraform.runner import Terraform
 
 MODULE = """
 terraform {

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from billingops.transfer.postgres import copy as postgres_copy
+from billingops.transfer.postgres import units as postgres_units
 from billingops.transfer.postgres.inspect import TableInfo
 from tests.support import migrate_cli
 
@@ -27,7 +27,7 @@ def table(key: str, size: int) -> TableInfo:
 def test_copy_order_puts_referenced_tables_before_the_biggest():
     tables = [table("b.customers", 10), table("b.lines", 1000), table("b.invoices", 100), table("b.notes", 50)]
     references = {"b.lines": {"b.invoices"}, "b.invoices": {"b.customers"}}
-    assert postgres_copy.copy_order(tables, references) == ["b.customers", "b.invoices", "b.lines", "b.notes"]
+    assert postgres_units.copy_order(tables, references) == ["b.customers", "b.invoices", "b.lines", "b.notes"]
 
 
 def test_copy_order_ends_foreign_key_cycles_and_places_each_table_once():
@@ -38,7 +38,7 @@ def test_copy_order_ends_foreign_key_cycles_and_places_each_table_once():
         "b.big": {"b.accounts"},
         "b.self": {"b.self"},  # a tree: a key referencing its own table
     }
-    order = postgres_copy.copy_order(tables, references)
+    order = postgres_units.copy_order(tables, references)
     assert sorted(order) == sorted(t.key for t in tables)
     assert order.index("b.accounts") < order.index("b.big")
     assert order.index("b.contacts") < order.index("b.accounts")  # reached through the cycle, then stopped
@@ -47,7 +47,7 @@ def test_copy_order_ends_foreign_key_cycles_and_places_each_table_once():
 def test_copy_order_skips_references_to_tables_not_being_copied():
     # On --resume the finished tables are not in the list: their keys must not bring them back.
     tables = [table("b.lines", 1000), table("b.notes", 50)]
-    order = postgres_copy.copy_order(tables, {"b.lines": {"b.invoices"}})
+    order = postgres_units.copy_order(tables, {"b.lines": {"b.invoices"}})
     assert order == ["b.lines", "b.notes"]
 
 

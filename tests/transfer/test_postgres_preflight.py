@@ -6,7 +6,7 @@ import pytest
 
 from billingops.errors import StepFailed
 from billingops.transfer.postgres.inspect import Inventory
-from billingops.transfer.postgres.migrate import PgPreflight, require_extensions
+from billingops.transfer.postgres.preflight import PgPreflight, require_extensions
 
 
 def test_missing_extensions_fail_early_with_the_list():

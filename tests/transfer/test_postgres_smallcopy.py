@@ -10,6 +10,7 @@ import pytest
 from billingops.errors import ExternalError
 from billingops.transfer.postgres import copy as postgres_copy
 from billingops.transfer.postgres import smallcopy
+from billingops.transfer.postgres import units as postgres_units
 from billingops.transfer.postgres.conn import PgEndpoint
 from billingops.transfer.postgres.inspect import TableInfo
 
@@ -45,7 +46,7 @@ def test_many_tables_one_snapshot_one_session_pair(latin1_source, empty_target):
         with psycopg.connect(latin1_source, autocommit=True) as conn:
             conn.execute("INSERT INTO t2 VALUES (999, 'late')")
         with smallcopy.CopySessions(source, target, holder.snapshot) as sessions:
-            units = [postgres_copy.Unit(table(f"t{i}", ["id", "name"])) for i in range(3)]
+            units = [postgres_units.Unit(table(f"t{i}", ["id", "name"])) for i in range(3)]
             results = [smallcopy.copy_small(unit, sessions) for unit in units]
             with psycopg.connect(empty_target) as conn:
                 backends = conn.execute(
@@ -69,7 +70,7 @@ def test_a_failing_table_is_named_and_the_next_one_still_copies(latin1_source, e
     try:
         with smallcopy.CopySessions(source, target, holder.snapshot) as sessions:
             with pytest.raises(ExternalError, match='Copying public.t0 failed: relation "public.t0" does not exist'):
-                smallcopy.copy_small(postgres_copy.Unit(table("t0", ["id", "name"])), sessions)
-            assert smallcopy.copy_small(postgres_copy.Unit(table("t1", ["id", "name"])), sessions).rows == 20
+                smallcopy.copy_small(postgres_units.Unit(table("t0", ["id", "name"])), sessions)
+            assert smallcopy.copy_small(postgres_units.Unit(table("t1", ["id", "name"])), sessions).rows == 20
     finally:
         holder.close()
