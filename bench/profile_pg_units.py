@@ -23,6 +23,7 @@ from billingops import redact  # noqa: E402
 from billingops.runs import journal  # noqa: E402
 from billingops.transfer.postgres import copy as postgres_copy  # noqa: E402
 from billingops.transfer.postgres import schema as postgres_schema  # noqa: E402
+from billingops.transfer.postgres import units as postgres_units  # noqa: E402
 from billingops.transfer.postgres.conn import PgEndpoint  # noqa: E402
 from billingops.transfer.postgres.inspect import inspect  # noqa: E402
 
@@ -67,7 +68,7 @@ def main() -> int:
 
         holder = postgres_copy.SnapshotHolder(source)
         small = sorted(tables, key=lambda t: t.bytes)[: max(n, 2)]
-        units = iter([postgres_copy.Unit(t) for t in small * 2])
+        units = iter([postgres_units.Unit(t) for t in small * 2])
         copy = lambda: postgres_copy.copy_unit(next(units), source, target, holder.snapshot)  # noqa: E731
         med, low = _median_ms(copy, n)
         print(f"  per table: COPY pipe, 2 psql (postgres_copy.py:154)               {med:8.0f} ms ({low:.0f})")

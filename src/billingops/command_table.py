@@ -5,7 +5,7 @@ from __future__ import annotations
 # Every command: the modules that register it, and its one line in `billingops --help`. Command modules are
 # imported when their command runs (or is completed), not at start-up: `--help` and every TAB of shell
 # completion run this program, and importing all seventeen commands' modules costs more than the rest.
-# tests/core/test_cli.py checks that these lines match the commands' own help.
+# tests/commands/test_cli.py checks that these lines match the commands' own help.
 COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     "deploy": (("deploy",), "Run the deployment checklist: preflight, init, plan, approval, apply, secrets, "
                             "migrations, rollout, verify."),

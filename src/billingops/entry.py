@@ -2,7 +2,7 @@
 runs on every TAB) from the table below, without importing Typer: Typer 0.29 builds every parameter with
 pydantic, which alone costs more than the 100 ms these answers may take. Everything else goes to cli.main.
 
-tests/core/test_startup.py checks both answers against what Typer itself renders.
+tests/commands/test_startup.py checks both answers against what Typer itself renders.
 """
 
 from __future__ import annotations

@@ -24,10 +24,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.services.migrate_cloud.test_migrate_lock import write_project
 from tests.support import servers
 from tests.support.cli import run as run_cli
-from tests.transfer.test_migrate_lock import write_project
-from tests.transfer.test_postgres_resume import children
+from tests.transfer.postgres.test_resume import children
 
 pytestmark = pytest.mark.slow
 

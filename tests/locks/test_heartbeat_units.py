@@ -11,7 +11,7 @@ import pytest
 from billingops.config import load_settings
 from billingops.locks.deploy_lock import acquire
 from billingops.locks.heartbeat import LockLost, fence_all
-from tests.core.conftest import make_project
+from tests.support.deploy_project import make_project
 
 
 def _record(lock) -> Path:

@@ -74,7 +74,7 @@ def test_a_plan_whose_show_fails_leaves_no_plan_file(project, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("args", [("--dry-run",), ()], ids=["dry-run", "refused-approval"])
 def test_deploy_leaves_no_plan_file(tmp_path, tf_env, moto, run_cli, args):
-    from tests.core.conftest import make_project
+    from tests.support.deploy_project import make_project
 
     project = make_project(tmp_path / "project")
     result = run_cli("deploy", "--env", "dev", *args, cwd=project)

@@ -1,6 +1,6 @@
 """The migrate-cloud command line as the tests run it: `aws gcp --env prod --json --no-lock` (the throwaway servers
-are given by URL, and no state backend exists to hold a deploy lock; tests/transfer/test_migrate_lock.py covers
-the lock)."""
+are given by URL, and no state backend exists to hold a deploy lock;
+tests/services/migrate_cloud/test_migrate_lock.py covers the lock)."""
 
 from __future__ import annotations
 

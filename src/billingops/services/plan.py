@@ -30,7 +30,8 @@ class PlanResult:
 def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = None) -> PlanResult:
     """Plan the environment's infrastructure; the plan file is not kept (deploy plans again and applies
     exactly what it approved)."""
-    from billingops.terraform.runner import Terraform, describe_event
+    from billingops.terraform.messages import describe_event
+    from billingops.terraform.runner import Terraform
 
     env = session.env()
     info = None

@@ -4,15 +4,14 @@
 `output -json`. The `-json` event stream feeds the progress view; diagnostics become errors carrying the
 resource address; "Error acquiring the state lock" becomes StateLocked with the lock info. Each
 environment gets its own TF_DATA_DIR under the state dir, so prod and dev never share backend settings
-and the bundled module directory is never written to.
+and the bundled module directory is never written to. Reading what terraform prints is messages.py's part,
+finding the binary binary.py's.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops import process, redact
-from billingops.errors import ConfigError, Interrupted, StateLocked, TerraformError, ToolMissing
+from billingops.errors import ConfigError, Interrupted, TerraformError, ToolMissing
+from billingops.terraform import messages
+from billingops.terraform.binary import MIN_VERSION, find_terraform, terraform_version
 from billingops.terraform.plan_summary import PlanStream, PlanSummary, summarize
 
 if TYPE_CHECKING:
@@ -30,10 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_VERSION = (1, 11, 0)  # use_lockfile (S3 native locking) and write-only attributes
 EventHandler = Callable[[dict[str, Any]], None]
-
-_LOCK_FIELD = re.compile(r"^\s*(ID|Path|Operation|Who|Version|Created|Info):\s*(.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -51,35 +49,6 @@ class ApplyResult:
     events: int = 0
     # The outputs apply reported at its end, sensitive ones left out (the stream carries no value for them).
     outputs: dict[str, Any] = field(default_factory=dict)
-
-
-def terraform_version(binary: str) -> tuple[int, int, int]:
-    try:
-        st = Path(binary).stat()
-    except OSError:
-        return _terraform_version(binary, 0, 0)
-    return _terraform_version(binary, st.st_ino, st.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=8)
-def _terraform_version(binary: str, _inode: int, _mtime_ns: int) -> tuple[int, int, int]:
-    # Asked by preflight and by init in one run: once per binary (a replaced binary is a new key).
-    result = process.run([binary, "version", "-json"], timeout=30)
-    try:
-        text = json.loads(result.stdout)["terraform_version"]
-    except (ValueError, KeyError):
-        text = result.stdout.split()[1].lstrip("v") if result.stdout.split()[1:] else "0.0.0"
-    parts = (re.findall(r"\d+", text) + ["0", "0", "0"])[:3]
-    return int(parts[0]), int(parts[1]), int(parts[2])
-
-
-def find_terraform() -> str:
-    return process.which("terraform", hint="Install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install).")
-
-
-def parse_lock_info(text: str) -> dict[str, str]:
-    """The 'Lock Info:' block terraform prints with a state-lock error, as a dict."""
-    return {key: value.strip() for key, value in _LOCK_FIELD.findall(text)}
 
 
 class Terraform:
@@ -233,7 +202,7 @@ class Terraform:
             self.init(reconfigure=True)
         argv = [self.binary, "output", "-json", "-no-color"]
         result = process.run(argv, cwd=self.workdir, env=self._env(), timeout=120, check=False)
-        if result.returncode != 0 and _NEEDS_INIT.search(result.stderr or ""):
+        if result.returncode != 0 and messages.NEEDS_INIT.search(result.stderr or ""):
             log.info("terraform: the backend settings of %s changed; initialising again", self.env_name)
             self.init(reconfigure=True)
             result = process.run(argv, cwd=self.workdir, env=self._env(), timeout=120, check=False)
@@ -245,6 +214,12 @@ class Terraform:
             if item.get("sensitive"):
                 _register_sensitive(item.get("value"))
         return values
+
+    def _raise_for_text(self, text: str, operation: str) -> None:
+        if "Error acquiring the state lock" in text or "state lock" in text.lower() and "Lock Info" in text:
+            raise messages.lock_error(text, self.env_name)
+        log.info("terraform %s output:\n%s", operation, redact.redact(text.strip()))
+        raise messages.text_error(text, operation)
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -279,7 +254,7 @@ class Terraform:
         diagnostics: list[dict[str, Any]] = []
         stream = self._start(argv, operation)
         for line in stream.lines():
-            event = _parse_event(line)
+            event = messages.parse_event(line)
             if event is None:
                 log.debug("terraform %s: %s", operation, redact.redact(line))
                 continue
@@ -296,98 +271,9 @@ class Terraform:
             return code
         errors = [d for d in diagnostics if d.get("severity") == "error"]
         if errors:
-            raise self._diagnostic_error(errors, operation)
+            raise messages.diagnostic_error(errors, operation, self.env_name)
         self._raise_for_text(stream.stderr, operation)
         raise AssertionError("unreachable")
-
-    def _diagnostic_error(self, errors: list[dict[str, Any]], operation: str) -> Exception:
-        for diag in errors:
-            if "state lock" in diag.get("summary", "").lower():
-                return self._lock_error(diag.get("detail", ""))
-        parts = []
-        for diag in errors[:5]:
-            address = diag.get("address") or (diag.get("range") or {}).get("filename", "")
-            where = f" ({address})" if address else ""
-            detail = " ".join(diag.get("detail", "").split())[:600]
-            parts.append(f"{diag.get('summary', 'error')}{where}: {detail}".rstrip(": "))
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        return TerraformError(
-            f"terraform {operation} failed: " + "; ".join(parts) + more,
-            hint="Fix the cause above (configuration, credentials or the cloud's answer), then retry or resume.",
-            details={"diagnostics": [{"summary": d.get("summary"), "address": d.get("address")} for d in errors]},
-        )
-
-    def _raise_for_text(self, text: str, operation: str) -> None:
-        if "Error acquiring the state lock" in text or "state lock" in text.lower() and "Lock Info" in text:
-            raise self._lock_error(text)
-        log.info("terraform %s output:\n%s", operation, redact.redact(text.strip()))
-        errors = error_blocks(text)
-        if errors:
-            headline = " ".join(errors[0].split())
-            more = f" (and {len(errors) - 1} more error(s); -v shows them)" if len(errors) > 1 else ""
-            message = f"terraform {operation} failed: {redact.redact(headline)}{more}"
-        else:
-            kept = [line for line in _without_warnings(text).strip().splitlines() if line.strip()]
-            message = f"terraform {operation} failed: {redact.redact(' '.join(kept[-15:])) or 'no output'}"
-        raise TerraformError(
-            message, hint="Fix the cause above, then retry (run with -v to see terraform's whole output)."
-        )
-
-    def _lock_error(self, text: str) -> StateLocked:
-        info = parse_lock_info(text)
-        env = self.env_name or "ENV"
-        who = info.get("Who", "unknown holder")
-        created = info.get("Created", "unknown time")
-        return StateLocked(
-            f"The terraform state is locked by {who} (operation {info.get('Operation', '?')}, since {created}, "
-            f"lock id {info.get('ID', '?')}, terraform {info.get('Version', '?')}, path {info.get('Path', '?')}).",
-            lock_info=info,
-            hint=(f"If that run is gone, check and break the lock with `billingops unlock --env {env}"
-                  f"{' --lock-id ' + info['ID'] if info.get('ID') else ''}`; "
-                  f"to wait for a live holder instead, pass --lock-timeout 10m. Then resume with "
-                  f"`billingops deploy --env {env} --resume`."),
-        )
-
-
-_NEEDS_INIT = re.compile(r"Backend initialization required|Backend configuration changed|run \"?terraform init",
-                         re.I)
-_BLOCK_START = re.compile(r"^[│╷╵\s]*(Error|Warning): ", re.M)
-
-
-def _blocks(text: str) -> list[tuple[str, str]]:
-    """terraform's human diagnostics ("Error: summary" / "Warning: summary", then detail) as (kind, text)."""
-    clean = "\n".join(line.lstrip("│╷╵ ").rstrip() for line in text.splitlines())
-    starts = list(_BLOCK_START.finditer(clean))
-    return [(m.group(1), clean[m.start():(starts[i + 1].start() if i + 1 < len(starts) else len(clean))]
-             .strip()) for i, m in enumerate(starts)]
-
-
-def error_blocks(text: str) -> list[str]:
-    """The Error: diagnostics of terraform's text output, each whole (summary, address line, detail), first
-    first: warnings about our own backend files or a missing CLI config are not what the operator must fix."""
-    errors = [block for kind, block in _blocks(text) if kind == "Error"]
-    # init wraps configuration errors in a generic preamble error: the specific ones come first.
-    specific = [block for block in errors if not block.startswith("Error: Terraform encountered problems")]
-    return specific or errors
-
-
-def _without_warnings(text: str) -> str:
-    warnings = [block for kind, block in _blocks(text) if kind == "Warning"]
-    clean = "\n".join(line.lstrip("│╷╵ ").rstrip() for line in text.splitlines())
-    for block in warnings:
-        clean = clean.replace(block, "")
-    return clean
-
-
-def _parse_event(line: str) -> dict[str, Any] | None:
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 def _register_sensitive(value: Any) -> None:
@@ -400,23 +286,3 @@ def _register_sensitive(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _register_sensitive(item)
-
-
-def describe_event(event: dict[str, Any]) -> str | None:
-    """A one-line, human text for a -json event worth showing; None for noise."""
-    kind = event.get("type")
-    hook = event.get("hook", {}) or {}
-    resource = (hook.get("resource") or {}).get("addr") or (event.get("change", {}).get("resource") or {}).get("addr")
-    if kind == "planned_change":
-        return f"plan: {event['change'].get('action')} {resource}"
-    if kind == "apply_start":
-        return f"{hook.get('action', 'apply')}: {resource} ..."
-    if kind == "apply_progress":
-        return f"{hook.get('action', 'apply')}: {resource} still working ({hook.get('elapsed_seconds', 0)}s)"
-    if kind == "apply_complete":
-        return f"{hook.get('action', 'apply')}: {resource} done ({hook.get('elapsed_seconds', 0)}s)"
-    if kind == "apply_errored":
-        return f"failed: {resource}"
-    if kind == "change_summary":
-        return event.get("@message")
-    return None

@@ -49,7 +49,7 @@ def read_tfvars(path: Path) -> dict[str, Any]:
 
 
 def check_terraform() -> Check:
-    from billingops.terraform.runner import MIN_VERSION, find_terraform, terraform_version
+    from billingops.terraform.binary import MIN_VERSION, find_terraform, terraform_version
 
     try:
         version = terraform_version(find_terraform())

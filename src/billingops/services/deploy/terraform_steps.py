@@ -11,8 +11,8 @@ from typing import Any
 from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
 from billingops.locks.heartbeat import fence_all
 from billingops.runs.checklist import Skip, StepContext
+from billingops.terraform.messages import describe_event
 from billingops.terraform.plan_summary import PlanSummary, describe_safety, summarize
-from billingops.terraform.runner import describe_event
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ if TYPE_CHECKING:
 def dry_run(session: Session, base: dict[str, Any], found: Any, jobs: int, replace: bool) -> dict[str, Any]:
     from billingops.transfer import plan
     from billingops.transfer.postgres import estimate as postgres_estimate
-    from billingops.transfer.postgres import migrate as postgres_migrate
+    from billingops.transfer.postgres import preflight as postgres_preflight
     from billingops.transfer.postgres import watchdog as postgres_watchdog
     doc: dict[str, Any] = {**base, "dry_run": True}
     if found.source_pg:
         with session.ui.status("reading both PostgreSQL databases"):
-            checked = postgres_migrate.preflight(found.source_pg, found.target_pg)  # under its own watchdog
+            checked = postgres_preflight.preflight(found.source_pg, found.target_pg)  # under its own watchdog
             with postgres_watchdog.watching([found.source_pg]):
                 estimate = postgres_estimate.estimate(found.source_pg, checked.source, jobs)
         doc["postgres"] = {"preflight": checked.to_dict(), "estimate": estimate}

@@ -92,6 +92,7 @@ def _run(
 ) -> dict[str, Any]:
     from billingops.transfer import plan
     from billingops.transfer.postgres import migrate as postgres_migrate
+    from billingops.transfer.postgres import preflight as postgres_preflight
     from billingops.transfer.progress import Reporter
 
     settings, ui = session.settings, session.ui
@@ -102,8 +103,8 @@ def _run(
     pg_checked = redis_checked = None
     if found.source_pg:
         with ui.status("checking both PostgreSQL databases"):
-            pg_checked = postgres_migrate.preflight(found.source_pg, found.target_pg)
-        postgres_migrate.require_extensions(pg_checked)
+            pg_checked = postgres_preflight.preflight(found.source_pg, found.target_pg)
+        postgres_preflight.require_extensions(pg_checked)
     if found.source_redis:
         from billingops.transfer.redis import copy as redis_copy
         redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)

@@ -19,12 +19,12 @@ from typing import Any
 from billingops import redact
 from billingops.errors import ExternalError
 from billingops.transfer.postgres.conn import PgEndpoint
-from billingops.transfer.postgres.copy import (  # the pipe's own statement builders: one COPY syntax
+from billingops.transfer.postgres.units import (  # the pipe's own statement builders: one COPY syntax
     Unit,
     UnitResult,
-    _column_list,
-    _format,
-    _source_of,
+    column_list,
+    copy_format,
+    source_of,
 )
 
 # Whole tables up to this size go through a worker's sessions; bigger ones through a psql pipe.
@@ -90,13 +90,13 @@ def copy_small(unit: Unit, sessions: CopySessions) -> UnitResult:
 
     started = time.monotonic()
     table = unit.table.qualified()
-    fmt = _format(unit.table)
+    fmt = copy_format(unit.table)
     try:
         src, dst = sessions.pair()
         with dst.transaction(), src.cursor() as reader, dst.cursor() as writer:
             writer.execute(f"TRUNCATE ONLY {table}")
-            with writer.copy(f"COPY {table}{_column_list(unit.table)} FROM STDIN (FORMAT {fmt}, FREEZE)") as sink:
-                with reader.copy(f"COPY {_source_of(unit)} TO STDOUT (FORMAT {fmt})") as feed:
+            with writer.copy(f"COPY {table}{column_list(unit.table)} FROM STDIN (FORMAT {fmt}, FREEZE)") as sink:
+                with reader.copy(f"COPY {source_of(unit)} TO STDOUT (FORMAT {fmt})") as feed:
                     for chunk in feed:
                         sink.write(chunk)
             rows = max(0, writer.rowcount)

@@ -1,0 +1,59 @@
+"""Before a PostgreSQL migration moves anything: both sides read (the target read-only too), and what the
+target lacks reported; a missing extension stops the run before any data moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from billingops.errors import StepFailed
+from billingops.transfer.postgres import watchdog as postgres_watchdog
+from billingops.transfer.postgres.conn import PgEndpoint
+from billingops.transfer.postgres.inspect import (
+    Inventory,
+    inspect,
+    missing_extensions,
+    missing_roles,
+    user_objects,
+)
+
+
+@dataclass
+class PgPreflight:
+    source: Inventory
+    target_objects: list[str]
+    missing_extensions: list[str]
+    missing_roles: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.to_dict(),
+            "target_objects": self.target_objects,
+            "missing_extensions": self.missing_extensions,
+            "roles_missing_on_target": self.missing_roles,
+        }
+
+
+
+def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
+    """Read both sides (the target read-only too): nothing changes here."""
+    with postgres_watchdog.watching([source, target]):
+        with source.connect(read_only=True) as src:
+            inventory = inspect(src)
+        with target.connect(read_only=True) as dst:
+            return PgPreflight(
+                inventory,
+                user_objects(dst),
+                missing_extensions(dst, inventory.extensions),
+                missing_roles(dst, inventory.roles),
+            )
+
+
+def require_extensions(checked: PgPreflight) -> None:
+    if checked.missing_extensions:
+        raise StepFailed(
+            f"The target PostgreSQL does not offer these extensions used by the source: "
+            f"{', '.join(checked.missing_extensions)}. No data was moved.",
+            hint="Enable them on the target (Cloud SQL: supported extensions list / database flags; RDS: "
+            "rds.extensions / shared_preload_libraries), or drop them on the source, then rerun.",
+        )
