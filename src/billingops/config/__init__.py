@@ -94,6 +94,9 @@ class EnvConfig:
     max_capacity: int
     gcp_endpoints: Mapping[str, str] = field(default_factory=dict)
     state_dir: Path = Path(".billingops")
+    # The RDS CA bundle (PEM, e.g. global-bundle.pem): PostgreSQL connections to this environment on AWS verify
+    # the server's certificate and name against it (sslmode=verify-full).
+    rds_ca_bundle: Path | None = None
 
     @property
     def tfvars_path(self) -> Path:
@@ -228,7 +231,7 @@ _ENV_KEYS = {
     "backup_retention_days": int, "deletion_protection": bool, "min_capacity": int, "max_capacity": int,
     "aws": dict, "gcp": dict, "secrets": list,
 }
-_AWS_KEYS = {"region": str, "terraform_dir": str, "image_repository": str}
+_AWS_KEYS = {"region": str, "terraform_dir": str, "image_repository": str, "rds_ca_bundle": str}
 _GCP_KEYS = {"project": str, "region": str, "terraform_dir": str, "image_repository": str, "endpoints": dict}
 _SECRET_KEYS = {"name": str, "source": str, "generate": bool, "length": int, "required": bool}
 
@@ -292,6 +295,7 @@ def _resolve_env(settings: Settings, name: str, cloud_flag: str | None) -> EnvCo
     migrations_value = raw.get("migrations_dir")
     migrations_dir = _path(migrations_value, root) if migrations_value else _default_migrations_dir(root)
     secrets_raw = raw.get("secrets") or DEFAULT_SECRETS
+    bundle = os.environ.get("BILLINGOPS_RDS_CA_BUNDLE") or raw.get("aws", {}).get("rds_ca_bundle")
     secrets = tuple(
         SecretSpec(
             name=s["name"],
@@ -317,6 +321,7 @@ def _resolve_env(settings: Settings, name: str, cloud_flag: str | None) -> EnvCo
         secrets=secrets,
         gcp_endpoints=dict(raw.get("gcp", {}).get("endpoints", {})),
         state_dir=settings.state_dir,
+        rds_ca_bundle=_path(bundle, root) if bundle else None,
         **profile,
     )
 
