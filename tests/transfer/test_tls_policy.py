@@ -181,3 +181,17 @@ def test_the_flag_allows_it_with_a_warning_and_an_audit_record(run_cli, source_r
     assert doc["tls"]["target_redis"].startswith("not verified")
     record = [r for r in _audit(tmp_path) if r.get("phase") == "dry-run"][-1]
     assert record["insecure_redis_tls"] == ["target"]
+
+
+# -- db migrate's connection (the environment's rds_ca_bundle) -------------------------------------------------
+
+def test_db_migrate_connect_verifies_with_the_rds_bundle(tls_pg, tls_source):
+    from billingops.errors import ExternalError
+    from billingops.services.db_migrate.connect import connect
+
+    with connect(tls_source, ca_file=tls_pg.ca_file) as conn:
+        row = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+        assert row == (True,)
+        assert conn.info.get_parameters()["sslmode"] == "verify-full"
+    with pytest.raises(ExternalError, match="certificate verify failed"):
+        connect(tls_source, ca_file=tls_pg.wrong_ca)
