@@ -92,7 +92,8 @@ def migrate_cloud(
         source=source, target=target, only=only, source_postgres=source_postgres, target_postgres=target_postgres,
         source_redis=source_redis, target_redis=target_redis, source_redis_ca=source_redis_ca,
         target_redis_ca=target_redis_ca, source_sslrootcert=source_sslrootcert,
-        target_sslrootcert=target_sslrootcert, allow_insecure_redis_tls=allow_insecure_redis_tls, jobs=jobs, verify=verify, dry_run=dry_run, resume=resume,
+        target_sslrootcert=target_sslrootcert, allow_insecure_redis_tls=allow_insecure_redis_tls, jobs=jobs,
+        verify=verify, dry_run=dry_run, resume=resume,
         replace_target=replace_target, split_larger_than=split_larger_than, lock_wait=lock_wait, no_lock=no_lock,
     )
     output = session.output

@@ -45,11 +45,12 @@ class PgEndpoint:
         # the operator's own PGSSLMODE / PGSSLROOTCERT count as given (libpq reads them when the URL is silent)
         given = {k: os.environ[v] for k, v in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"))
                  if os.environ.get(v)}
-        choice = pg_tls.decide({**given, **cls(url, role).params()}, ca_file=ca_file, ca_flag=f"--{role}-sslrootcert", ca_from=ca_from,
+        choice = pg_tls.decide({**given, **cls(url, role).params()}, ca_file=ca_file,
+                               ca_flag=f"--{role}-sslrootcert", ca_from=ca_from,
                                hostname_can_match=hostname_can_match)
         return cls(url, role, choice)
 
-    def ssl_params(self) -> dict[str, str]:
+    def ssl_params(self) -> dict[str, Any]:  # Any: spread into psycopg.connect(**kwargs)
         return dict(self.tls.params) if self.tls else {}
 
     @property
