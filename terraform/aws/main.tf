@@ -76,6 +76,7 @@ module "database" {
   master_password_version     = var.db_master_password_version
   app_password_version        = var.db_app_password_version
   database_url_secret_arn     = module.secrets.secret_arns["DATABASE_URL"]
+  database_ca_bundle_path     = var.database_ca_bundle_path
   multi_az                    = var.multi_az
   backup_retention_days       = var.backup_retention_days
   deletion_protection         = var.deletion_protection

@@ -342,3 +342,14 @@ variable "enable_tracing" {
   type        = bool
   default     = true
 }
+
+variable "database_ca_bundle_path" {
+  description = "Path of the RDS CA bundle (global-bundle.pem) inside the application image. Set: DATABASE_URL uses sslmode=verify-full with this sslrootcert. Empty: sslmode=require (encrypted, server certificate not checked)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.database_ca_bundle_path == "" || can(regex("^/[A-Za-z0-9._/-]+$", var.database_ca_bundle_path))
+    error_message = "database_ca_bundle_path must be empty or an absolute path of letters, digits and ._/- (it goes into a URL unescaped)."
+  }
+}

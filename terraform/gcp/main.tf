@@ -117,6 +117,7 @@ module "database" {
   master_password_version  = var.db_master_password_version
   app_password_version     = var.db_app_password_version
   database_url_secret_id   = module.secrets.secret_ids["DATABASE_URL"]
+  database_ca_cert_path    = var.database_ca_cert_path
   secrets_kms_key_id       = module.kms.key_ids["secrets"]
   labels                   = local.labels
 

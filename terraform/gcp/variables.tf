@@ -218,3 +218,14 @@ variable "db_app_password_version" {
   type        = number
   default     = 1
 }
+
+variable "database_ca_cert_path" {
+  description = "Path inside the application image of the Cloud SQL instance's server CA (the instance's server_ca_cert). Set: DATABASE_URL uses sslmode=verify-ca with this sslrootcert. Empty: sslmode=require (encrypted, server certificate not checked)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.database_ca_cert_path == "" || can(regex("^/[A-Za-z0-9._/-]+$", var.database_ca_cert_path))
+    error_message = "database_ca_cert_path must be empty or an absolute path of letters, digits and ._/- (it goes into a URL unescaped)."
+  }
+}

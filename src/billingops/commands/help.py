@@ -13,6 +13,7 @@ from typing import Any
 METAVARS = {
     "--only": "STORE", "--source-postgres": "URL", "--target-postgres": "URL", "--source-redis": "URL",
     "--target-redis": "URL", "--source-redis-ca": "FILE", "--target-redis-ca": "FILE", "--jobs": "N",
+    "--source-sslrootcert": "FILE", "--target-sslrootcert": "FILE", "--sslrootcert": "FILE",
     "--limit": "N", "--split-larger-than": "MB", "--var": "NAME=VALUE", "--from-step": "N", "--db-instance":
     "INSTANCE", "--as": "NAME", "--check-database-url": "URL", "--database-url": "URL", "--url": "URL",
     "--task-command": "COMMAND", "--task-definition": "FAMILY[:REV]", "--security-group": "GROUP",

@@ -32,6 +32,13 @@ def _ca(flag: str, side: str) -> Any:
     return Annotated[Path | None, typer.Option(flag, help=f"Server CA (PEM) for a rediss:// {side} URL (Memorystore).")]
 
 
+def _sslrootcert(flag: str, side: str) -> Any:
+    return Annotated[Path | None, typer.Option(
+        flag, help=f"CA bundle (PEM) that signed the {side} PostgreSQL's certificate (RDS: global-bundle.pem): "
+                   "the connection uses sslmode=verify-full. Without a CA a remote server gets sslmode=require, "
+                   "reported as not verified.")]
+
+
 def register(app: typer.Typer) -> None:
     app.command(
         "migrate-cloud",
@@ -52,6 +59,12 @@ def migrate_cloud(
     target_redis: _url("--target-redis", "Target Redis") = None,
     source_redis_ca: _ca("--source-redis-ca", "source") = None,
     target_redis_ca: _ca("--target-redis-ca", "target") = None,
+    source_sslrootcert: _sslrootcert("--source-sslrootcert", "source") = None,
+    target_sslrootcert: _sslrootcert("--target-sslrootcert", "target") = None,
+    allow_insecure_redis_tls: Annotated[bool, typer.Option(
+        "--allow-insecure-redis-tls",
+        help="Accept a Redis URL with ssl_cert_reqs=none (no certificate check); warned about and audited.",
+    )] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel COPY pipes / Redis workers.")] = 2,
     verify: Annotated[str, choice_option("--verify", ("counts", "full"), metavar="MODE",
                                          help="Verification: counts, or full (checksums).")] = "full",
@@ -78,7 +91,9 @@ def migrate_cloud(
     request = use_case.MigrateRequest(
         source=source, target=target, only=only, source_postgres=source_postgres, target_postgres=target_postgres,
         source_redis=source_redis, target_redis=target_redis, source_redis_ca=source_redis_ca,
-        target_redis_ca=target_redis_ca, jobs=jobs, verify=verify, dry_run=dry_run, resume=resume,
+        target_redis_ca=target_redis_ca, source_sslrootcert=source_sslrootcert,
+        target_sslrootcert=target_sslrootcert, allow_insecure_redis_tls=allow_insecure_redis_tls, jobs=jobs,
+        verify=verify, dry_run=dry_run, resume=resume,
         replace_target=replace_target, split_larger_than=split_larger_than, lock_wait=lock_wait, no_lock=no_lock,
     )
     output = session.output

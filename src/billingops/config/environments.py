@@ -80,6 +80,9 @@ class EnvConfig:
     max_capacity: int
     gcp_endpoints: Mapping[str, str] = field(default_factory=dict)
     state_dir: Path = Path(".billingops")
+    # The RDS CA bundle (PEM, e.g. global-bundle.pem): PostgreSQL connections to this environment on AWS verify
+    # the server's certificate and name against it (sslmode=verify-full).
+    rds_ca_bundle: Path | None = None
 
     @property
     def tfvars_path(self) -> Path:
@@ -118,6 +121,7 @@ def resolve_env(settings: Settings, name: str, cloud_flag: str | None) -> EnvCon
     migrations_value = raw.get("migrations_dir")
     migrations_dir = project_path(migrations_value, root) if migrations_value else _default_migrations_dir(root)
     secrets_raw = raw.get("secrets") or DEFAULT_SECRETS
+    bundle = os.environ.get("BILLINGOPS_RDS_CA_BUNDLE") or raw.get("aws", {}).get("rds_ca_bundle")
     secrets = tuple(
         SecretSpec(
             name=s["name"],
@@ -143,6 +147,7 @@ def resolve_env(settings: Settings, name: str, cloud_flag: str | None) -> EnvCon
         secrets=secrets,
         gcp_endpoints=dict(raw.get("gcp", {}).get("endpoints", {})),
         state_dir=settings.state_dir,
+        rds_ca_bundle=project_path(bundle, root) if bundle else None,
         **profile,
     )
 

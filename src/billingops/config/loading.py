@@ -109,7 +109,7 @@ _ENV_KEYS = {
     "backup_retention_days": int, "deletion_protection": bool, "min_capacity": int, "max_capacity": int,
     "aws": dict, "gcp": dict, "secrets": list,
 }
-_AWS_KEYS = {"region": str, "terraform_dir": str, "image_repository": str}
+_AWS_KEYS = {"region": str, "terraform_dir": str, "image_repository": str, "rds_ca_bundle": str}
 _GCP_KEYS = {"project": str, "region": str, "terraform_dir": str, "image_repository": str, "endpoints": dict}
 _SECRET_KEYS = {"name": str, "source": str, "generate": bool, "length": int, "required": bool}
 

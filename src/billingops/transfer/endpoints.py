@@ -32,6 +32,8 @@ class Endpoints:
     target_pg: PgEndpoint | None = None
     source_redis: Any = None  # redis_copy.RedisEndpoint
     target_redis: Any = None
+    # sides whose rediss:// URL switches certificate checks off, allowed by --allow-insecure-redis-tls
+    insecure_redis: tuple[str, ...] = ()
 
     def shown(self) -> dict[str, str | None]:
         return {
@@ -40,6 +42,32 @@ class Endpoints:
             "source_redis": redact.redact_url(self.source_redis.url) if self.source_redis else None,
             "target_redis": redact.redact_url(self.target_redis.url) if self.target_redis else None,
         }
+
+    def tls(self) -> dict[str, str]:
+        """How each connection is protected: the --json `tls` field and the audit record's."""
+        found: dict[str, str] = {}
+        for side in ("source", "target"):
+            pg: PgEndpoint | None = getattr(self, f"{side}_pg")
+            if pg is not None and pg.tls is not None:
+                found[side] = pg.tls.shown
+            redis = getattr(self, f"{side}_redis")
+            if redis is not None:
+                found[f"{side}_redis"] = _redis_tls(redis.url, redis.ca_file, side in self.insecure_redis)
+        return found
+
+    def unverified(self) -> list[str]:
+        """PostgreSQL sides reached over the network without a certificate check (to warn about)."""
+        return [side for side in ("source", "target")
+                if (pg := getattr(self, f"{side}_pg")) is not None and pg.tls is not None
+                and not pg.tls.verified and not pg.tls.loopback]
+
+
+def _redis_tls(url: str, ca_file: str | None, insecure: bool) -> str:
+    if urlsplit(url).scheme != "rediss":
+        return "none (redis://: not encrypted)"
+    if insecure:
+        return "not verified (ssl_cert_reqs=none, allowed by --allow-insecure-redis-tls)"
+    return f"verified ({'CA from the --*-redis-ca file' if ca_file else 'system CAs'})"
 
 
 def check_clouds(source: str, target: str) -> None:
@@ -54,6 +82,38 @@ def check_clouds(source: str, target: str) -> None:
             f"SOURCE and TARGET are both {source}: migrate-cloud moves data between the two clouds.",
             hint="Give two different clouds, e.g. `billingops migrate-cloud aws gcp --env prod`.",
         )
+
+
+INSECURE_REDIS_FLAG = "--allow-insecure-redis-tls"
+
+
+def turns_checks_off(url: str) -> bool:
+    """True when a rediss:// URL asks for no certificate check (ssl_cert_reqs=none / CERT_NONE, any case), the
+    redis-py spelling our RESP client honours too."""
+    from urllib.parse import parse_qsl
+
+    try:
+        query = parse_qsl(urlsplit(url).query)
+    except ValueError:
+        return False
+    return any(k.lower() == "ssl_cert_reqs" and v.strip().lower() in ("none", "cert_none") for k, v in query)
+
+
+def check_redis_tls(url: str, flag: str, allow_insecure: bool) -> bool:
+    """Refuse a Redis URL that turns certificate checks off unless the operator allowed it explicitly: without
+    the check anyone on the path can pose as the server and read every session and cached secret. Returns True
+    when the URL is insecure and allowed (the caller warns and audits)."""
+    if not turns_checks_off(url):
+        return False
+    if not allow_insecure:
+        raise UsageError(
+            f"{flag} {redact.redact_url(url)} turns TLS certificate checks off (ssl_cert_reqs=none): anyone on the "
+            "network path could pose as the server and read or change the data, so billingops refuses it unless "
+            f"{INSECURE_REDIS_FLAG} is given.",
+            hint=f"Give the server's CA with {flag}-ca FILE and drop ssl_cert_reqs from the URL; if you accept "
+            f"the risk (e.g. a rehearsal), pass {INSECURE_REDIS_FLAG} (the run is audited as such).",
+        )
+    return True
 
 
 def validate_redis_url(url: str, flag: str, ca_file: Path | None, ca_flag: str) -> None:
@@ -95,11 +155,13 @@ def resolve(
     outputs_reader: Any = None,
     store_factory: Any = None,
 ) -> Endpoints:
-    """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis and
-    the two CA files. Cloud look-ups happen only for endpoints without a flag."""
+    """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis, the
+    four CA files (source/target _redis_ca, _sslrootcert) and allow_insecure_redis_tls. Cloud look-ups happen
+    only for endpoints without a flag."""
     from billingops.transfer.redis.copy import RedisEndpoint
 
     found = Endpoints()
+    insecure: list[str] = []
     lookups: dict[str, _CloudLookup] = {}
     for side, env in (("source", source_env), ("target", target_env)):
         if want_pg:
@@ -107,7 +169,8 @@ def resolve(
             flag = f"--{side}-postgres"
             if not url:
                 url = _lookup(lookups, env, side, outputs_reader, store_factory).url("postgres", flag)
-            setattr(found, f"{side}_pg", PgEndpoint.parse(url, side, flag))
+            ca_file, ca_from = _pg_ca(flags, side, env)
+            setattr(found, f"{side}_pg", PgEndpoint.parse(url, side, flag, ca_file=ca_file, ca_from=ca_from))
         if want_redis:
             url = flags.get(f"{side}_redis")
             flag, ca_flag = f"--{side}-redis", f"--{side}-redis-ca"
@@ -116,8 +179,21 @@ def resolve(
                 url = _lookup(lookups, env, side, outputs_reader, store_factory).url("redis", flag)
             validate_redis_url(url, flag, ca, ca_flag)
             redact.register_url(url)
+            if check_redis_tls(url, flag, bool(flags.get("allow_insecure_redis_tls"))):
+                insecure.append(side)
             setattr(found, f"{side}_redis", RedisEndpoint(url, str(ca) if ca else None))
+    found.insecure_redis = tuple(insecure)
     return found
+
+
+def _pg_ca(flags: dict[str, Any], side: str, env: EnvConfig | None) -> tuple[Path | None, str]:
+    """The CA that verifies this side's PostgreSQL: the option wins, then the environment's RDS bundle (aws)."""
+    given = flags.get(f"{side}_sslrootcert")
+    if given:
+        return Path(given), f"--{side}-sslrootcert"
+    if env is not None and env.cloud == "aws" and env.rds_ca_bundle is not None:
+        return env.rds_ca_bundle, f"rds_ca_bundle of {env.name}"
+    return None, ""
 
 
 def _lookup(

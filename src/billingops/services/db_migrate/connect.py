@@ -7,6 +7,7 @@ Proxy); `via="127.0.0.1:15432"` keeps the URL's user, password, database and opt
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from billingops import redact
@@ -33,12 +34,34 @@ def parse_via(via: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _apply_tls(params: dict[str, Any], ca_file: Path | None, via: str | None, say: Any) -> None:
+    """The same TLS rule as migrate-cloud (transfer/postgres/tls.py), decided on the URL's own host: through a
+    tunnel (--via) the certificate still names the database, not 127.0.0.1, so a CA gives verify-ca there."""
+    from billingops.transfer.postgres import tls as pg_tls
+
+    choice = pg_tls.decide({k: str(v) for k, v in params.items()}, ca_file=ca_file, ca_flag="rds_ca_bundle",
+                           ca_from="rds_ca_bundle", hostname_can_match=not via)
+    if via and not choice.verified:
+        # cloud-sql-proxy speaks plain PostgreSQL on its local port (it does TLS to the instance itself), so
+        # forcing sslmode=require there would fail: the URL's own setting stands.
+        log.info("database TLS: through the tunnel %s, as the URL says", via)
+        return
+    params.update(dict(choice.params))
+    if not choice.verified and not choice.loopback:
+        (say or log.warning)(f"The database connection is not certificate-checked: {choice.shown}. Set "
+                             "rds_ca_bundle for the environment (AWS) or put sslrootcert=FILE in the URL.")
+    else:
+        log.info("database TLS: %s", choice.shown)
+
+
 def connect(
     url: str,
     *,
     via: str | None = None,
     lock_timeout: str = "30s",
     application_name: str = "billingops-migrate",
+    ca_file: Path | None = None,
+    say: Any = None,
 ) -> Any:
     """An autocommit psycopg connection; `lock_timeout` bounds how long DDL waits behind app traffic."""
     import psycopg
@@ -53,6 +76,7 @@ def connect(
             hint="Use postgresql://USER:PASSWORD@HOST:PORT/DBNAME (quote it in the shell).",
         ) from None
     redact.register(str(params.get("password") or ""))
+    _apply_tls(params, ca_file, via, say)
     if via:
         params["host"], params["port"] = parse_via(via)
     where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"

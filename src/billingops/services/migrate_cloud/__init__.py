@@ -38,6 +38,9 @@ class MigrateRequest:
     target_redis: str | None = None
     source_redis_ca: Path | None = None
     target_redis_ca: Path | None = None
+    source_sslrootcert: Path | None = None
+    target_sslrootcert: Path | None = None
+    allow_insecure_redis_tls: bool = False
     jobs: int = 2
     verify: str = "full"
     dry_run: bool = False
@@ -89,6 +92,9 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         **urls,
         "source_redis_ca": request.source_redis_ca,
         "target_redis_ca": request.target_redis_ca,
+        "source_sslrootcert": request.source_sslrootcert,
+        "target_sslrootcert": request.target_sslrootcert,
+        "allow_insecure_redis_tls": request.allow_insecure_redis_tls,
     }
     found = endpoints.resolve(
         source_env=settings.env(env_name, request.source),
@@ -98,7 +104,7 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         flags=flags,
     )
     base = {"source": request.source, "target": request.target, "env": env_name, "endpoints": found.shown(),
-            "verify": request.verify}
+            "verify": request.verify, **tls_report(found, session.ui.warn)}
     if request.dry_run:
         from billingops.services.migrate_cloud.dry_run import dry_run
 
@@ -119,6 +125,23 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         bars=bars,
     )
     return MigrateResult(False, doc)
+
+
+def tls_report(found: Any, warn: Callable[[str], None]) -> dict[str, Any]:
+    """The `tls` field of the result and the audit records, with a warning for each connection whose server
+    certificate is not checked (require fallback, an insecure Redis URL allowed by the flag)."""
+    tls = found.tls()
+    for side in found.unverified():
+        warn(f"The {side} PostgreSQL connection is encrypted but its server certificate is NOT verified "
+             f"({tls[side]}): pass --{side}-sslrootcert FILE (or set rds_ca_bundle for an AWS environment) "
+             "for sslmode=verify-full.")
+    for side in found.insecure_redis:
+        warn(f"The {side} Redis URL turns TLS certificate checks off (ssl_cert_reqs=none), allowed by "
+             "--allow-insecure-redis-tls: the server is not authenticated. This run is audited as such.")
+    report: dict[str, Any] = {"tls": tls}
+    if found.insecure_redis:
+        report["insecure_redis_tls"] = list(found.insecure_redis)
+    return report
 
 
 URL_FLAGS = {

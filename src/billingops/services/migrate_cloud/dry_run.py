@@ -33,5 +33,6 @@ def dry_run(session: Session, base: dict[str, Any], found: Any, jobs: int, repla
             "estimate": redis_estimate.estimate(found.source_redis, src, verify=base["verify"]),
         }
     doc["would_do"] = plan.what_would_be_done(doc.get("postgres"), doc.get("redis"), replace)
-    session.audit().record(COMMAND, phase="dry-run", **{k: base[k] for k in ("source", "target", "env")})
+    audited = ("source", "target", "env", "tls", "insecure_redis_tls")
+    session.audit().record(COMMAND, phase="dry-run", **{k: base[k] for k in audited if k in base})
     return doc

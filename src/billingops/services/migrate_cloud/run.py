@@ -98,7 +98,8 @@ def _run(
     settings, ui = session.settings, session.ui
     journal = run.journal
     state = journal.data.setdefault("migrate", {"endpoints": base["endpoints"], "postgres": {}, "redis": {}})
-    run.start(resume=resume, **{k: base[k] for k in ("source", "target", "env", "endpoints")})
+    audited = ("source", "target", "env", "endpoints", "tls", "insecure_redis_tls")
+    run.start(resume=resume, **{k: base[k] for k in audited if k in base})
     doc: dict[str, Any] = {**base, "run_id": journal.run_id, "resumed": resume}
     pg_checked = redis_checked = None
     if found.source_pg:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from billingops import redact
 from billingops.errors import ExternalError, UsageError
+from billingops.transfer.postgres import tls as pg_tls
 from billingops.transfer.postgres import watchdog as postgres_watchdog
 
 log = logging.getLogger(__name__)
@@ -31,12 +33,25 @@ class PgEndpoint:
 
     url: str
     role: str  # "source" or "target": named in errors
+    # How the connection is protected (transfer/postgres/tls.py); its params override the URL's sslmode and
+    # sslrootcert for psycopg and for children. None: the URL as given (tests building endpoints by hand).
+    tls: pg_tls.TlsChoice | None = None
 
     @classmethod
-    def parse(cls, url: str, role: str, flag: str) -> PgEndpoint:
+    def parse(cls, url: str, role: str, flag: str, *, ca_file: Path | None = None, ca_from: str = "",
+              hostname_can_match: bool = True) -> PgEndpoint:
         validate_url(url, flag)
         redact.register_url(url)
-        return cls(url, role)
+        # the operator's own PGSSLMODE / PGSSLROOTCERT count as given (libpq reads them when the URL is silent)
+        given = {k: os.environ[v] for k, v in (("sslmode", "PGSSLMODE"), ("sslrootcert", "PGSSLROOTCERT"))
+                 if os.environ.get(v)}
+        choice = pg_tls.decide({**given, **cls(url, role).params()}, ca_file=ca_file,
+                               ca_flag=f"--{role}-sslrootcert", ca_from=ca_from,
+                               hostname_can_match=hostname_can_match)
+        return cls(url, role, choice)
+
+    def ssl_params(self) -> dict[str, Any]:  # Any: spread into psycopg.connect(**kwargs)
+        return dict(self.tls.params) if self.tls else {}
 
     @property
     def shown(self) -> str:
@@ -49,7 +64,8 @@ class PgEndpoint:
     def params(self) -> dict[str, str]:
         from psycopg.conninfo import conninfo_to_dict
 
-        return {k: str(v) for k, v in conninfo_to_dict(self.url).items() if v is not None}
+        found = {k: str(v) for k, v in conninfo_to_dict(self.url).items() if v is not None}
+        return {**found, **self.ssl_params()}
 
     def child_env(self, *, read_only: bool = False, extra_options: str = "") -> dict[str, str]:
         """Environment for a libpq child (psql, pg_dump, pg_restore) connecting to this endpoint."""
@@ -87,6 +103,7 @@ class PgEndpoint:
         try:
             conn = psycopg.connect(
                 self.url,
+                **self.ssl_params(),
                 connect_timeout=CONNECT_TIMEOUT,
                 autocommit=autocommit,
                 options=options,

@@ -191,6 +191,7 @@ class Watchdog:
             # not through PgEndpoint.connect(): a probe is never tracked, and has its own short timeout
             conn = psycopg.connect(
                 server.endpoint.url,
+                **server.endpoint.ssl_params(),
                 connect_timeout=self.settings.timeout,
                 application_name=f"billingops-probe-{server.roles[0]}",
             )

@@ -1,6 +1,7 @@
 locals {
-  identifier = "${var.name_prefix}-postgres"
-  family     = "postgres${split(".", var.engine_version)[0]}"
+  database_tls = var.database_ca_bundle_path == "" ? "sslmode=require" : "sslmode=verify-full&sslrootcert=${var.database_ca_bundle_path}"
+  identifier   = "${var.name_prefix}-postgres"
+  family       = "postgres${split(".", var.engine_version)[0]}"
 }
 
 # Credentials. No password ever reaches terraform state: each one is an ephemeral value from Secrets Manager's
@@ -71,12 +72,15 @@ resource "aws_secretsmanager_secret_version" "app" {
 }
 
 # DATABASE_URL: created (empty) by the secrets module, its value written here with the same ephemeral password.
+# TLS: the URL connects by the RDS endpoint's DNS name, which RDS server certificates carry, so verify-full works
+# once the image ships the RDS CA bundle (database_ca_bundle_path); without it the URL says sslmode=require:
+# encrypted, but the server's certificate is not checked (libpq's default, prefer, would even fall back to plain).
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id = var.database_url_secret_arn
   secret_string_wo = format(
-    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    "postgresql://%s:%s@%s:%d/%s?%s",
     var.app_username, ephemeral.aws_secretsmanager_random_password.app.random_password,
-    aws_db_instance.this.address, aws_db_instance.this.port, var.database_name,
+    aws_db_instance.this.address, aws_db_instance.this.port, var.database_name, local.database_tls,
   )
   secret_string_wo_version = var.app_password_version
 }

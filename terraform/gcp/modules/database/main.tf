@@ -1,4 +1,5 @@
 locals {
+  database_tls = var.database_ca_cert_path == "" ? "sslmode=require" : "sslmode=verify-ca&sslrootcert=${var.database_ca_cert_path}"
   # Cloud SQL Enterprise keeps transaction logs (point-in-time recovery) for at most 7 days.
   log_retention_days = min(var.backup_retention_days, 7)
 }
@@ -70,12 +71,16 @@ resource "google_secret_manager_secret_version" "app" {
 }
 
 # DATABASE_URL: created (empty) by the secrets module, its value written here with the same ephemeral password.
+# TLS: the URL connects by private IP, and a per-instance (legacy) Cloud SQL server certificate names the instance
+# (project:instance), not the IP, so verify-full cannot match: with the instance's server CA in the image
+# (database_ca_cert_path) the URL says verify-ca (chain checked, name not); without it sslmode=require (encrypted,
+# certificate not checked). The instance refuses plain connections either way (ssl_mode ENCRYPTED_ONLY).
 resource "google_secret_manager_secret_version" "database_url" {
   secret = var.database_url_secret_id
   secret_data_wo = format(
-    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    "postgresql://%s:%s@%s:%d/%s?%s",
     var.app_username, ephemeral.random_password.app.result,
-    google_sql_database_instance.this.private_ip_address, 5432, var.database_name,
+    google_sql_database_instance.this.private_ip_address, 5432, var.database_name, local.database_tls,
   )
   secret_data_wo_version = var.app_password_version
 }
