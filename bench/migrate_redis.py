@@ -148,7 +148,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--scale", type=float, default=1.0, help="factor on --keys (0.1 = a quick run)")
-    parser.add_argument("--jobs", type=int, default=2, help="billingops worker processes per database")
+    # 1 by default: here both servers share the copier's cores, and a second worker process (its start-up, its
+    # own SCAN of the whole keyspace) costs more CPU than it gives; one process keeps up with the source redis
+    parser.add_argument("--jobs", type=int, default=1, help="billingops worker processes per database")
     parser.add_argument("--rtt-ms", type=float, default=30.0, help="round trip the proxy adds to the target (0: "
                         "loopback only)")
     parser.add_argument("--with-redis-py", action="store_true", help="also time redis-py across the proxy")

@@ -348,6 +348,28 @@ def test_large_values_are_cut_into_bounded_batches(source_redis, target_redis, m
     assert _client(target_redis.url()).get("blob39") == bytes([39]) * 200_000
 
 
+
+def test_many_pages_with_sizes_pipelined_and_a_window_of_restores(source_redis, target_redis, monkeypatch):
+    """Each page's MEMORY USAGE rides with the next SCAN, and more batches than the RESTORE window: every key
+    arrives once, big keys found on any page (the last included) are rebuilt, BUSYKEY replies still count."""
+    from billingops.transfer.redis import scan as redis_scan
+    monkeypatch.setattr(redis_scan, "SCAN_COUNT", 7)
+    monkeypatch.setattr(redis_scan, "BATCH_BYTES", 150_000)  # a page holding a big key is over it
+    monkeypatch.setattr(redis_worker, "_WINDOW", 2)
+    src_r, tgt_r = _client(source_redis.url()), _client(target_redis.url())
+    src_r.mset({f"k{i}": f"v{i}" for i in range(500)})
+    for i in range(3):
+        src_r.rpush(f"big{i}", *[b"x" * 100 for _ in range(2000)])
+    tgt_r.set("k7", "already there")
+    src, dst = _endpoints(source_redis, target_redis)
+
+    (result,), _ = _copy(src, dst, big_key_bytes=100_000)
+
+    assert (result.keys_copied, result.keys_skipped, result.big_keys) == (502, 1, 3)
+    assert tgt_r.dbsize() == 503 and tgt_r.get("k7") == b"already there" and tgt_r.get("k499") == b"v499"
+    assert tgt_r.llen("big2") == 2000
+
+
 _INTERRUPTIBLE = """
 import sys
 from billingops.errors import BillingOpsError

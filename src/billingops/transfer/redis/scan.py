@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol, TypeAlias
 
-from billingops.transfer.redis.resp import RedisUnavailable, Reply, RespConnection, is_error
+from billingops.transfer.redis.resp import RedisUnavailable, Reply, RespConnection, encode, is_error
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,20 @@ class SliceLike(Protocol):
 
 
 def scan_batches(conn: RespConnection, spec: SliceLike) -> Iterator[Batch]:
-    """Yield (keys, big_keys) per SCAN page of this slice; big: MEMORY USAGE over the bound."""
+    """Yield (keys, big_keys) per SCAN page of this slice; big: MEMORY USAGE over the bound.
+
+    Page i's MEMORY USAGE commands go out in the same write as the SCAN for page i+1: one round trip per page,
+    not two. The source serves DUMP pipelines at the same time, so every round trip here waits behind one.
+    """
+    sizing = spec.size_check and spec.big_key_bytes > 0
     cursor = b"0"
+    sized: list[bytes] = []  # the previous page's keys, their sizes asked for ahead of this SCAN
     while True:
-        reply = conn.call(b"SCAN", cursor, b"COUNT", SCAN_COUNT)
+        conn.send(_memory_usage(sized) + encode(b"SCAN", cursor, b"COUNT", SCAN_COUNT))
+        replies = conn.read(len(sized) + 1)
+        if sized:
+            yield from _split_big(spec, sized, replies[:-1])
+        reply = replies[-1]
         if is_error(reply):
             raise RedisUnavailable(
                 f"SCAN failed on Redis at {conn.shown} db {spec.db}: {reply}",
@@ -51,21 +61,27 @@ def scan_batches(conn: RespConnection, spec: SliceLike) -> Iterator[Batch]:
         if spec.parts > 1:
             crc, parts, part = zlib.crc32, spec.parts, spec.part
             keys = [k for k in keys if crc(k) % parts == part]
-        if keys:
-            yield from _split_big(conn, spec, keys)
+        sized = []
+        if keys and not sizing:
+            yield keys, []
+        elif keys:
+            sized = keys
         if cursor == b"0":
+            if sized:
+                conn.send(_memory_usage(sized))
+                yield from _split_big(spec, sized, conn.read(len(sized)))
             return
 
 
-def _split_big(conn: RespConnection, spec: SliceLike, keys: list[bytes]) -> Iterator[Batch]:
+def _memory_usage(keys: list[bytes]) -> bytes:
+    return b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys])
+
+
+def _split_big(spec: SliceLike, keys: list[bytes], replies: list[Reply]) -> Iterator[Batch]:
     """Set keys over the bound aside and cut the rest into batches of at most BATCH_BYTES (memory, not count,
     is what a page of 1000 large values would blow)."""
-    if not (spec.size_check and spec.big_key_bytes > 0):
-        yield keys, []
-        return
-    conn.send(b"".join([b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%s\r\n" % (len(k), k) for k in keys]))
-    sizes, limit = conn.read(len(keys)), spec.big_key_bytes
-    sizes = [s if isinstance(s, int) else 0 for s in sizes]  # nil: the key is gone; DUMP will say so
+    sizes = [s if isinstance(s, int) else 0 for s in replies]  # nil: the key is gone; DUMP will say so
+    limit = spec.big_key_bytes
     if sum(sizes) <= BATCH_BYTES:
         yield keys, []
         return

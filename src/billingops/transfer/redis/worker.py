@@ -9,6 +9,7 @@ cursor). Keys too big for one DUMP are rebuilt in chunks by redis_bigkeys after 
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BIG_KEY_BYTES = 64 * 1024 * 1024  # DUMP of anything bigger is rebuilt in chunks (proto-max-bulk-len is 512 MB)
 _QUEUE_DEPTH = 4  # batches in flight between reader and writer: bounds memory
+_WINDOW = 16  # batches of RESTOREs sent but not yet answered: bounds memory (~16 x SCAN_COUNT keys)
 
 # (keys, their DUMP payloads (None: gone), their absolute expiries in ms) handed from reader to writer
 _Dumped: TypeAlias = tuple[list[bytes], list[bytes | None], list[int]]
@@ -152,17 +154,19 @@ class _Writer(threading.Thread):
         self.join()
 
     def run(self) -> None:
-        """RESTOREs of batch i+1 are sent before the replies of batch i are read."""
+        """Up to _WINDOW batches of RESTOREs are on the wire before the oldest one's replies are read: across
+        a 30 ms round trip a window of two batches capped the copy at ~2 batches per round trip."""
         try:
-            pending = None
+            pending: collections.deque[tuple[list[bytes], int]] = collections.deque()
             while True:
                 item = self.queue.get()
-                sent = self._write(*item) if item is not None else None
-                if pending is not None:
-                    self._collect(*pending)
                 if item is None:
+                    while pending:
+                        self._collect(*pending.popleft())
                     return
-                pending = sent
+                pending.append(self._write(*item))
+                while len(pending) > _WINDOW:
+                    self._collect(*pending.popleft())
         except BaseException as exc:  # noqa: BLE001 - not swallowed: the reading thread raises it
             self.error = exc
 
