@@ -7,7 +7,7 @@ import os
 import pytest
 
 from billingops.errors import BillingOpsError
-from billingops.sandbox.emulator import find_provider_mirror
+from billingops.sandbox.mirror import find_provider_mirror
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ override (as tflocal does), so the bundled module is never edited. Every endpoin
 
 from __future__ import annotations
 
-import glob
 import json
-import logging
 import os
 import shutil
 import signal
@@ -25,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from billingops.clouds.base import is_loopback_url
-from billingops.config import tunables
 from billingops.errors import ConfigError, ExternalError, Refused, ToolMissing
 from billingops.runs.journal import atomic_write_json, pid_alive
+from billingops.sandbox.mirror import find_provider_mirror
 from billingops.sandbox.override import moto_server_command
 
 if TYPE_CHECKING:
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
     from billingops.runs.journal import Journal
     from billingops.terraform.runner import Terraform
 
-log = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 STATE_BUCKET = "billingops-sandbox-state"
@@ -192,41 +189,6 @@ class SandboxInfo:
             except ecr.exceptions.ImageAlreadyExistsException:
                 pass
         return f"{repository_url}:{tag}"
-
-
-def find_provider_mirror(search_root: Path = Path("/")) -> Path | None:
-    """An offline provider mirror: BILLINGOPS_PROVIDER_MIRROR, or a `registry.terraform.io` folder up to
-    three levels below / (where machines without internet keep one), or terraform's implicit dirs.
-
-    Terraform runs whatever provider binary it finds there, so a folder found by searching is used only when
-    it and its `registry.terraform.io` are owned by root (or by you) and not writable by others; a folder
-    anyone could have planted is skipped (logged). BILLINGOPS_PROVIDER_MIRROR is taken as given."""
-    explicit = tunables().provider_mirror
-    if explicit:
-        return Path(explicit)
-    candidates = [Path.home() / ".terraform.d" / "plugins", Path("/usr/local/share/terraform/plugins"),
-                  Path("/usr/share/terraform/plugins")]
-    for base in candidates:
-        if (base / "registry.terraform.io").is_dir() and _trusted_mirror(base):
-            return base
-    for pattern in ("*/registry.terraform.io", "*/*/registry.terraform.io"):
-        for found in sorted(glob.glob(str(search_root / pattern))):
-            if _trusted_mirror(Path(found).parent):
-                return Path(found).parent
-    return None
-
-
-def _trusted_mirror(base: Path) -> bool:
-    for folder in (base, base / "registry.terraform.io"):
-        try:
-            st = folder.stat()
-        except OSError:
-            return False
-        if st.st_uid not in (0, os.geteuid()) or st.st_mode & 0o002:
-            log.warning("sandbox: skipping the provider mirror %s: %s is %s", base, folder,
-                        "writable by everyone" if st.st_mode & 0o002 else f"owned by uid {st.st_uid}")
-            return False
-    return True
 
 
 class Sandbox:
