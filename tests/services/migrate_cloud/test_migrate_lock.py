@@ -132,22 +132,23 @@ def test_lock_is_held_during_the_run_refuses_a_second_runner_and_is_released(pro
                                                                           target_pg):
     first = Run(project, big_source, empty_target)
     first.wait_for("range_done")
-    run_id = journal(project)["run_id"]
-    (lock,) = deploy_locks(project)
-    assert lock["lock_id"] == run_id and lock["operation"] == "billingops migrate-cloud"
-    assert lock["liveness"]["status"] == "live"
-
-    other_target = target_pg.createdb("lock_second")
-    second = cli(project, "migrate-cloud", "aws", "gcp", *ENV, "--only", "postgres", "--source-postgres",
-                 big_source, "--target-postgres", other_target)
-    assert second.returncode == 4, second.stderr
-    assert "held by" in second.stderr and run_id in second.stderr and "migrate-cloud" in second.stderr
-    assert count(other_target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
-
-    # --lock-wait: a third runner waits for the first to finish, then migrates into its own target. The first is
-    # paused until the third says it waits: a fast copy must not end before the third asks for the lock.
+    # The first run is paused while the others ask for the lock: a fast copy must not end (and release the lock)
+    # before they do. Paused well within its heartbeat's staleness (3 x 30 s), it still counts as live.
     os.kill(first.proc.pid, signal.SIGSTOP)
     try:
+        run_id = journal(project)["run_id"]
+        (lock,) = deploy_locks(project)
+        assert lock["lock_id"] == run_id and lock["operation"] == "billingops migrate-cloud"
+        assert lock["liveness"]["status"] == "live"
+
+        other_target = target_pg.createdb("lock_second")
+        second = cli(project, "migrate-cloud", "aws", "gcp", *ENV, "--only", "postgres", "--source-postgres",
+                     big_source, "--target-postgres", other_target)
+        assert second.returncode == 4, second.stderr
+        assert "held by" in second.stderr and run_id in second.stderr and "migrate-cloud" in second.stderr
+        assert count(other_target, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+
+        # --lock-wait: a third runner waits for the first to finish, then migrates into its own target.
         third = Run(project, big_source, other_target, "--lock-wait", "5m")
         third.wait_for_text("waiting up to")
     finally:
