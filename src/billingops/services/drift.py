@@ -26,7 +26,7 @@ class DriftCheck:
 
 def check_drift(session: Session, cloud: str | None = None) -> DriftCheck:
     """Refresh-only plan of the environment on `cloud` (aws, gcp, both; None: its own); audited per cloud."""
-    from billingops.services.plan import check_serving
+    from billingops.services.serving import check_serving
     from billingops.terraform.drift import parse_plan, record_check
     from billingops.terraform.runner import Terraform
 

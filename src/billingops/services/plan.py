@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from billingops.services.serving import ServingCheck
+from billingops.services.serving import ServingCheck, check_serving
 
 if TYPE_CHECKING:
     from billingops.session import Session
@@ -58,15 +58,3 @@ def plan(session: Session, *, sandbox: bool = False, lock_timeout: str | None = 
     return PlanResult(env=env.name, cloud=env.cloud, has_changes=result.has_changes, summary=result.summary,
                       serving=check_serving(env, tf))
 
-
-def check_serving(env: Any, tf: Any) -> ServingCheck:
-    """The serving revision against terraform's outputs (read from the state just planned)."""
-    from billingops.clouds import status_adapter
-    from billingops.errors import BillingOpsError
-    from billingops.services.serving import serving_lag
-
-    try:
-        outputs = tf.outputs()
-    except BillingOpsError as exc:
-        return ServingCheck(False, why_not=f"terraform outputs unreadable: {' '.join(exc.message.split())[:200]}")
-    return serving_lag(env.cloud, outputs, lambda: status_adapter(env))

@@ -41,3 +41,14 @@ def serving_lag(cloud: str, outputs: Mapping[str, Any], adapter: Callable[[], An
     except BillingOpsError as exc:
         return ServingCheck(False, why_not=" ".join(exc.message.split()))
     return ServingCheck(True, behind_terraform=status.behind_terraform)
+
+
+def check_serving(env: Any, tf: Any) -> ServingCheck:
+    """The serving revision against terraform's outputs (read from the state just planned)."""
+    from billingops.clouds import status_adapter
+
+    try:
+        outputs = tf.outputs()
+    except BillingOpsError as exc:
+        return ServingCheck(False, why_not=f"terraform outputs unreadable: {' '.join(exc.message.split())[:200]}")
+    return serving_lag(env.cloud, outputs, lambda: status_adapter(env))
