@@ -21,7 +21,7 @@ output "service_name" {
 }
 
 output "service_url" {
-  description = "run.app URL of the Cloud Run service (ingress is restricted to the load balancer)."
+  description = "run.app URL of the Cloud Run service: ingress refuses requests from outside Google (load balancer only), so it is not the health URL (load_balancer_url is)."
   value       = module.service.service_url
 }
 

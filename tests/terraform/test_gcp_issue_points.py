@@ -99,3 +99,21 @@ def test_state_objects_are_bounded_per_environment():
     assert objects["role"] == "roles/storage.objectUser"
     expression = objects["condition"][0]["expression"]
     assert "resource.name.startsWith" in expression and "/objects/${each.value.env}/" in expression
+
+
+def test_health_gate_uses_what_the_ingress_allows():
+    """The run.app URLs refuse outside requests (ingress: load balancer only), so billingops gates a revision on
+    its Ready condition, which Cloud Run sets only once the startup probe on the health path passed, and then
+    on the load balancer's URL after each traffic step (tests/services/rollout/test_gcp_rollout.py)."""
+    from billingops.clouds import HEALTH_URL_OUTPUT
+
+    run = _resources(GCP.child("modules/service"), "google_cloud_run_v2_service")["this"]
+    assert run["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    probe = run["template"][0]["containers"][0]["startup_probe"][0]
+    assert probe["http_get"][0]["path"] == "${var.health_check_path}"
+    # a rollout copies the service's template, probe included: terraform must own the probe (not ignored)
+    ignored = " ".join(run["lifecycle"][0]["ignore_changes"])
+    assert "startup_probe" not in ignored and "template[0].containers[0].image" in ignored
+    assert GCP.outputs["load_balancer_url"]["value"] == "https://${var.domain_name}"
+    assert HEALTH_URL_OUTPUT["gcp"] == "load_balancer_url"
+    assert "not" in GCP.outputs["service_url"]["description"]  # says it is not the health URL

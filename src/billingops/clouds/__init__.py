@@ -140,5 +140,6 @@ def caller_identity(env: EnvConfig, *, ask_cloud: bool = True) -> Identity:
     return gcp.caller_identity(env) if ask_cloud else gcp.local_credentials(env)
 
 
-# The terraform output holding the URL the health gate and the post-deploy check call.
-HEALTH_URL_OUTPUT = {"aws": "load_balancer_url", "gcp": "service_url"}
+# The terraform output holding the URL the health gate and the post-deploy check call: the load balancer on both
+# clouds (on GCP the run.app service_url refuses outside requests: ingress is internal + load balancer).
+HEALTH_URL_OUTPUT = {"aws": "load_balancer_url", "gcp": "load_balancer_url"}

@@ -21,8 +21,9 @@ ECR_REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing"
 
 
 class App:
-    """GET /rev/<revision>/health answers health[revision]; GET /svc/health answers for the revision that serves
-    the most traffic in the Cloud Run fake (or `service_status` when set). Records every path it was asked."""
+    """GET /rev/<revision>/health answers health[revision] (what the revision's startup probe sees); GET
+    /svc/health, the load balancer, answers for the revision that serves the most traffic in the Cloud Run fake
+    (or `service_status` when set). Records every path it was asked."""
 
     def __init__(self) -> None:
         self.health: dict[str, int] = {}
@@ -81,12 +82,11 @@ def app() -> Iterator[App]:
 
 @pytest.fixture
 def run_fake(app: App) -> Iterator[GcpFake]:
+    """The Cloud Run fake: its run.app URLs refuse outside requests (the module's ingress); each new revision's
+    startup probe asks the app for that revision (`app.health`); `app.url + "/svc"` plays the load balancer."""
     fake = GcpFake.start()
-
-    def url_for(service: str, tag: str | None, revision: str | None) -> str:
-        return f"{app.url}/rev/{revision}" if tag else f"{app.url}/svc"
-
-    gcp_fake_run.install(fake, url_for=url_for)
+    state = gcp_fake_run.install(fake)
+    state["startup_probe"] = lambda revision, image, path: app.status_for(f"/rev/{revision}{path}")
     app.serving = lambda: gcp_fake_run.serving(fake, SERVICE_NAME)
     yield fake
     fake.stop()

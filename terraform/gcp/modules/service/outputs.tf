@@ -4,7 +4,7 @@ output "service_name" {
 }
 
 output "service_url" {
-  description = "run.app URL of the service (reachable only through the load balancer)."
+  description = "run.app URL of the Cloud Run service: ingress refuses requests from outside Google (load balancer only), so it is not the health URL (load_balancer_url is)."
   value       = google_cloud_run_v2_service.this.uri
 }
 
