@@ -64,6 +64,7 @@ def install(fake: GcpFake, *, url_for: Any = None) -> dict[str, Any]:
         },
     )
     fake.route("GET", r"/run\.app/(?P<host>[^/]+)(?P<path>/.*)?", _frontend)
+    fake.route("POST", _BASE + r"/services", _create_service)
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)", _get_service)
     fake.route("PATCH", _BASE + r"/services/(?P<service>[^/:]+)", _patch_service)
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)/revisions", _list_revisions)
@@ -156,6 +157,59 @@ def _get_service(
         if svc
         else error(404, f"Resource '{service}' of kind 'SERVICE' was not found.", "NOT_FOUND")
     )
+
+
+def _create_service(fake: GcpFake, request: Request, project: str, location: str) -> tuple[int, Any]:
+    """services.create (what terraform's google_cloud_run_v2_service does). The first revision is Ready only when
+    every secret it mounts has a version and its image exists (checked against the Secret Manager and Artifact
+    Registry fakes when they share this server), as on Cloud Run; otherwise the operation ends with the error."""
+    state = fake.state["run"]
+    service = request.param("serviceId") or ""
+    name = f"projects/{project}/locations/{location}/services/{service}"
+    if name in state["services"]:
+        return error(409, f"Resource '{service}' already exists.", "ALREADY_EXISTS")
+    body = request.body or {}
+    template = body.get("template") or {}
+    container = (template.get("containers") or [{}])[0]
+    revision = template.get("revision") or f"{service}-00001-new"
+    failure = _missing_dependency(fake, project, container) or _startup_failure(state, revision, container)
+    operation = _new_operation(state, location, project)
+    svc = {"name": name, "generation": "1", "etag": '"1"', "ingress": body.get("ingress", ALL),
+           "template": {**template, "revision": revision},
+           "traffic": body.get("traffic") or [{"type": LATEST, "percent": 100}]}
+    svc["traffic"] = [_normalise(t) for t in svc["traffic"]]
+    if failure:
+        operation["error"] = {"code": 9, "message": f"Revision '{revision}' is not ready and cannot serve traffic. "
+                                                    f"{failure}"}
+    else:
+        state["services"][name] = svc
+        _add_revision(state, svc, revision, container)
+        _settle(state, svc)
+        operation["response"] = {"@type": SERVICE_TYPE, **svc}
+    state["operations"][operation["name"]] = operation
+    return 200, {"name": operation["name"], "done": False}
+
+
+def _missing_dependency(fake: GcpFake, project: str, container: dict[str, Any]) -> str:
+    secrets = fake.state.get("secretmanager")
+    for env in container.get("env") or []:
+        ref = (env.get("valueSource") or {}).get("secretKeyRef")
+        if not ref or secrets is None:
+            continue
+        secret = ref["secret"]
+        secret = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+        versions = [v for v in (secrets.get(secret) or {}).get("versions", []) if v["state"] == "ENABLED"]
+        if not versions:
+            return (f"spec.template.spec.containers[0].env.value_from.secret_key_ref.name: Secret "
+                    f"{secret}/versions/{ref.get('version', 'latest')} was not found")
+    registry = fake.state.get("artifactregistry")
+    image = container.get("image", "")
+    if registry is not None and ".pkg.dev/" in image:
+        from tests.support import gcp_fake_artifactregistry
+
+        if not gcp_fake_artifactregistry.exists(fake, image):
+            return f"Image '{image}' not found."
+    return ""
 
 
 def _patch_service(
