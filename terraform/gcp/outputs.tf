@@ -104,3 +104,9 @@ output "database_app_secret_id" {
   description = "Secret of the application role's credential (JSON), read by the migration that creates the role."
   value       = module.database.app_secret_id
 }
+
+output "candidate_url" {
+  description = "Load balancer URL of the rollout's candidate revision (https://<domain>/__candidate), or \"\" without candidate_source_ranges."
+  value       = module.service.candidate_url
+}
+

@@ -141,6 +141,25 @@ def test_load_balancer_probe_failing_after_full_traffic_puts_traffic_back(run_fa
     assert set(app.paths) == {"/svc/health"} and not _run_app_requests(run_fake)
 
 
+def test_candidate_path_of_the_load_balancer_is_checked_before_any_traffic(run_fake, app):
+    gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
+    outcome = _adapter(run_fake, app, candidate_url=f"{app.url}/cand").deploy(
+        NEW, health=_health(), waiting=FAST, canary=[50, 100], progress=lambda m: None)
+    assert app.paths == ["/cand/health", "/svc/health", "/svc/health"]
+    assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {outcome.current: 100}
+    assert not _run_app_requests(run_fake)
+
+
+def test_candidate_failing_on_the_load_balancer_gets_no_traffic(run_fake, app):
+    gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
+    app.candidate_status = 502  # Ready (its startup probe passed), but it fails real requests
+    with pytest.raises(StepFailed, match="candidate path.*502.*billing-dev-00001-abc 100%"):
+        _adapter(run_fake, app, candidate_url=f"{app.url}/cand").deploy(
+            NEW, health=_health(0.3), waiting=FAST, progress=lambda m: None)
+    assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
+    assert not _candidate_tag(run_fake) and "/svc/health" not in app.paths
+
+
 def test_a_run_app_health_url_is_refused_before_anything_changes(run_fake, app):
     svc = gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=OLD)
     run_app = "https://billing-dev-abc123-uc.a.run.app"

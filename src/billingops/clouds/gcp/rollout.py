@@ -5,8 +5,11 @@ The module's ingress is INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER, so the run.app U
 tagged revision's) refuse every request from the operator's machine: the health gate never goes there.
 Before any traffic, the gate is the revision's Ready condition: Cloud Run marks a revision Ready only once its
 startup probe (the module's `startup_probe`, an HTTP GET of the health path) passed, from inside Google, where
-ingress does not apply. After each traffic step the health endpoint is asked through the load balancer
-(`load_balancer_url`, `https://<domain>`); a failure puts the traffic back where it was.
+ingress does not apply. Where the module has a candidate path (`candidate_url`, `https://<domain>/__candidate`,
+the load balancer's route to the revision tagged "candidate", open only to `candidate_source_ranges`), the new
+revision is also health-checked there before it gets traffic. After each traffic step the health endpoint is
+asked through the load balancer (`load_balancer_url`, `https://<domain>`); a failure puts the traffic back
+where it was.
 
 Traffic is always written explicitly per revision (never LATEST), and afterwards the serving revision is read
 back from the service's traffic statuses: a service whose traffic is pinned elsewhere (a known trap with other
@@ -38,13 +41,15 @@ class CloudRunRollout:
     cloud = "gcp"
 
     def __init__(self, services: Any, revisions: Any, *, project: str, region: str, service: str,
-                 health_url: str | None = None, tag: str = CANDIDATE_TAG) -> None:
+                 health_url: str | None = None, tag: str = CANDIDATE_TAG, candidate_url: str | None = None
+                 ) -> None:
         self.services = services
         self.revisions = revisions
         self.service = service
         self.name = f"projects/{project}/locations/{region}/services/{service}"
         self._health_url = health_url
         self.tag = tag
+        self.candidate_url = candidate_url or None
 
     @classmethod
     def from_env(cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None
@@ -59,7 +64,8 @@ class CloudRunRollout:
         kwargs = gcp_client_kwargs(env, "run")
         return cls(run_v2.ServicesClient(**kwargs), run_v2.RevisionsClient(**kwargs), project=str(project),
                    region=str(outputs.get("region") or env.region), service=service,
-                   health_url=health_url or outputs.get("load_balancer_url") or None)
+                   health_url=health_url or outputs.get("load_balancer_url") or None,
+                   candidate_url=outputs.get("candidate_url") or None)
 
     # -- reading -------------------------------------------------------------------------------------
     def get(self) -> Any:
@@ -129,6 +135,9 @@ class CloudRunRollout:
             raise
         outcome = RolloutOutcome("gcp", self.service, "rollout", "created-no-traffic", image, previous, new)
         self._await_ready(new, before, waiting, progress, health)
+        if health is not None and self.candidate_url:
+            self._gate(health, self.candidate_url, before, waiting, progress,
+                       f"revision {new} on the load balancer's candidate path (no traffic yet)")
         base = self.health_base_url() if health is not None else None
         if health is not None and not base:
             progress("no load balancer URL is known (terraform output load_balancer_url, or --url): the traffic "

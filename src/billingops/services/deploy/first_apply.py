@@ -27,7 +27,7 @@ from billingops.runs.checklist import StepContext
 log = logging.getLogger(__name__)
 
 SERVICE_TYPE = "google_cloud_run_v2_service"
-SECRET_TYPE = "google_secret_manager_secret"  # noqa: S105  # a terraform resource type, not a secret
+SECRET_TYPE = "google_secret_manager_secret"  # noqa: S105  # nosec B105  # a terraform resource type, not a secret
 # Held back until the secrets and the image exist: the service, and monitoring (its alerts name the service).
 HELD_BACK = ("module.service", "module.monitoring")
 PHASES = ("base", "secrets", "image", "service")

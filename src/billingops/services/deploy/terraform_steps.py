@@ -197,7 +197,7 @@ def _plan_rest(ctx: StepContext, tf: Any, recorded: dict[str, Any]) -> Path:
     counts as approved; anything else is shown and asked again."""
     from billingops.runs import approvals
 
-    planfile = tf.data_dir / "plans" / f"{ctx.journal.run_id}-rest.tfplan"
+    planfile: Path = tf.data_dir / "plans" / f"{ctx.journal.run_id}-rest.tfplan"
     result = tf.plan(planfile, on_event=_event_printer(ctx, verbose_only=True), need_plan_json=False)
     _private(planfile)
     approved = {(c["address"], c["action"]) for c in recorded["summary"]["changes"]}

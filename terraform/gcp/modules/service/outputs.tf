@@ -27,3 +27,8 @@ output "backend_service_name" {
   description = "Backend service name (monitoring label)."
   value       = google_compute_backend_service.this.name
 }
+
+output "candidate_url" {
+  description = "Load balancer URL of the revision tagged candidate_tag (https://<domain>/__candidate), or \"\" without candidate_source_ranges."
+  value       = local.candidate_enabled ? "https://${var.domain_name}${local.candidate_prefix}" : ""
+}
