@@ -29,6 +29,18 @@ resource "google_compute_security_policy" "candidate" {
   project     = var.project_id
   description = "Only the operators' ranges may reach the candidate revision of ${var.name_prefix}"
 
+  # The same Log4j protection as the public policy: the allowed ranges are operators, not a reason to drop it.
+  rule {
+    action   = "deny(403)"
+    priority = 900
+    match {
+      expr {
+        expression = "evaluatePreconfiguredWaf('cve-canary')" # Log4j (CVE-2021-44228)
+      }
+    }
+    description = "Block Log4j exploit attempts"
+  }
+
   rule {
     action   = "allow"
     priority = 1000
