@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Said wherever the job is missing: the module does not build it (see terraform/gcp/README.md).
+JOB_HINT = ("terraform/gcp does not create a migration job: create the Cloud Run job `<service>-migrate` (the app "
+            "image, the VPC access and the master credential of database_master_secret_id), pass --job, or use "
+            "migrations_mode = \"direct\" (the default) with `billingops db migrate --via HOST:PORT`")
+
 
 class CloudRunMigrationJob:
     def __init__(
@@ -66,7 +71,7 @@ class CloudRunMigrationJob:
         request = {"name": self.job, "overrides": {"container_overrides": [{"args": list(command)}]}}
         with gcp_errors(
             f"Starting Cloud Run job {self.job}",
-            hint="Check that the job exists (terraform creates it) and that you may run it.",
+            hint=f"Check that the job exists and that you may run it. {JOB_HINT}.",
         ):
             operation = self.jobs.run_job(request=request, timeout=GCP_TIMEOUT)
         execution_name = getattr(operation.metadata, "name", "") or self.job
@@ -104,7 +109,7 @@ class CloudRunMigrationJob:
         from google.api_core import exceptions as gexc
 
         with gcp_errors(f"Reading Cloud Run job {self.job}",
-                        hint="Check that the job exists (terraform creates it) and that you may read it."):
+                        hint=f"Check that the job exists and that you may read it. {JOB_HINT}."):
             job = self.jobs.get_job(name=self.job, timeout=GCP_TIMEOUT)
         containers = job.template.template.containers
         if not containers:
