@@ -75,6 +75,18 @@ def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: s
     return CloudRunRollout.from_env(env, outputs, health_url=health_url)
 
 
+def redis_operator_url(env: EnvConfig, outputs: Mapping[str, Any]) -> str | None:
+    """The Redis URL an operator's tool (migrate-cloud) signs in with when the cloud needs no stored secret for
+    it: ElastiCache's IAM-authenticated `ops` user with a fresh token. None where the REDIS_URL secret is the way
+    in (Memorystore's AUTH string, or an older AWS stack)."""
+    _check(env)
+    if env.cloud != "aws":
+        return None
+    from billingops.clouds.aws.cache_auth import ops_redis_url
+
+    return ops_redis_url(env, outputs)
+
+
 def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
     _check(env)
     if env.cloud == "aws":

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from billingops import redact
 from billingops.config import EnvConfig
@@ -233,6 +233,16 @@ class _CloudLookup:
         outputs = self.outputs()
         if kind == "postgres" and outputs.get(MASTER_SECRET_OUTPUT):
             return self._master_url(outputs, flag)
+        if kind == "redis":
+            from billingops.clouds import redis_operator_url
+
+            signed = redis_operator_url(self.env, outputs)
+            if signed:
+                redact.register_url(signed)  # the token, as written in the URL and as sent in AUTH
+                redact.register(unquote(urlsplit(signed).password or ""))
+                log.info("%s redis endpoint: the cache's IAM-authenticated ops user, with a token signed now",
+                         self.side)
+                return signed
         secret_ids = outputs.get("secret_ids") or {}
         secret_id = secret_ids.get(name) if isinstance(secret_ids, dict) else None
         if not secret_id:
