@@ -9,7 +9,7 @@ import an adapter (no import cycles).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import ConfigError
@@ -64,15 +64,17 @@ def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> Se
     return GcpSecretStore.from_env(env, outputs or {})
 
 
-def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None) -> Rollout:
+def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None,
+                    fence: Callable[[str], None] | None = None) -> Rollout:
+    """`fence` is called before each service update (see clouds.rollout.Fence)."""
     _check(env)
     if env.cloud == "aws":
         from billingops.clouds.aws.rollout import EcsRollout
 
-        return EcsRollout.from_env(env, outputs, health_url=health_url)
+        return EcsRollout.from_env(env, outputs, health_url=health_url, fence=fence)
     from billingops.clouds.gcp.rollout import CloudRunRollout
 
-    return CloudRunRollout.from_env(env, outputs, health_url=health_url)
+    return CloudRunRollout.from_env(env, outputs, health_url=health_url, fence=fence)
 
 
 def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
