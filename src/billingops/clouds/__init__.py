@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from billingops.errors import ConfigError
 
 if TYPE_CHECKING:
-    from billingops.clouds.database import DatabaseAdapter
+    from billingops.clouds.database import DatabaseAdapter, ServerCa
     from billingops.clouds.identity import Identity
     from billingops.clouds.rollout import ImageRegistry, Rollout
     from billingops.clouds.secrets import SecretStore
@@ -86,6 +86,14 @@ def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
     from billingops.clouds.gcp.registry import ArtifactRegistry
 
     return ArtifactRegistry.from_env(env, outputs)
+
+
+def cloud_sql_server_ca(env: EnvConfig, host: str) -> ServerCa | None:
+    """The server CA of the Cloud SQL instance of env's project reached at `host` (None: not one of them)."""
+    _check(env)
+    from billingops.clouds.gcp.database import GcpDatabase
+
+    return GcpDatabase.from_env(env).server_ca_for(host)
 
 
 def database_adapter(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> DatabaseAdapter:
