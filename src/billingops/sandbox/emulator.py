@@ -41,7 +41,8 @@ REGION = "us-east-1"
 STATE_BUCKET = "billingops-sandbox-state"
 STATE_KEY_ALIAS = "alias/billingops-sandbox-state"
 DEFAULT_IMAGE_TAG = "sandbox"
-PG_PASSWORD_FILE = "postgres.password"  # the throwaway PostgreSQL's password, 0600 in the 0700 root
+# The throwaway PostgreSQL's password, 0600 in the 0700 root.
+PG_PASSWORD_FILE = "postgres.password"  # noqa: S105  # nosec B105  # a file name
 # moto marks an ECS service's deployment COMPLETED only if this many tasks "run" when it is created.
 _MOTO_RUNNING_TASKS = "3"
 _MOTO_SECRET_KEY = "test"  # noqa: S105  # nosec B105  # moto's documented dummy credential, not a password

@@ -203,12 +203,11 @@ def _with_cloud_sql_ca(pg: PgEndpoint, env: EnvConfig, flag: str,
     from billingops.transfer.postgres import tls as pg_tls
 
     found = server_ca(env, pg.params().get("host") or "")
-    if found.ca_file is None:
-        assert pg.tls is not None  # noqa: S101  # the caller checked: only a `require` fallback gets here
-        log.warning("%s: %s", flag, found.why_not)
-        return replace(pg, tls=pg_tls.still_unverified(pg.tls, found.why_not, f"--{pg.role}-sslrootcert"))
-    return PgEndpoint.parse(pg.url, pg.role, flag, ca_file=found.ca_file, ca_from=found.ca_from,
-                            hostname_can_match=found.hostname_can_match)
+    if found.ca_file is not None:
+        return PgEndpoint.parse(pg.url, pg.role, flag, ca_file=found.ca_file, ca_from=found.ca_from,
+                                hostname_can_match=found.hostname_can_match)
+    log.warning("%s: %s", flag, found.why_not)
+    return replace(pg, tls=pg_tls.still_unverified(pg.tls, found.why_not, f"--{pg.role}-sslrootcert")) if pg.tls else pg
 
 
 def _pg_ca(flags: dict[str, Any], side: str, env: EnvConfig | None) -> tuple[Path | None, str]:

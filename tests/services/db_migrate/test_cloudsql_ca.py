@@ -1,21 +1,14 @@
 """Issue 13 (5) for `db migrate` on a GCP environment: without a CA, the Cloud SQL instance's server CA from the
-SQL Admin API verifies the connection (the fixtures of tests/services/migrate_cloud/test_cloudsql_ca.py: a real
-TLS PostgreSQL plays the instance, the SQL Admin wire fake describes it); --json and the audit say so."""
+SQL Admin API verifies the connection (tests/support/cloudsql_tls.py: a real TLS
+PostgreSQL plays the instance; the SQL Admin wire fake describes it); --json and the audit say so."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.services.migrate_cloud.test_cloudsql_ca import (  # noqa: F401  # fixtures
-    INSTANCE,
-    PRIVATE_IP,
-    PROJECT,
-    _target,
-    cloudsql_pg,
-    sql_fake,
-)
 from tests.support import gcp_fake_sqladmin
+from tests.support.cloudsql_tls import INSTANCE, PRIVATE_IP, PROJECT, target_url
 
 
 def _project(root: Path, sqladmin: str) -> Path:
@@ -37,7 +30,7 @@ def _migrate(run_cli, project: Path, url: str):
 def test_db_migrate_verifies_a_cloud_sql_instance_with_its_server_ca(run_cli, tmp_path, sql_fake, cloudsql_pg):
     gcp_fake_sqladmin.add_instance(sql_fake, PROJECT, INSTANCE, ip=PRIVATE_IP, server_ca_pem=cloudsql_pg.ca_pem)
     project = _project(tmp_path, sql_fake.url)
-    result = _migrate(run_cli, project, _target(cloudsql_pg, PRIVATE_IP))
+    result = _migrate(run_cli, project, target_url(cloudsql_pg, PRIVATE_IP))
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["tls"].startswith("verify-ca") and f"Cloud SQL instance {PROJECT}:us-central1:{INSTANCE}" in doc["tls"]
@@ -49,6 +42,6 @@ def test_db_migrate_verifies_a_cloud_sql_instance_with_its_server_ca(run_cli, tm
 def test_db_migrate_refuses_another_instances_ca(run_cli, tmp_path, sql_fake, cloudsql_pg):
     gcp_fake_sqladmin.add_instance(sql_fake, PROJECT, INSTANCE, ip=PRIVATE_IP, server_ca_pem=cloudsql_pg.other_pem)
     project = _project(tmp_path, sql_fake.url)
-    result = _migrate(run_cli, project, _target(cloudsql_pg, PRIVATE_IP))
+    result = _migrate(run_cli, project, target_url(cloudsql_pg, PRIVATE_IP))
     assert result.returncode == 3, result.stderr
     assert "certificate verify failed" in result.stderr and cloudsql_pg.password not in result.stderr + result.stdout

@@ -13,63 +13,11 @@ so the certificate checks are libpq's own, on the name the operator gave.
 from __future__ import annotations
 
 import json
-import shutil
 import stat
-import subprocess
-import tempfile
 from pathlib import Path
 
-import pytest
-
 from tests.support import gcp_fake_sqladmin, migrate_cli, servers
-from tests.support.gcp_fake import GcpFake
-
-PROJECT = "billingops-test"
-INSTANCE = "billing-prod-postgres"
-PRIVATE_IP = "10.20.0.5"
-DNS_NAME = "a1b2c3d4e5f6.1a2b3c4d5e6f.us-central1.sql.goog"
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-def _ca(folder: Path, name: str) -> tuple[Path, Path]:
-    key, crt = folder / f"{name}.key", folder / f"{name}.crt"
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt), "-days", "2",
-             "-subj", f"/CN={name}")
-    return crt, key
-
-
-@pytest.fixture(scope="session")
-def cloudsql_pg():
-    """A TLS PostgreSQL whose certificate is signed by a throwaway 'instance CA': its name is the instance's
-    (CN project:instance, as Cloud SQL's per-instance CA signs it) plus the instance's dnsName (CAS-based CAs)."""
-    certs = Path(tempfile.mkdtemp(prefix="billingops-cloudsql-"))
-    ca_crt, ca_key = _ca(certs, "instance-ca")
-    other_crt, _ = _ca(certs, "other-instance-ca")
-    key, csr, crt, ext = certs / "server.key", certs / "server.csr", certs / "server.crt", certs / "ext.cnf"
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj",
-             f"/CN={PROJECT}:{INSTANCE}")
-    ext.write_text(f"subjectAltName=DNS:{DNS_NAME}\n")
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial", "-out",
-             str(crt), "-days", "2", "-extfile", str(ext))
-    key.chmod(0o600)
-    if servers._pg_user_prefix():
-        for path in (certs, crt, key):
-            shutil.chown(path, "postgres")
-    settings = {"ssl": "on", "ssl_cert_file": f"'{crt}'", "ssl_key_file": f"'{key}'"}
-    with servers.postgres_cluster("pg-cloudsql", settings) as cluster:
-        cluster.ca_pem, cluster.other_pem = ca_crt.read_text(), other_crt.read_text()  # type: ignore[attr-defined]
-        yield cluster
-    shutil.rmtree(certs, ignore_errors=True)
-
-
-@pytest.fixture
-def sql_fake():
-    fake = gcp_fake_sqladmin.install(GcpFake.start())
-    yield fake
-    fake.stop()
+from tests.support.cloudsql_tls import DNS_NAME, INSTANCE, PRIVATE_IP, PROJECT, target_url
 
 
 def _project(root: Path, sqladmin: str) -> Path:
@@ -77,11 +25,6 @@ def _project(root: Path, sqladmin: str) -> Path:
         f'[environments.prod.gcp]\nproject = "{PROJECT}"\n'
         f'[environments.prod.gcp.endpoints]\nsqladmin = "{sqladmin}"\n')
     return root
-
-
-def _target(cluster, host: str) -> str:
-    db = cluster.createdb("cloudsql_target")
-    return db.replace("@127.0.0.1:", f"@{host}:") + "?hostaddr=127.0.0.1"
 
 
 def _dry_run(run_cli, cwd: Path, source: str, target: str):
@@ -97,7 +40,7 @@ def test_the_per_instance_ca_verifies_the_instance_reached_by_ip(run_cli, tmp_pa
                                                                  billing_source):
     gcp_fake_sqladmin.add_instance(sql_fake, PROJECT, INSTANCE, ip=PRIVATE_IP, server_ca_pem=cloudsql_pg.ca_pem)
     project = _project(tmp_path, sql_fake.url)
-    result = _dry_run(run_cli, project, billing_source, _target(cloudsql_pg, PRIVATE_IP))
+    result = _dry_run(run_cli, project, billing_source, target_url(cloudsql_pg, PRIVATE_IP))
     assert result.returncode == 0, result.stderr
     tls = json.loads(result.stdout)["tls"]["target"]
     assert tls.startswith("verify-ca"), tls
@@ -116,7 +59,7 @@ def test_a_cas_instance_reached_by_its_dns_name_is_verify_full(run_cli, tmp_path
     gcp_fake_sqladmin.add_instance(sql_fake, PROJECT, INSTANCE, ip=PRIVATE_IP, server_ca_pem=cloudsql_pg.ca_pem,
                                    server_ca_mode="GOOGLE_MANAGED_CAS_CA", dns_name=DNS_NAME + ".")
     project = _project(tmp_path, sql_fake.url)
-    result = _dry_run(run_cli, project, billing_source, _target(cloudsql_pg, DNS_NAME))
+    result = _dry_run(run_cli, project, billing_source, target_url(cloudsql_pg, DNS_NAME))
     assert result.returncode == 0, result.stderr
     tls = json.loads(result.stdout)["tls"]["target"]
     assert tls.startswith("verify-full") and "GOOGLE_MANAGED_CAS_CA" in tls, tls
@@ -125,7 +68,7 @@ def test_a_cas_instance_reached_by_its_dns_name_is_verify_full(run_cli, tmp_path
 def test_the_ca_of_another_instance_is_refused(run_cli, tmp_path, sql_fake, cloudsql_pg, billing_source):
     gcp_fake_sqladmin.add_instance(sql_fake, PROJECT, INSTANCE, ip=PRIVATE_IP, server_ca_pem=cloudsql_pg.other_pem)
     project = _project(tmp_path, sql_fake.url)
-    result = _dry_run(run_cli, project, billing_source, _target(cloudsql_pg, PRIVATE_IP))
+    result = _dry_run(run_cli, project, billing_source, target_url(cloudsql_pg, PRIVATE_IP))
     assert result.returncode == 3, result.stderr
     assert "certificate verify failed" in result.stderr and "Traceback" not in result.stderr
     assert cloudsql_pg.password not in result.stderr + result.stdout
@@ -133,7 +76,7 @@ def test_the_ca_of_another_instance_is_refused(run_cli, tmp_path, sql_fake, clou
 
 def test_an_unreadable_api_falls_back_to_require_and_says_why(run_cli, tmp_path, cloudsql_pg, billing_source):
     project = _project(tmp_path, f"http://127.0.0.1:{servers.free_port()}")  # nothing listens there
-    result = _dry_run(run_cli, project, billing_source, _target(cloudsql_pg, PRIVATE_IP))
+    result = _dry_run(run_cli, project, billing_source, target_url(cloudsql_pg, PRIVATE_IP))
     assert result.returncode == 0, result.stderr
     tls = json.loads(result.stdout)["tls"]["target"]
     assert tls.startswith("require") and "Cloud SQL server CA could not be read" in tls, tls

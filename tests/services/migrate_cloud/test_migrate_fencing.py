@@ -13,10 +13,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.services.migrate_cloud.test_migrate_lock import ENV, Run, cli, count, deploy_locks, journal
-from tests.services.migrate_cloud.test_migrate_lock import project  # noqa: F401  # the fixture
+from tests.services.migrate_cloud.test_migrate_lock import ENV, Run, cli, count, deploy_locks, journal, write_project
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return write_project(tmp_path / "project")
 
 
 def _copying(target: str, table: str) -> bool:

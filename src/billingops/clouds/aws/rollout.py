@@ -18,8 +18,7 @@ from typing import Any
 
 from billingops.clouds.base import aws_client, aws_errors
 from billingops.clouds.health import HealthChecker
-from billingops.clouds.rollout import (Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence,
-                                       output_value)
+from billingops.clouds.rollout import Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence, output_value
 from billingops.config import EnvConfig
 from billingops.errors import CloudError, StepFailed, UsageError
 

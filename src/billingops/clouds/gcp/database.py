@@ -8,8 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
-from billingops.clouds.database import (Backup, BackupsView, DatabaseInfo, Progress, RestoreResult, ServerCa,
-                                        iso)
+from billingops.clouds.database import Backup, BackupsView, DatabaseInfo, Progress, RestoreResult, ServerCa, iso
 from billingops.config import EnvConfig
 from billingops.errors import CloudError, ConfigError
 

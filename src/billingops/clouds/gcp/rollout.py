@@ -16,8 +16,7 @@ from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
 from billingops.clouds.health import HealthChecker
-from billingops.clouds.rollout import (Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence,
-                                       output_value)
+from billingops.clouds.rollout import Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence, output_value
 from billingops.config import EnvConfig
 from billingops.errors import ConfigError, StepFailed, UsageError
 
