@@ -171,6 +171,8 @@ module "service" {
   domain_name           = var.domain_name
   deletion_protection   = var.deletion_protection
   labels                = local.labels
+
+  candidate_source_ranges = var.candidate_source_ranges
 }
 
 module "monitoring" {

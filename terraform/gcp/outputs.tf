@@ -21,7 +21,7 @@ output "service_name" {
 }
 
 output "service_url" {
-  description = "run.app URL of the Cloud Run service (ingress is restricted to the load balancer)."
+  description = "run.app URL of the Cloud Run service: ingress refuses requests from outside Google (load balancer only), so it is not the health URL (load_balancer_url is)."
   value       = module.service.service_url
 }
 
@@ -104,3 +104,9 @@ output "database_app_secret_id" {
   description = "Secret of the application role's credential (JSON), read by the migration that creates the role."
   value       = module.database.app_secret_id
 }
+
+output "candidate_url" {
+  description = "Load balancer URL of the rollout's candidate revision (https://<domain>/__candidate), or \"\" without candidate_source_ranges."
+  value       = module.service.candidate_url
+}
+

@@ -229,3 +229,15 @@ variable "database_ca_cert_path" {
     error_message = "database_ca_cert_path must be empty or an absolute path of letters, digits and ._/- (it goes into a URL unescaped)."
   }
 }
+
+variable "candidate_source_ranges" {
+  description = "CIDR ranges (operators, CI) allowed on the load balancer's candidate path, where billingops rollout checks a new revision before it gets traffic; empty (default): no candidate path, the gate is the revision's Ready condition and the load balancer after each traffic step."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.candidate_source_ranges) <= 10 && alltrue([for r in var.candidate_source_ranges : can(cidrhost(r, 0)) && r != "0.0.0.0/0"])
+    error_message = "At most 10 CIDR ranges, and not 0.0.0.0/0: the candidate path must not be public."
+  }
+}
+

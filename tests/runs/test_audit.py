@@ -85,3 +85,49 @@ def test_journal_writes_are_atomic_and_readable(tmp_path):
     assert loaded is not None and len(loaded.data["steps"]) == 20
     (tmp_path / "garbage.json").write_text("{not json")
     assert [j.run_id for j in iter_journals(tmp_path)] == [journal.run_id]
+
+
+def test_a_frozen_writer_holding_the_audit_lock_is_a_bounded_clear_error(tmp_path, monkeypatch):
+    """A run stopped (Ctrl-Z, SIGSTOP, a hung disk) while it writes an audit record holds the audit log's lock:
+    the next writer (e.g. `unlock` breaking that run's deploy lock) waits a bounded time, then fails saying who
+    holds it, instead of hanging for ever (seen in CI: `unlock` blocked 600 s on a frozen deploy)."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from billingops.errors import ExternalError
+
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).record("first")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, signal, sys\n"
+         f"fh = open({str(path)!r}, 'a+')\nfcntl.flock(fh, fcntl.LOCK_EX)\nprint('locked', flush=True)\n"
+         "os.kill(os.getpid(), signal.SIGSTOP)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("BILLINGOPS_AUDIT_LOCK_TIMEOUT", "1")
+        outcome: list[BaseException | None] = []
+
+        def write() -> None:
+            try:
+                AuditLog(path).record("second")
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001  # handed to the test thread
+                outcome.append(exc)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(timeout=30)
+        assert not writer.is_alive(), "the audit write is still waiting for the frozen holder's lock"
+        error = outcome[0]
+        assert isinstance(error, ExternalError), error
+        assert str(holder.pid) in error.message and "stopped" in error.message, error.message
+        assert "nothing" in error.message.lower() or "not" in error.message.lower()
+        assert error.hint
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.kill()
+        holder.wait(timeout=10)
+    assert [r["event"] for r in AuditLog(path).records()] == ["first"]
+    assert AuditLog(path).verify() == []

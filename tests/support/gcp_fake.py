@@ -40,6 +40,14 @@ class Request:
 Handler = Callable[..., tuple[int, Any]]
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A non-JSON answer (an HTML error page of a Google frontend, say)."""
+
+    body: str
+    content_type: str = "text/html; charset=UTF-8"
+
+
 @dataclass
 class GcpFake:
     server: ThreadingHTTPServer
@@ -118,9 +126,10 @@ def error(status: int, message: str, code: str) -> tuple[int, dict[str, Any]]:
 
 
 def _send(http: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
-    data = json.dumps(payload).encode()
+    raw = isinstance(payload, Raw)
+    data = payload.body.encode() if raw else json.dumps(payload).encode()
     http.send_response(status)
-    http.send_header("Content-Type", "application/json")
+    http.send_header("Content-Type", payload.content_type if raw else "application/json")
     http.send_header("Content-Length", str(len(data)))
     http.end_headers()
     http.wfile.write(data)

@@ -36,6 +36,20 @@ def push(fake: GcpFake, repository: str, tag: str) -> str:
     return digest
 
 
+def exists(fake: GcpFake, image: str) -> bool:
+    """Whether `repository:tag` (or `repository@digest`) was pushed."""
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+    else:
+        repository, digest = image.rsplit(":", 1)[0], None
+    host, project, repo, package = repository.split("/", 3)
+    prefix = _prefix(project, host.removesuffix("-docker.pkg.dev"), repo, package)
+    state = fake.state["artifactregistry"]
+    if digest:
+        return f"{prefix}/versions/{digest}" in state["versions"]
+    return f"{prefix}/tags/{image.rsplit(':', 1)[1]}" in state["tags"]
+
+
 def _prefix(project: str, location: str, repository: str, package: str) -> str:
     return f"projects/{project}/locations/{location}/repositories/{repository}/packages/{unquote(package)}"
 

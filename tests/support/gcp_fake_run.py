@@ -4,11 +4,24 @@ long-running operations. Enough of the real wire format for google.cloud.run_v2 
     fake = GcpFake.start(); install(fake, url_for=...)
     seed_service(fake, "proj", "us-central1", "billing-dev", image="...:v1")
 
+The run.app URLs it hands out (the service's `uri`, each tag's `uri`) point at this fake's own frontend,
+`GET /run.app/<host>/<path>`, which answers as Google's frontend does: a service whose ingress is not
+INGRESS_TRAFFIC_ALL (the module's INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER) refuses a request from outside with
+404 and Google's HTML "Page not found" page, before any revision sees it. (Cloud Run's ingress page does not
+name the code; 404 is what such requests are reported to get, 403 being the invoker-IAM refusal.)
+
+A new revision is Ready only when its startup probe passes, as on Cloud Run: the container's
+`startupProbe.httpGet.path` is asked through `startup_probe(revision, image, path) -> HTTP status` (2xx passes);
+a revision with no HTTP startup probe gets Cloud Run's default TCP probe, which passes. A revision that is not
+Ready carries a failed Ready condition and the update operation ends with Cloud Run's error.
+
 Behaviour a test can steer through `fake.state["run"]`:
   fail_images: set of images whose new revision fails to become ready (the operation ends with an error)
+  startup_probe(revision, image, path) -> status: the revision's answer to its startup probe (default 200)
   ignore_traffic: number of traffic-only PATCHes that leave traffic as it was (-1: all), like a service whose
                   traffic something else keeps pinned
   url_for(service_name, tag_or_None, revision_or_None) -> URL: the service URL and the tagged URLs
+  frontend_requests: every request that reached the run.app frontend (host, path, status)
 """
 
 from __future__ import annotations
@@ -17,12 +30,20 @@ import copy
 import itertools
 from typing import Any
 
-from tests.support.gcp_fake import GcpFake, Request, error
+from tests.support.gcp_fake import GcpFake, Raw, Request, error
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
 _BASE = r"/v2/projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)"
+INTERNAL_LB = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+ALL = "INGRESS_TRAFFIC_ALL"
+# The page Google's frontend serves for a URL it will not route (here: a request the ingress setting refuses).
+_NOT_FOUND_PAGE = (
+    "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n"
+    "  <p><b>404.</b> <ins>That\u2019s an error.</ins>\n  <p>The requested URL <code>{path}</code> was not found "
+    "on this server.  <ins>That\u2019s all we know.</ins>\n"
+)
 
 
 def install(fake: GcpFake, *, url_for: Any = None) -> dict[str, Any]:
@@ -36,9 +57,14 @@ def install(fake: GcpFake, *, url_for: Any = None) -> dict[str, Any]:
             "fail_images": set(),
             "ignore_traffic": 0,
             "ids": itertools.count(1),
-            "url_for": url_for or _default_url,
+            "url_for": url_for or _frontend_url(fake),
+            "startup_probe": lambda revision, image, path: 200,
+            "hosts": {},
+            "frontend_requests": [],
         },
     )
+    fake.route("GET", r"/run\.app/(?P<host>[^/]+)(?P<path>/.*)?", _frontend)
+    fake.route("POST", _BASE + r"/services", _create_service)
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)", _get_service)
     fake.route("PATCH", _BASE + r"/services/(?P<service>[^/:]+)", _patch_service)
     fake.route("GET", _BASE + r"/services/(?P<service>[^/:]+)/revisions", _list_revisions)
@@ -56,16 +82,24 @@ def seed_service(
     image: str,
     revision: str | None = None,
     pinned: bool = True,
+    ingress: str = INTERNAL_LB,
+    startup_probe_path: str | None = "/health",
 ) -> dict[str, Any]:
-    """A service with one ready revision serving 100% (pinned to it by name, or through LATEST)."""
+    """A service with one ready revision serving 100% (pinned to it by name, or through LATEST), with the
+    module's ingress (load balancer only) and startup probe (GET the health path) unless told otherwise."""
     state = fake.state["run"]
     name = f"projects/{project}/locations/{location}/services/{service}"
     revision = revision or f"{service}-00001-abc"
+    container: dict[str, Any] = {"image": image}
+    if startup_probe_path:
+        container["startupProbe"] = {"httpGet": {"path": startup_probe_path}, "periodSeconds": 5,
+                                     "failureThreshold": 12}
     svc = {
         "name": name,
         "generation": "1",
         "etag": '"1"',
-        "template": {"revision": revision, "containers": [{"image": image}]},
+        "ingress": ingress,
+        "template": {"revision": revision, "containers": [container]},
         "traffic": [
             {"type": REVISION, "revision": revision, "percent": 100}
             if pinned
@@ -73,7 +107,7 @@ def seed_service(
         ],
     }
     state["services"][name] = svc
-    _add_revision(state, svc, revision, image)
+    _add_revision(state, svc, revision, container)
     _settle(state, svc)
     return svc
 
@@ -89,8 +123,29 @@ def serving(fake: GcpFake, service_name: str) -> dict[str, int]:
     return out
 
 
-def _default_url(service: str, tag: str | None, revision: str | None) -> str:
-    return f"https://{tag + '---' if tag else ''}{service}-abc123-uc.a.run.app"
+def _frontend_url(fake: GcpFake) -> Any:
+    def url_for(service: str, tag: str | None, revision: str | None) -> str:
+        return f"{fake.url}/run.app/{tag + '---' if tag else ''}{service}-abc123-uc.a.run.app"
+
+    return url_for
+
+
+def _frontend(fake: GcpFake, request: Request, host: str, path: str | None) -> tuple[int, Any]:
+    """A request to a run.app URL from outside Google: only a service with ingress ALL lets it through."""
+    state = fake.state["run"]
+    path = path or "/"
+    target = state["hosts"].get(host)
+    svc = state["services"].get(target[0]) if target else None
+    if svc is None or svc.get("ingress", ALL) != ALL:
+        state["frontend_requests"].append((host, path, 404))
+        return 404, Raw(_NOT_FOUND_PAGE.format(path=path))
+    tag = target[1]
+    revision = next((t.get("revision") for t in svc["traffic"] if tag and t.get("tag") == tag), None)
+    revision = revision or max(serving(fake, svc["name"]).items(), key=lambda kv: kv[1])[0]
+    rev = state["revisions"][f"{svc['name']}/revisions/{revision}"]
+    status = state["startup_probe"](revision, rev["containers"][0].get("image", ""), path)
+    state["frontend_requests"].append((host, path, status))
+    return status, {"status": "ok" if status < 300 else "bad"}
 
 
 def _get_service(
@@ -102,6 +157,59 @@ def _get_service(
         if svc
         else error(404, f"Resource '{service}' of kind 'SERVICE' was not found.", "NOT_FOUND")
     )
+
+
+def _create_service(fake: GcpFake, request: Request, project: str, location: str) -> tuple[int, Any]:
+    """services.create (what terraform's google_cloud_run_v2_service does). The first revision is Ready only when
+    every secret it mounts has a version and its image exists (checked against the Secret Manager and Artifact
+    Registry fakes when they share this server), as on Cloud Run; otherwise the operation ends with the error."""
+    state = fake.state["run"]
+    service = request.param("serviceId") or ""
+    name = f"projects/{project}/locations/{location}/services/{service}"
+    if name in state["services"]:
+        return error(409, f"Resource '{service}' already exists.", "ALREADY_EXISTS")
+    body = request.body or {}
+    template = body.get("template") or {}
+    container = (template.get("containers") or [{}])[0]
+    revision = template.get("revision") or f"{service}-00001-new"
+    failure = _missing_dependency(fake, project, container) or _startup_failure(state, revision, container)
+    operation = _new_operation(state, location, project)
+    svc = {"name": name, "generation": "1", "etag": '"1"', "ingress": body.get("ingress", ALL),
+           "template": {**template, "revision": revision},
+           "traffic": body.get("traffic") or [{"type": LATEST, "percent": 100}]}
+    svc["traffic"] = [_normalise(t) for t in svc["traffic"]]
+    if failure:
+        operation["error"] = {"code": 9, "message": f"Revision '{revision}' is not ready and cannot serve traffic. "
+                                                    f"{failure}"}
+    else:
+        state["services"][name] = svc
+        _add_revision(state, svc, revision, container)
+        _settle(state, svc)
+        operation["response"] = {"@type": SERVICE_TYPE, **svc}
+    state["operations"][operation["name"]] = operation
+    return 200, {"name": operation["name"], "done": False}
+
+
+def _missing_dependency(fake: GcpFake, project: str, container: dict[str, Any]) -> str:
+    secrets = fake.state.get("secretmanager")
+    for env in container.get("env") or []:
+        ref = (env.get("valueSource") or {}).get("secretKeyRef")
+        if not ref or secrets is None:
+            continue
+        secret = ref["secret"]
+        secret = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+        versions = [v for v in (secrets.get(secret) or {}).get("versions", []) if v["state"] == "ENABLED"]
+        if not versions:
+            return (f"spec.template.spec.containers[0].env.value_from.secret_key_ref.name: Secret "
+                    f"{secret}/versions/{ref.get('version', 'latest')} was not found")
+    registry = fake.state.get("artifactregistry")
+    image = container.get("image", "")
+    if registry is not None and ".pkg.dev/" in image:
+        from tests.support import gcp_fake_artifactregistry
+
+        if not gcp_fake_artifactregistry.exists(fake, image):
+            return f"Image '{image}' not found."
+    return ""
 
 
 def _patch_service(
@@ -124,18 +232,18 @@ def _patch_service(
         revision = template.get("revision") or f"{service}-{next(state['ids']):05d}-xyz"
         if any(r.rsplit("/", 1)[-1] == revision for r in state["revisions"]):
             return error(409, f"Revision named '{revision}' already exists.", "ALREADY_EXISTS")
-        image = (template.get("containers") or [{}])[0].get("image", "")
-        if image in state["fail_images"]:
-            _add_revision(state, new, revision, image, ready=False)
+        container = (template.get("containers") or [{}])[0]
+        failure = _startup_failure(state, revision, container)
+        if failure:
+            _add_revision(state, new, revision, container, failure=failure)
             operation["error"] = {
                 "code": 9,
-                "message": f"Revision '{revision}' is not ready and cannot serve "
-                "traffic. The user-provided container failed to start and listen on the port.",
+                "message": f"Revision '{revision}' is not ready and cannot serve traffic. {failure}",
             }
             state["operations"][operation["name"]] = operation
             return 200, {"name": operation["name"], "done": False}
         new["template"] = template
-        _add_revision(state, new, revision, image)
+        _add_revision(state, new, revision, container)
     if "traffic" in mask and "traffic" in body:
         if state["ignore_traffic"] and not new_revision:
             state["ignore_traffic"] -= 1 if state["ignore_traffic"] > 0 else 0
@@ -186,20 +294,38 @@ def _new_operation(state: dict[str, Any], location: str, project: str) -> dict[s
     return {"name": f"projects/{project}/locations/{location}/operations/op-{next(state['ids'])}"}
 
 
+def _startup_failure(state: dict[str, Any], revision: str, container: dict[str, Any]) -> str:
+    """Why the new revision does not become Ready, or "" when its startup probe passes."""
+    image = container.get("image", "")
+    if image in state["fail_images"]:
+        return "The user-provided container failed to start and listen on the port."
+    path = ((container.get("startupProbe") or {}).get("httpGet") or {}).get("path")
+    if path is None:  # Cloud Run's default startup probe: a TCP connection to the port
+        return ""
+    status = state["startup_probe"](revision, image, path)
+    if 200 <= status < 400:
+        return ""
+    return (f"The user-provided container failed the configured startup probe checks "
+            f"(HTTP GET {path} answered {status}).")
+
+
 def _add_revision(
-    state: dict[str, Any], svc: dict[str, Any], revision: str, image: str, *, ready: bool = True
+    state: dict[str, Any], svc: dict[str, Any], revision: str, container: dict[str, Any], *, failure: str = ""
 ) -> None:
     number = next(state["ids"])
     full = f"{svc['name']}/revisions/{revision}"
+    ready = {"type": "Ready", "state": "CONDITION_FAILED" if failure else "CONDITION_SUCCEEDED"}
+    if failure:
+        ready.update(reason="HEALTH_CHECK_CONTAINER_ERROR", message=failure)
     state["revisions"][full] = {
         "name": full,
         "service": svc["name"],
         "createTime": f"2026-01-01T00:{number // 60:02d}:{number % 60:02d}Z",
-        "containers": [{"image": image}],
-        "conditions": [{"type": "Ready", "state": "CONDITION_SUCCEEDED" if ready else "CONDITION_FAILED"}],
+        "containers": [copy.deepcopy(container)],
+        "conditions": [ready],
     }
     svc["latestCreatedRevision"] = full
-    if ready:
+    if not failure:
         svc["latestReadyRevision"] = full
 
 
@@ -225,6 +351,7 @@ def _check_traffic(state: dict[str, Any], svc: dict[str, Any], traffic: list[dic
 def _settle(state: dict[str, Any], svc: dict[str, Any]) -> None:
     service = svc["name"].rsplit("/", 1)[-1]
     svc["uri"] = state["url_for"](service, None, None)
+    state["hosts"][_host(svc["uri"])] = (svc["name"], None)
     svc["observedGeneration"] = svc["generation"]
     svc["reconciling"] = False
     statuses = []
@@ -232,5 +359,10 @@ def _settle(state: dict[str, Any], svc: dict[str, Any]) -> None:
         status = {k: v for k, v in target.items() if k in ("type", "revision", "percent", "tag")}
         if target.get("tag"):
             status["uri"] = state["url_for"](service, target["tag"], target.get("revision"))
+            state["hosts"][_host(status["uri"])] = (svc["name"], target["tag"])
         statuses.append(status)
     svc["trafficStatuses"] = statuses
+
+
+def _host(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].removeprefix("https://")

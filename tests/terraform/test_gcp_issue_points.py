@@ -99,3 +99,55 @@ def test_state_objects_are_bounded_per_environment():
     assert objects["role"] == "roles/storage.objectUser"
     expression = objects["condition"][0]["expression"]
     assert "resource.name.startsWith" in expression and "/objects/${each.value.env}/" in expression
+
+
+def test_health_gate_uses_what_the_ingress_allows():
+    """The run.app URLs refuse outside requests (ingress: load balancer only), so billingops gates a revision on
+    its Ready condition, which Cloud Run sets only once the startup probe on the health path passed, and then
+    on the load balancer's URL after each traffic step (tests/services/rollout/test_gcp_rollout.py)."""
+    from billingops.clouds import HEALTH_URL_OUTPUT
+
+    run = _resources(GCP.child("modules/service"), "google_cloud_run_v2_service")["this"]
+    assert run["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+    probe = run["template"][0]["containers"][0]["startup_probe"][0]
+    assert probe["http_get"][0]["path"] == "${var.health_check_path}"
+    # a rollout copies the service's template, probe included: terraform must own the probe (not ignored)
+    ignored = " ".join(run["lifecycle"][0]["ignore_changes"])
+    assert "startup_probe" not in ignored and "template[0].containers[0].image" in ignored
+    assert GCP.outputs["load_balancer_url"]["value"] == "https://${var.domain_name}"
+    assert HEALTH_URL_OUTPUT["gcp"] == "load_balancer_url"
+    assert "not" in GCP.outputs["service_url"]["description"]  # says it is not the health URL
+
+
+def test_candidate_path_routes_the_tagged_revision_to_allowed_ranges_only():
+    """Optional (candidate_source_ranges): /__candidate/* on the load balancer reaches the revision billingops
+    tags "candidate", through a serverless NEG naming the tag, behind a Cloud Armor allowlist."""
+    from billingops.clouds.gcp.rollout import CANDIDATE_TAG
+
+    service = GCP.child("modules/service")
+    neg = _resources(service, "google_compute_region_network_endpoint_group")["candidate"]
+    assert neg["cloud_run"][0]["tag"] == "${var.candidate_tag}"
+    assert neg["cloud_run"][0]["service"] == "${google_cloud_run_v2_service.this.name}"
+    assert service.variables["candidate_tag"]["default"] == CANDIDATE_TAG
+    assert neg["network_endpoint_type"] == "SERVERLESS" and "local.candidate_enabled" in neg["count"]
+
+    backend = _resources(service, "google_compute_backend_service")["candidate"]
+    assert backend["security_policy"] == "${google_compute_security_policy.candidate[0].id}"
+    armor = _resources(service, "google_compute_security_policy")["candidate"]
+    rules = {rule["priority"]: rule for rule in armor["rule"]}
+    assert rules[1000]["action"] == "allow"
+    assert rules[1000]["match"][0]["config"][0]["src_ip_ranges"] == "${var.candidate_source_ranges}"
+    assert rules[2147483647]["action"] == "deny(403)"  # everyone else
+    assert "0.0.0.0/0" in GCP.variables["candidate_source_ranges"]["validation"][0]["condition"]
+    assert GCP.variables["candidate_source_ranges"]["default"] == []  # off unless ranges are given
+
+    url_map = _resources(service, "google_compute_url_map")["https"]
+    matcher = next(d["path_matcher"] for d in url_map["dynamic"] if "path_matcher" in d)
+    rule = matcher["content"][0]["path_rule"][0]
+    assert rule["paths"] == ["${local.candidate_prefix}/*"]
+    assert rule["service"] == "${google_compute_backend_service.candidate[0].id}"
+    assert rule["route_action"][0]["url_rewrite"][0]["path_prefix_rewrite"] == "/"
+    assert "/__candidate" in service.text and GCP.module_calls["service"]["candidate_source_ranges"] == \
+        "${var.candidate_source_ranges}"
+    assert "https://${var.domain_name}${local.candidate_prefix}" in service.outputs["candidate_url"]["value"]
+    assert GCP.outputs["candidate_url"]["value"] == "${module.service.candidate_url}"

@@ -26,7 +26,7 @@ SHARED_OUTPUTS = {
 CLOUD_OUTPUTS = {
     "aws": {"ecs_cluster_name", "task_definition_family", "container_name", "alarm_topic_arn",
             "private_subnet_ids", "app_security_group_id"},
-    "gcp": {"project_id", "service_url", "database_connection_name"},
+    "gcp": {"project_id", "service_url", "database_connection_name", "candidate_url"},
 }
 
 _FULL_LINE_COMMENT = re.compile(r"^\s*(#|//).*$", re.M)

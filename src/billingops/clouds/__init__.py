@@ -124,7 +124,7 @@ def migration_task(env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) ->
     """The one-off migration runner: an ECS task (AWS) or a Cloud Run job execution (GCP).
 
     `kwargs` carries the adapter's overrides (AWS: cluster, task_definition, container, subnets,
-    security_groups, image: the image being deployed; GCP: job) and timeout / say."""
+    security_groups; GCP: job), image (the image being deployed: both clouds run it) and timeout / say."""
     _check(env)
     if env.cloud == "aws":
         from billingops.clouds.aws.task import EcsMigrationTask
@@ -133,7 +133,7 @@ def migration_task(env: EnvConfig, outputs: Mapping[str, Any], **kwargs: Any) ->
         return EcsMigrationTask.from_outputs(env, outputs, **kwargs)
     from billingops.clouds.gcp.task import CloudRunMigrationJob
 
-    kwargs.pop("image", None)  # the Cloud Run job runs the image terraform set on it (not yet the deployed one)
+    # the job is pointed at the deployed image before it runs (a run's overrides cannot name an image)
     return CloudRunMigrationJob.from_outputs(env, outputs, job=kwargs.pop("job", None), **kwargs)
 
 
@@ -150,5 +150,6 @@ def caller_identity(env: EnvConfig, *, ask_cloud: bool = True) -> Identity:
     return gcp.caller_identity(env) if ask_cloud else gcp.local_credentials(env)
 
 
-# The terraform output holding the URL the health gate and the post-deploy check call.
-HEALTH_URL_OUTPUT = {"aws": "load_balancer_url", "gcp": "service_url"}
+# The terraform output holding the URL the health gate and the post-deploy check call: the load balancer on both
+# clouds (on GCP the run.app service_url refuses outside requests: ingress is internal + load balancer).
+HEALTH_URL_OUTPUT = {"aws": "load_balancer_url", "gcp": "load_balancer_url"}

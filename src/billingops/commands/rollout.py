@@ -39,7 +39,7 @@ ServiceOpt = Annotated[str | None, typer.Option(
 ContainerOpt = Annotated[str | None, typer.Option(
     "--container", help="Container that runs the app image (AWS; default: terraform output container_name).")]
 UrlOpt = Annotated[str | None, typer.Option(
-    "--url", help="Base URL for the health check (default: terraform output load_balancer_url / service_url).")]
+    "--url", help="Base URL for the health check (default: terraform output load_balancer_url).")]
 
 
 def register(app: typer.Typer) -> None:

@@ -119,6 +119,11 @@ class Tunables:
         return _env_seconds("BILLINGOPS_DEPLOY_LOCK_HEARTBEAT_SECONDS", 30.0, minimum=0.2)
 
     @property
+    def audit_lock_timeout(self) -> float:
+        """How long an audit write waits for another writer's lock (BILLINGOPS_AUDIT_LOCK_TIMEOUT)."""
+        return _env_seconds("BILLINGOPS_AUDIT_LOCK_TIMEOUT", 30.0, minimum=0.01)
+
+    @property
     def unlock_recheck(self) -> float:
         return _env_seconds("BILLINGOPS_UNLOCK_RECHECK_SECONDS", 5.0)
 

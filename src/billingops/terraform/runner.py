@@ -125,9 +125,11 @@ class Terraform:
             self._raise_for_text(text, "init")
 
     def plan(self, planfile: Path | None = None, *, refresh_only: bool = False, destroy: bool = False,
-             on_event: EventHandler | None = None, need_plan_json: bool = True) -> PlanResult:
+             on_event: EventHandler | None = None, need_plan_json: bool = True,
+             targets: Sequence[str] = ()) -> PlanResult:
         """A saved plan and its summary. With need_plan_json=False the summary comes from the event stream
-        when it can (no destroys or replacements: see PlanStream) and `plan_json` is that reduced plan."""
+        when it can (no destroys or replacements: see PlanStream) and `plan_json` is that reduced plan.
+        `targets` (-target) limit the plan to those addresses and what they depend on."""
         planfile = planfile or self.data_dir / "plans" / "tfplan"
         planfile.parent.mkdir(parents=True, exist_ok=True)
         argv = [self.binary, "plan", "-input=false", "-json", f"-out={planfile}", "-detailed-exitcode"]
@@ -136,6 +138,7 @@ class Terraform:
             argv.append("-refresh-only")
         if destroy:
             argv.append("-destroy")
+        argv += [f"-target={target}" for target in targets]
         if self.lock_timeout:
             argv.append(f"-lock-timeout={self.lock_timeout}")
         stream = PlanStream()

@@ -174,6 +174,25 @@ def test_cloud_run_job_success(jobs_env):
     assert len(polls) >= 3
 
 
+def test_cloud_run_job_runs_the_image_being_deployed(jobs_env):
+    """As on AWS: the migrations run the image the deploy rolls out, not the one terraform last set on the job
+    (a run's overrides cannot name an image, so the job is pointed at it first)."""
+    from billingops.clouds import migration_task
+
+    fake, env = jobs_env
+    deployed = "us-central1-docker.pkg.dev/billing-test/app/billing:v2"
+    fake.state["jobs"][JOB] = {"outcome": "succeeded", "polls": 0, "image": "repo/app:terraform"}
+    messages: list[str] = []
+    runner = migration_task(env, {}, image=deployed, polling=FAST, timeout=30, say=messages.append)
+    runner.run(["migrate"])
+    assert [run["image"] for run in fake.state["job_runs"]] == [deployed]
+    assert fake.state["job_updates"] == [{"job": JOB, "image": deployed}]
+    assert any(f"now runs {deployed} (was repo/app:terraform)" in m for m in messages)
+
+    runner.run(["migrate"])  # the job already runs it: no second update
+    assert len(fake.state["job_updates"]) == 1 and fake.state["job_runs"][1]["image"] == deployed
+
+
 def test_cloud_run_job_failure(jobs_env):
     fake, env = jobs_env
     fake.state["jobs"][JOB] = {"outcome": "failed", "polls": 0}

@@ -21,14 +21,18 @@ ECR_REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing"
 
 
 class App:
-    """GET /rev/<revision>/health answers health[revision]; GET /svc/health answers for the revision that serves
-    the most traffic in the Cloud Run fake (or `service_status` when set). Records every path it was asked."""
+    """GET /rev/<revision>/health answers health[revision] (what the revision's startup probe sees); GET
+    /svc/health, the load balancer, answers for the revision that serves the most traffic in the Cloud Run fake
+    (or `service_status` when set); GET /cand/health, the load balancer's candidate path, for the revision tagged
+    "candidate" (or `candidate_status`). Records every path it was asked."""
 
     def __init__(self) -> None:
         self.health: dict[str, int] = {}
         self.default = 200
         self.service_status: int | None = None
         self.serving: Callable[[], dict[str, int]] = dict
+        self.candidate: Callable[[], str | None] = lambda: None
+        self.candidate_status: int | None = None
         self.paths: list[str] = []
         app = self
 
@@ -58,6 +62,11 @@ class App:
         parts = path.strip("/").split("/")
         if parts[0] == "rev" and len(parts) > 1:
             return self.health.get(parts[1], self.default)
+        if parts[0] == "cand":  # the load balancer's candidate path: the revision tagged "candidate"
+            if self.candidate_status is not None:
+                return self.candidate_status
+            tagged = self.candidate()
+            return self.health.get(tagged, self.default) if tagged else 404
         if parts[0] == "svc":
             if self.service_status is not None:
                 return self.service_status
@@ -81,13 +90,14 @@ def app() -> Iterator[App]:
 
 @pytest.fixture
 def run_fake(app: App) -> Iterator[GcpFake]:
+    """The Cloud Run fake: its run.app URLs refuse outside requests (the module's ingress); each new revision's
+    startup probe asks the app for that revision (`app.health`); `app.url + "/svc"` plays the load balancer."""
     fake = GcpFake.start()
-
-    def url_for(service: str, tag: str | None, revision: str | None) -> str:
-        return f"{app.url}/rev/{revision}" if tag else f"{app.url}/svc"
-
-    gcp_fake_run.install(fake, url_for=url_for)
+    state = gcp_fake_run.install(fake)
+    state["startup_probe"] = lambda revision, image, path: app.status_for(f"/rev/{revision}{path}")
     app.serving = lambda: gcp_fake_run.serving(fake, SERVICE_NAME)
+    app.candidate = lambda: next((t.get("revision") for t in state["services"].get(SERVICE_NAME, {}).get(
+        "traffic", []) if t.get("tag") == "candidate"), None)
     yield fake
     fake.stop()
 

@@ -76,11 +76,17 @@ artifactregistry = "{run_fake.url}"
 GCP = ("--env", "dev", "--service", SERVICE, "--poll-interval", "0.05", "--health-timeout", "2", "--no-lock")
 
 
+def _lb(app) -> tuple[str, str]:
+    """--url: the load balancer (https://<domain> in a real project); the run.app URLs refuse outside requests."""
+    return ("--url", f"{app.url}/svc")
+
+
 def test_gcp_rollout_then_rollback_end_to_end(run_cli, run_fake, app, gcp_config, tmp_path):
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=f"{AR_REPO}:v1")
     digest = gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v2")
 
-    result = run_cli("rollout", *GCP, "--image", "v2", "--canary", "25,100", "--json", env=gcp_config)
+    result = run_cli("rollout", *GCP, *_lb(app), "--image", "v2", "--canary", "25,100", "--json",
+                     env=gcp_config)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     new = report["outcome"]["current"]
@@ -91,7 +97,7 @@ def test_gcp_rollout_then_rollback_end_to_end(run_cli, run_fake, app, gcp_config
     assert report["verify"]["ok"] and report["verify"]["status"] == 200
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {new: 100}
 
-    back = run_cli("rollback", *GCP, "--json", env=gcp_config)
+    back = run_cli("rollback", *GCP, *_lb(app), "--json", env=gcp_config)
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout)["outcome"]["current"] == "billing-dev-00001-abc"
     assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
@@ -124,13 +130,14 @@ def test_gcp_dry_run_shows_what_serves_and_changes_nothing(run_cli, run_fake, ap
     assert not [r for r in run_fake.requests if r.method != "GET"]
 
 
-def test_gcp_verify_failure_after_rollout_is_exit_1_with_rollback_hint(run_cli, run_fake, app, gcp_config):
+def test_gcp_load_balancer_failure_after_the_traffic_step_is_exit_1_and_restored(run_cli, run_fake, app, gcp_config):
     gcp_fake_run.seed_service(run_fake, PROJECT, REGION, SERVICE, image=f"{AR_REPO}:v1")
     gcp_fake_artifactregistry.push(run_fake, AR_REPO, "v2")
-    app.service_status = 502  # the tagged URL is healthy, the service URL is not
-    result = run_cli("rollout", *GCP, "--image", "v2", "--health-timeout", "1", env=gcp_config)
+    app.service_status = 502  # the revision is Ready (startup probe), the load balancer answers 502
+    result = run_cli("rollout", *GCP, *_lb(app), "--image", "v2", "--health-timeout", "1", env=gcp_config)
     assert result.returncode == 1, result.stderr
-    assert "Verify failed" in result.stderr and "billingops rollback" in result.stderr
+    assert "health gate failed" in result.stderr and "Traffic was put back" in result.stderr
+    assert gcp_fake_run.serving(run_fake, SERVICE_NAME) == {"billing-dev-00001-abc": 100}
 
 
 def test_prod_rollout_without_yes_is_refused_before_anything_changes(run_cli, run_fake, app, gcp_config):
@@ -162,7 +169,9 @@ def test_deploy_rollout_step_on_gcp_rolls_out_and_records_it(tmp_path, run_fake,
     session = Session(settings=settings, output=Output(), env_name="dev", cloud=None, yes=True)
     journal = Journal.create(tmp_path / "runs", command="deploy", env="dev", cloud="gcp")
     ctx = StepContext(session=session, env=session.env(), journal=journal, output=session.output, image="v3")
-    ctx.services["outputs"] = {"service_name": SERVICE, "project_id": PROJECT, "region": REGION}
+    ctx.services["outputs"] = {"service_name": SERVICE, "project_id": PROJECT, "region": REGION,
+                               "load_balancer_url": f"{app.url}/svc",
+                               "service_url": "https://billing-dev-abc123-uc.a.run.app"}
     detail = rollout_image.run(ctx)
     new = ctx.data["rollout"]["current"]
     assert detail.startswith(f"{SERVICE}: billing-dev-00001-abc -> {new} (completed)")

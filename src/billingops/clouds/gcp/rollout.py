@@ -1,4 +1,15 @@
-"""Cloud Run rollout: a new revision with no traffic and a tag, a health gate on the tagged URL, then traffic.
+"""Cloud Run rollout: a new revision with no traffic, gated on its own Ready condition, then traffic in steps,
+each step gated on the health endpoint through the load balancer.
+
+The module's ingress is INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER, so the run.app URLs (the service's and the
+tagged revision's) refuse every request from the operator's machine: the health gate never goes there.
+Before any traffic, the gate is the revision's Ready condition: Cloud Run marks a revision Ready only once its
+startup probe (the module's `startup_probe`, an HTTP GET of the health path) passed, from inside Google, where
+ingress does not apply. Where the module has a candidate path (`candidate_url`, `https://<domain>/__candidate`,
+the load balancer's route to the revision tagged "candidate", open only to `candidate_source_ranges`), the new
+revision is also health-checked there before it gets traffic. After each traffic step the health endpoint is
+asked through the load balancer (`load_balancer_url`, `https://<domain>`); a failure puts the traffic back
+where it was.
 
 Traffic is always written explicitly per revision (never LATEST), and afterwards the serving revision is read
 back from the service's traffic statuses: a service whose traffic is pinned elsewhere (a known trap with other
@@ -15,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
+from billingops.clouds.gcp.readiness import app_index, probe_path, ready_state, refuse_run_app
 from billingops.clouds.health import HealthChecker
 from billingops.clouds.rollout import Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence, output_value
 from billingops.config import EnvConfig
@@ -29,7 +41,8 @@ class CloudRunRollout:
     cloud = "gcp"
 
     def __init__(self, services: Any, revisions: Any, *, project: str, region: str, service: str,
-                 health_url: str | None = None, tag: str = CANDIDATE_TAG, fence: Fence | None = None) -> None:
+                 health_url: str | None = None, tag: str = CANDIDATE_TAG, candidate_url: str | None = None,
+                 fence: Fence | None = None) -> None:
         self.services = services
         # Called before each UpdateService: raises (LockLost) once the run lost its deploy lock.
         self.fence = fence or no_fence
@@ -38,6 +51,7 @@ class CloudRunRollout:
         self.name = f"projects/{project}/locations/{region}/services/{service}"
         self._health_url = health_url
         self.tag = tag
+        self.candidate_url = candidate_url or None
 
     @classmethod
     def from_env(cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None,
@@ -52,7 +66,8 @@ class CloudRunRollout:
         kwargs = gcp_client_kwargs(env, "run")
         return cls(run_v2.ServicesClient(**kwargs), run_v2.RevisionsClient(**kwargs), project=str(project),
                    region=str(outputs.get("region") or env.region), service=service,
-                   health_url=health_url or outputs.get("service_url") or None, fence=fence)
+                   health_url=health_url or outputs.get("load_balancer_url") or None,
+                   candidate_url=outputs.get("candidate_url") or None, fence=fence)
 
     # -- reading -------------------------------------------------------------------------------------
     def get(self) -> Any:
@@ -60,7 +75,8 @@ class CloudRunRollout:
             return self.services.get_service(name=self.name, timeout=GCP_TIMEOUT)
 
     def health_base_url(self) -> str | None:
-        return self._health_url or (self.get().uri or None)
+        """The load balancer's URL (or --url); never the run.app URL, which the module's ingress refuses."""
+        return self._health_url or None
 
     def serving(self, svc: Any) -> dict[str, int]:
         """revision short name -> percent actually serving (LATEST resolved), from the traffic statuses."""
@@ -106,30 +122,36 @@ class CloudRunRollout:
         if not svc.template.containers:
             raise StepFailed(f"The Cloud Run service {self.service} has no container in its template.",
                              hint="Run the deploy's apply step, which creates the service with its container.")
-        svc.template.containers[_app_index(svc.template)].image = image
+        svc.template.containers[app_index(svc.template)].image = image
         others = [t for t in self._kept_tags(svc, before) if t.tag != self.tag]
         svc.traffic = [*_targets(before), *others, run_v2.TrafficTarget(
             type_=run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION,
             revision=new, percent=0, tag=self.tag)]
+        refuse_run_app(self._health_url, svc)
         progress(f"creating revision {new} with image {image}, no traffic, tag {self.tag!r}")
-        svc = self._update(svc, waiting, f"Creating revision {new}")
+        try:
+            svc = self._update(svc, waiting, f"Creating revision {new}")
+        except StepFailed:
+            # The revision did not become Ready (its startup probe failed): drop its tag, keep the traffic.
+            self._restore(before, waiting)
+            raise
         outcome = RolloutOutcome("gcp", self.service, "rollout", "created-no-traffic", image, previous, new)
-        tagged = next((s.uri for s in svc.traffic_statuses if s.tag == self.tag and s.uri), "")
-        if health is not None:
-            if not tagged:
-                self._restore(before, waiting)
-                raise StepFailed(f"Cloud Run gave revision {new} no URL for tag {self.tag!r}, so it cannot be "
-                                 "health-checked before it gets traffic; traffic was not moved.",
-                                 hint="Check that the service's default URL is enabled (default_uri_disabled).")
-            self._gate(health, tagged, before, waiting, progress, f"revision {new} (tagged URL, no traffic yet)")
+        self._await_ready(new, before, waiting, progress, health)
+        if health is not None and self.candidate_url:
+            self._gate(health, self.candidate_url, before, waiting, progress,
+                       f"revision {new} on the load balancer's candidate path (no traffic yet)")
+        base = self.health_base_url() if health is not None else None
+        if health is not None and not base:
+            progress("no load balancer URL is known (terraform output load_balancer_url, or --url): the traffic "
+                     "steps are not health-checked")
+            outcome.notes.append("traffic steps not health-checked: no load balancer URL")
         for percent in canary:
             self._set_traffic(canary_split(new, percent, previous, before), waiting, progress,
                               f"traffic: {new} {percent}%")
             outcome.traffic_steps.append(percent)
-            if percent < 100 and health is not None:
-                base = self.health_base_url()
-                if base:
-                    self._gate(health, base, before, waiting, progress, f"service at {percent}% on {new}")
+            if health is not None and base:
+                self._gate(health, base, before, waiting, progress,
+                           f"service at {percent}% on {new} (through the load balancer)")
         self._ensure_serving(new, waiting, progress, outcome)
         outcome.status = "completed"
         outcome.seconds = round(time.monotonic() - began, 1)
@@ -203,6 +225,35 @@ class CloudRunRollout:
             raise StepFailed(f"The health gate failed for {what}: {result.describe()}. Traffic was put back on "
                              f"{_fmt(before)}.", hint="Check the revision's logs, fix the image and roll out again.")
 
+    def _await_ready(self, new: str, before: Mapping[str, int], waiting: Waiting, progress: Progress,
+                     health: HealthChecker | None) -> None:
+        """The gate before traffic: the revision's Ready condition, which Cloud Run sets once the startup probe
+        passed. Poll while it is pending; a failed or never-ready revision gets no traffic (tag dropped)."""
+        ends = time.monotonic() + waiting.timeout
+        revision = self.revision(new)
+        if health is not None and probe_path(revision) != health.path:
+            probe = probe_path(revision)
+            progress(f"warning: revision {new} has " + (f"a startup probe on {probe}" if probe else
+                     "no HTTP startup probe") + f", not on {health.path}: Ready says only that it started")
+        while True:
+            state, message = ready_state(revision)
+            if state == "CONDITION_SUCCEEDED":
+                progress(f"revision {new} is Ready (startup probe {probe_path(revision) or 'TCP'} passed), "
+                         "no traffic yet")
+                return
+            if state == "CONDITION_FAILED" or time.monotonic() >= ends:
+                self._restore(before, waiting)
+                if state == "CONDITION_FAILED":
+                    why = message or "its Ready condition failed"
+                else:
+                    why = f"still not Ready after {waiting.timeout:.0f} s ({message or state or 'no condition'})"
+                raise StepFailed(f"Revision {new} did not become Ready: {why}. It got no traffic; traffic stays on "
+                                 f"{_fmt(before)}.",
+                                 hint="Check the revision's logs (`gcloud run revisions describe`), fix the image "
+                                      "and roll out again.")
+            time.sleep(waiting.poll)
+            revision = self.revision(new)
+
     def _restore(self, before: Mapping[str, int], waiting: Waiting) -> None:
         if before:
             self._set_traffic(before, waiting, lambda _m: None, f"restoring traffic to {_fmt(before)}")
@@ -256,13 +307,6 @@ def _targets(split: Mapping[str, int]) -> list[Any]:
 
     kind = run_v2.TrafficTargetAllocationType.TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION
     return [run_v2.TrafficTarget(type_=kind, revision=name, percent=percent) for name, percent in split.items()]
-
-
-def _app_index(template: Any) -> int:
-    # The ingress container is the one that declares a port; a single container is the app.
-    containers = list(template.containers)
-    with_ports = [i for i, c in enumerate(containers) if c.ports]
-    return with_ports[0] if len(with_ports) == 1 else 0
 
 
 def _revision_name(service: str, image: str) -> str:

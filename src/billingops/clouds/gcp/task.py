@@ -1,4 +1,9 @@
-"""Migrations as a Cloud Run job execution with an args override, awaited through its operation."""
+"""Migrations as a Cloud Run job execution with an args override, awaited through its operation.
+
+The execution runs the image being deployed: a run's overrides cannot name an image (Cloud Run v2
+`RunJobRequest.Overrides.ContainerOverride` has name, args, env and clear_args only), so when the job's template names
+another image the job is updated to the deployed one first (the AWS side overrides the task's image the same
+way), and the execution started afterwards runs it."""
 
 from __future__ import annotations
 
@@ -26,9 +31,11 @@ class CloudRunMigrationJob:
         timeout: float = DEFAULT_TIMEOUT,
         polling: Any = None,
         say: Callable[[str], None] | None = None,
+        image: str | None = None,
     ) -> None:
         self.jobs, self.job, self.timeout, self.polling = jobs, job, timeout, polling
         self.say = say or log.info
+        self.image = image
 
     @classmethod
     def from_outputs(
@@ -54,6 +61,8 @@ class CloudRunMigrationJob:
         from google.api_core import exceptions as gexc
 
         began = time.monotonic()
+        if self.image:
+            self._use_image(self.image)
         request = {"name": self.job, "overrides": {"container_overrides": [{"args": list(command)}]}}
         with gcp_errors(
             f"Starting Cloud Run job {self.job}",
@@ -89,3 +98,32 @@ class CloudRunMigrationJob:
                 hint=f"Read its logs ({execution.log_uri or 'Logs Explorer'}), fix, and rerun.",
             )
         return TaskResult(execution.name, 0, seconds, "succeeded")
+
+    def _use_image(self, image: str) -> None:
+        """Point the job's container at `image` unless it already runs it; waits for the update."""
+        from google.api_core import exceptions as gexc
+
+        with gcp_errors(f"Reading Cloud Run job {self.job}",
+                        hint="Check that the job exists (terraform creates it) and that you may read it."):
+            job = self.jobs.get_job(name=self.job, timeout=GCP_TIMEOUT)
+        containers = job.template.template.containers
+        if not containers:
+            raise StepFailed(f"The Cloud Run job {self.job} has no container to run the image {image} in.",
+                             hint="Check the job's definition (terraform), then rerun the migrations.")
+        current = containers[0].image
+        if current == image:
+            return
+        containers[0].image = image
+        with gcp_errors(f"Updating Cloud Run job {self.job} to the image {image}",
+                        hint="Nothing ran; check that you may update the job (run.jobs.update), then rerun."):
+            operation = self.jobs.update_job(request={"job": job}, timeout=GCP_TIMEOUT)
+        try:
+            kwargs = {"timeout": self.timeout}
+            if self.polling is not None:
+                kwargs["polling"] = self.polling
+            operation.result(**kwargs)
+        except gexc.GoogleAPICallError as exc:
+            raise StepFailed(f"Updating Cloud Run job {self.job} to the image {image} failed: "
+                             f"{getattr(exc, 'message', exc)}.",
+                             hint="No migration ran; check the image and the job, then rerun.") from None
+        self.say(f"migration job {self.job.rsplit('/', 1)[-1]} now runs {image} (was {current})")

@@ -125,8 +125,9 @@ def _delete_plan(journal: Journal) -> None:
     """The saved plan holds the database password and Redis AUTH in clear: it never outlives its run (after
     apply, a refusal, a failure or a dry run). A resumed run plans again and asks for approval again."""
     recorded = journal.data.get("data", {}).get("plan") or {}
-    if recorded.get("planfile"):
-        Path(recorded["planfile"]).unlink(missing_ok=True)
+    for planfile in (recorded.get("planfile"), (recorded.get("first_apply") or {}).get("planfile")):
+        if planfile:
+            Path(planfile).unlink(missing_ok=True)
 
 
 def _run(session: Session, env: EnvConfig, lifecycle: Run, selected: list[Step], request: DeployRequest, *,

@@ -11,6 +11,7 @@ from typing import Any
 from billingops.errors import ApprovalRequired, Refused, StepFailed, TerraformError
 from billingops.locks.heartbeat import fence_all
 from billingops.runs.checklist import Skip, StepContext
+from billingops.services.deploy import first_apply
 from billingops.terraform.messages import describe_event
 from billingops.terraform.plan_summary import PlanSummary, describe_safety, summarize
 
@@ -50,8 +51,27 @@ def plan(ctx: StepContext) -> str:
     _private(planfile)
     ctx.data["plan"] = {"planfile": str(planfile), "has_changes": result.has_changes,
                         "summary": result.summary.to_dict()}
+    staged = _stage_first_apply(ctx, tf, planfile) if result.has_changes else None
     ctx.save()
-    return result.summary.headline() if result.has_changes else "no changes"
+    if not result.has_changes:
+        return "no changes"
+    return result.summary.headline() + (f"; {first_apply.describe(staged)}" if staged else "")
+
+
+def _stage_first_apply(ctx: StepContext, tf: Any, planfile: Path) -> dict[str, Any] | None:
+    """GCP, plan creating the Cloud Run service before its secrets have versions or its image exists: save
+    the plan of the first phase too (everything but the service), approved with the full plan."""
+    ctx.data.pop("first_apply", None)  # a new plan starts its phases afresh
+    staged = first_apply.assess(ctx, ctx.data["plan"]["summary"]["changes"], planfile)
+    if staged is None:
+        return None
+    base = planfile.with_name(f"{planfile.stem}-base.tfplan")
+    result = tf.plan(base, on_event=_event_printer(ctx, verbose_only=True), need_plan_json=False,
+                     targets=staged["targets"])
+    _private(base)
+    staged.update(planfile=str(base), has_changes=result.has_changes, headline=result.summary.headline())
+    ctx.data["plan"]["first_apply"] = staged
+    return staged
 
 
 def approval(ctx: StepContext) -> str:
@@ -71,12 +91,17 @@ def approval(ctx: StepContext) -> str:
         planfile = Path(recorded["planfile"])
         if not recorded["has_changes"]:
             raise Skip("no changes to approve (planned again)")
+    staged = recorded.get("first_apply")
+    base = [Path(staged["planfile"])] if staged and staged.get("has_changes") else []
     try:
         detail, how = _ask(ctx, recorded)
     except BaseException:
         approvals.record(ctx.journal, planfile, how=_how(ctx), outcome=approvals.REFUSED)
-        planfile.unlink(missing_ok=True)  # a refused plan can never be applied later
+        for refused in (planfile, *base):
+            refused.unlink(missing_ok=True)  # a refused plan can never be applied later
         raise
+    for phase_plan in base:  # the first phase of the same plan, approved with it
+        approvals.record(ctx.journal, phase_plan, how=how, outcome=approvals.PASSED)
     entry = approvals.record(ctx.journal, planfile, how=how, outcome=approvals.PASSED)
     ctx.session.audit().record("deploy.approval", run_id=ctx.journal.run_id, env=ctx.env.name,
                                cloud=ctx.env.cloud, how=how, plan_sha256=entry["plan_sha256"])
@@ -92,6 +117,9 @@ def _how(ctx: StepContext) -> str:
 def _ask(ctx: StepContext, recorded: dict[str, Any]) -> tuple[str, str]:
     summary = _summary_of(recorded)
     _show_plan(ctx, summary)
+    if recorded.get("first_apply"):
+        staged = recorded["first_apply"]
+        ctx.output.say(f"{first_apply.describe(staged)}; phase 1 plan: {staged['headline']}", "warn")
     dangerous = summary.dangerous
     env = ctx.env
     if dangerous:
@@ -128,6 +156,8 @@ def apply(ctx: StepContext) -> str:
     approvals.require(ctx.journal, Path(recorded["planfile"]))
     tf = ctx.terraform()
     fence_all("terraform apply")
+    if recorded.get("first_apply"):
+        return _apply_first(ctx, tf, recorded)
     # Resuming after a failed apply: the saved plan is stale; --resume re-plans (see services/deploy).
     try:
         result = tf.apply(Path(recorded["planfile"]), on_event=_event_printer(ctx))
@@ -143,6 +173,46 @@ def apply(ctx: StepContext) -> str:
     changes = result.summary
     return (f"{changes.get('add', 0)} added, {changes.get('change', 0)} changed, "
             f"{changes.get('remove', 0)} destroyed")
+
+
+def _apply_first(ctx: StepContext, tf: Any, recorded: dict[str, Any]) -> str:
+    """The phased first apply (first_apply.py). The full plan is not applied: the first phase makes it stale."""
+    Path(recorded["planfile"]).unlink(missing_ok=True)
+
+    def apply_file(planfile: Path) -> Any:
+        try:
+            return tf.apply(planfile, on_event=_event_printer(ctx))
+        finally:
+            planfile.unlink(missing_ok=True)
+
+    result = first_apply.apply_in_phases(ctx, recorded, apply_file, lambda: _plan_rest(ctx, tf, recorded))
+    ctx.services.pop("outputs", None)
+    changes = result.summary
+    return (f"first apply in phases done; last phase: {changes.get('add', 0)} added, "
+            f"{changes.get('change', 0)} changed, {changes.get('remove', 0)} destroyed")
+
+
+def _plan_rest(ctx: StepContext, tf: Any, recorded: dict[str, Any]) -> Path:
+    """Plan what is left after the first phases. Within the approved full plan (same addresses and actions) it
+    counts as approved; anything else is shown and asked again."""
+    from billingops.runs import approvals
+
+    planfile: Path = tf.data_dir / "plans" / f"{ctx.journal.run_id}-rest.tfplan"
+    result = tf.plan(planfile, on_event=_event_printer(ctx, verbose_only=True), need_plan_json=False)
+    _private(planfile)
+    approved = {(c["address"], c["action"]) for c in recorded["summary"]["changes"]}
+    rest = {(c.address, c.action) for c in result.summary.changes}
+    if rest <= approved:
+        approvals.record(ctx.journal, planfile, how="within the approved plan of this run",
+                         outcome=approvals.PASSED)
+    else:
+        ctx.output.say("The last phase plans changes the approved plan did not show: "
+                       + ", ".join(sorted(a for a, _ in rest - approved)) + "; asking again.", "warn")
+        ctx.data["plan"] = {"planfile": str(planfile), "has_changes": result.has_changes,
+                            "summary": result.summary.to_dict()}
+        approval(ctx)
+    approvals.require(ctx.journal, planfile)
+    return planfile
 
 
 def _replan_and_apply(ctx: StepContext, tf: Any) -> Any:

@@ -86,6 +86,33 @@ resource "google_compute_url_map" "https" {
   name            = "${var.name_prefix}-https"
   project         = var.project_id
   default_service = google_compute_backend_service.this.id
+
+  # With the candidate path (candidate.tf): /__candidate/* goes to the tagged revision, "/__candidate" cut off.
+  dynamic "host_rule" {
+    for_each = local.candidate_enabled ? [var.domain_name] : []
+    content {
+      hosts        = [host_rule.value]
+      path_matcher = "api"
+    }
+  }
+
+  dynamic "path_matcher" {
+    for_each = local.candidate_enabled ? ["api"] : []
+    content {
+      name            = path_matcher.value
+      default_service = google_compute_backend_service.this.id
+
+      path_rule {
+        paths   = ["${local.candidate_prefix}/*"]
+        service = google_compute_backend_service.candidate[0].id
+        route_action {
+          url_rewrite {
+            path_prefix_rewrite = "/"
+          }
+        }
+      }
+    }
+  }
 }
 
 resource "google_compute_managed_ssl_certificate" "this" {

@@ -4,7 +4,7 @@ output "service_name" {
 }
 
 output "service_url" {
-  description = "run.app URL of the service (reachable only through the load balancer)."
+  description = "run.app URL of the Cloud Run service: ingress refuses requests from outside Google (load balancer only), so it is not the health URL (load_balancer_url is)."
   value       = google_cloud_run_v2_service.this.uri
 }
 
@@ -26,4 +26,9 @@ output "load_balancer_ip" {
 output "backend_service_name" {
   description = "Backend service name (monitoring label)."
   value       = google_compute_backend_service.this.name
+}
+
+output "candidate_url" {
+  description = "Load balancer URL of the revision tagged candidate_tag (https://<domain>/__candidate), or \"\" without candidate_source_ranges."
+  value       = local.candidate_enabled ? "https://${var.domain_name}${local.candidate_prefix}" : ""
 }

@@ -107,3 +107,20 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "candidate_source_ranges" {
+  description = "CIDR ranges allowed on the load balancer's candidate path (/__candidate/*, the revision tagged candidate_tag, before it has traffic); empty: no candidate path."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.candidate_source_ranges) <= 10 && alltrue([for r in var.candidate_source_ranges : can(cidrhost(r, 0)) && r != "0.0.0.0/0"])
+    error_message = "At most 10 CIDR ranges (one Cloud Armor rule), and not 0.0.0.0/0: the candidate path must not be public."
+  }
+}
+
+variable "candidate_tag" {
+  description = "Cloud Run traffic tag of the revision a rollout is checking (billingops uses \"candidate\")."
+  type        = string
+  default     = "candidate"
+}
