@@ -5,6 +5,7 @@ ends with exit 4, and --resume copies the rest."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -52,7 +53,8 @@ def test_a_migration_that_lost_its_lock_copies_no_further_table(project, big_sou
         os.kill(run.proc.pid, signal.SIGCONT)
     code, doc, err = run.finish()
     assert code == 4, err[-3000:]
-    assert "no longer held by run" in err and "copying public.small" in err
+    shown = json.dumps(doc) + err  # --json: the error document is on stdout
+    assert "no longer held by run" in shown and "copying public.small" in shown, shown[-3000:]
     assert count(empty_target, "SELECT count(*) FROM small") == 0, "the next table was not copied"
     state = journal(project)
     assert state["status"] == "refused", state["status"]  # unfinished: --resume takes it up
