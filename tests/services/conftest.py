@@ -107,3 +107,12 @@ def views_pg():
     postgres user), so the row-count databases they create stay out of the shared cluster."""
     with servers.postgres_cluster("views-pg") as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def cloudsql_pg():
+    """A TLS PostgreSQL playing a Cloud SQL instance (tests/support/cloudsql_tls.py)."""
+    from tests.support.cloudsql_tls import cloudsql_cluster
+
+    with cloudsql_cluster() as cluster:
+        yield cluster

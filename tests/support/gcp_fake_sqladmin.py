@@ -42,7 +42,13 @@ def add_instance(
     ip: str = "10.0.0.5",
     backups: int = 3,
     window_days: int = 7,
+    server_ca_pem: str = "",
+    server_ca_mode: str = "GOOGLE_MANAGED_INTERNAL_CA",
+    dns_name: str = "",
 ) -> dict[str, Any]:
+    """`server_ca_pem`, `server_ca_mode` and `dns_name` as instances.get returns them: serverCaCert (an
+    sql#sslCert whose `cert` is the PEM), settings.ipConfiguration.serverCaMode, and dnsName / dnsNames, which
+    only instances on a CAS-based CA (GOOGLE_MANAGED_CAS_CA, CUSTOMER_MANAGED_CAS_CA) have."""
     instance = {
         "kind": "sql#instance",
         "name": name,
@@ -55,6 +61,7 @@ def add_instance(
         "ipAddresses": [{"type": "PRIVATE", "ipAddress": ip}],
         "settings": {
             "tier": "db-custom-2-7680",
+            "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY", "serverCaMode": server_ca_mode},
             "availabilityType": "REGIONAL" if regional else "ZONAL",
             "dataDiskSizeGb": str(disk_gb),
             "deletionProtectionEnabled": False,
@@ -66,6 +73,21 @@ def add_instance(
             },
         },
     }
+    if server_ca_pem:
+        instance["serverCaCert"] = {
+            "kind": "sql#sslCert",
+            "certSerialNumber": "0",
+            "cert": server_ca_pem,
+            "commonName": "C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA,dnQualifier=0",
+            "createTime": _fmt(_now() - timedelta(days=30)),
+            "expirationTime": _fmt(_now() + timedelta(days=3650)),
+            "sha1Fingerprint": "0" * 40,
+            "instance": name,
+        }
+    if dns_name:
+        instance["dnsName"] = dns_name
+        instance["dnsNames"] = [{"name": dns_name, "connectionType": "PRIVATE_SERVICES_ACCESS",
+                                 "dnsScope": "INSTANCE"}]
     sql = _state(fake)
     sql["instances"][(project, name)] = instance
     now = _now()

@@ -9,13 +9,13 @@ import an adapter (no import cycles).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from billingops.errors import ConfigError
 
 if TYPE_CHECKING:
-    from billingops.clouds.database import DatabaseAdapter
+    from billingops.clouds.database import DatabaseAdapter, ServerCa
     from billingops.clouds.identity import Identity
     from billingops.clouds.rollout import ImageRegistry, Rollout
     from billingops.clouds.secrets import SecretStore
@@ -64,15 +64,17 @@ def secret_store(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> Se
     return GcpSecretStore.from_env(env, outputs or {})
 
 
-def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None) -> Rollout:
+def rollout_adapter(env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None,
+                    fence: Callable[[str], None] | None = None) -> Rollout:
+    """`fence` is called before each service update (see clouds.rollout.Fence)."""
     _check(env)
     if env.cloud == "aws":
         from billingops.clouds.aws.rollout import EcsRollout
 
-        return EcsRollout.from_env(env, outputs, health_url=health_url)
+        return EcsRollout.from_env(env, outputs, health_url=health_url, fence=fence)
     from billingops.clouds.gcp.rollout import CloudRunRollout
 
-    return CloudRunRollout.from_env(env, outputs, health_url=health_url)
+    return CloudRunRollout.from_env(env, outputs, health_url=health_url, fence=fence)
 
 
 def redis_operator_url(env: EnvConfig, outputs: Mapping[str, Any]) -> str | None:
@@ -96,6 +98,14 @@ def image_registry(env: EnvConfig, outputs: Mapping[str, Any]) -> ImageRegistry:
     from billingops.clouds.gcp.registry import ArtifactRegistry
 
     return ArtifactRegistry.from_env(env, outputs)
+
+
+def cloud_sql_server_ca(env: EnvConfig, host: str) -> ServerCa | None:
+    """The server CA of the Cloud SQL instance of env's project reached at `host` (None: not one of them)."""
+    _check(env)
+    from billingops.clouds.gcp.database import GcpDatabase
+
+    return GcpDatabase.from_env(env).server_ca_for(host)
 
 
 def database_adapter(env: EnvConfig, outputs: Mapping[str, Any] | None = None) -> DatabaseAdapter:

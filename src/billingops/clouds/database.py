@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class ServerCa:
+    """A managed instance's server CA, as its cloud's API gives it (Cloud SQL: instances.get serverCaCert)."""
+
+    instance: str  # project:region:instance
+    pem: str
+    ca_mode: str  # serverCaMode
+    names_host: bool  # the server certificate names the host connected to: verify-full, else verify-ca
+
+
 @dataclass
 class DatabaseInfo:
     name: str

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
     from billingops.imageref import ImageRef
 
 Progress = Callable[[str], None]
+# Called before each write with what is about to be written; raises (LockLost, exit 4) when the run lost its
+# deploy lock. A plain callback: the adapters know nothing of locks.
+Fence = Callable[[str], None]
+
+
+def no_fence(_boundary: str) -> None:
+    """No deploy lock to check (a caller that holds none)."""
 
 
 @dataclass(frozen=True)

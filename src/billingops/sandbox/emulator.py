@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from billingops.clouds.base import is_loopback_url
 from billingops.errors import ConfigError, ExternalError, Refused, ToolMissing
@@ -39,6 +41,8 @@ REGION = "us-east-1"
 STATE_BUCKET = "billingops-sandbox-state"
 STATE_KEY_ALIAS = "alias/billingops-sandbox-state"
 DEFAULT_IMAGE_TAG = "sandbox"
+# The throwaway PostgreSQL's password, 0600 in the 0700 root.
+PG_PASSWORD_FILE = "postgres.password"  # noqa: S105  # nosec B105  # a file name
 # moto marks an ECS service's deployment COMPLETED only if this many tasks "run" when it is created.
 _MOTO_RUNNING_TASKS = "3"
 _MOTO_SECRET_KEY = "test"  # noqa: S105  # nosec B105  # moto's documented dummy credential, not a password
@@ -88,7 +92,15 @@ class SandboxInfo:
 
     @property
     def database_url(self) -> str | None:
+        """Where the throwaway PostgreSQL listens, without its password: for display."""
         return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres" if self.postgres_port else None
+
+    def connect_url(self) -> str | None:
+        """database_url with the password (read from its 0600 file): to connect with, never to show."""
+        if not self.postgres_port:
+            return None
+        password = quote((self.root / PG_PASSWORD_FILE).read_text(encoding="utf-8").strip(), safe="")
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.postgres_port}/postgres"
 
     def environ(self) -> dict[str, str]:
         return {"AWS_ENDPOINT_URL": self.moto_url, "AWS_ACCESS_KEY_ID": "test",
@@ -215,6 +227,7 @@ class Sandbox:
         _require_moto()
         self.down()  # clear leftovers of a sandbox whose emulator died
         self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)  # it holds the PostgreSQL password
         port = _free_port()
         log_file = open(self.root / "moto.log", "ab")  # noqa: SIM115  # handed to the detached child
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ECS_SERVICE_RUNNING": _MOTO_RUNNING_TASKS}
@@ -260,7 +273,11 @@ class Sandbox:
         # folder (say, under /root): its data then lives in a private temp folder.
         base = Path(tempfile.mkdtemp(prefix="billingops-sandbox-pg-")) if os.geteuid() == 0 else (
             self.root / "postgres")
-        cluster = LocalPostgres.create(base, pg_port)
+        password = secrets.token_urlsafe(32)  # per sandbox; kept only in the 0600 file below
+        fd = os.open(self.root / PG_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(password + "\n")
+        cluster = LocalPostgres.create(base, pg_port, password)
         cluster.start()
         return pg_port, base
 

@@ -42,8 +42,9 @@ def _as_postgres() -> list[str]:
 
 @dataclass
 class LocalPostgres:
-    """Trust authentication on 127.0.0.1 only: a sandbox database holds no real data, and no password
-    means none can leak into the sandbox's state file."""
+    """On 127.0.0.1 only, with scram-sha-256 password authentication (TCP and the socket alike): another
+    local user or process cannot connect without the sandbox's password, which the sandbox keeps 0600 in its
+    0700 state folder (never in its state file, never printed)."""
 
     datadir: Path
     port: int
@@ -53,15 +54,25 @@ class LocalPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     @classmethod
-    def create(cls, base: Path, port: int) -> LocalPostgres:
+    def create(cls, base: Path, port: int, password: str) -> LocalPostgres:
+        """initdb with `password` for the superuser `postgres`, handed over in a 0600 file deleted at once."""
         bindir = server_bindir()
-        base.mkdir(parents=True, exist_ok=True)
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
         prefix = _as_postgres()
         if prefix:
             shutil.chown(base, "postgres")
         datadir = base / "data"
-        process.run([*prefix, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                     "--no-sync"], timeout=120)
+        pwfile = base / "initdb.pw"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(password + "\n")
+            if prefix:
+                shutil.chown(pwfile, "postgres")
+            process.run([*prefix, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres",
+                         "-A", "scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"], timeout=120)
+        finally:
+            pwfile.unlink(missing_ok=True)
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as fh:
             fh.write(f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{base}'\n"
                      "fsync = off\nmax_connections = 30\n")

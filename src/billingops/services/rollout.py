@@ -80,12 +80,13 @@ def rollback(session: Session, target: Target, *, to: str | None = None, take_lo
     from billingops.clouds.health import HealthChecker
     from billingops.clouds.rollout import Waiting
     from billingops.locks import deploy_lock
+    from billingops.locks.heartbeat import fence_all
 
     env = session.env()
     outputs = resolve_outputs(env, target.overrides(), _needed(env, None))
     if env.is_prod and not session.ui.confirm(f"Roll back {env.name} ({env.cloud})?", flag="--yes"):
         raise Refused("The rollback of prod was not confirmed: nothing was changed.", hint="Answer y, or pass --yes.")
-    adapter = rollout_adapter(env, outputs, health_url=target.url)
+    adapter = rollout_adapter(env, outputs, health_url=target.url, fence=fence_all)
     audit = session.audit()
     audit.record("rollback.start", env=env.name, cloud=env.cloud, service=adapter.service, to=to or "previous")
     report = RolloutReport(env.name, env.cloud, "", "")
@@ -120,12 +121,13 @@ def perform_rollout(session: Session, env: EnvConfig, outputs: Mapping[str, Any]
     from billingops.clouds.rollout import default_repository
     from billingops.imageref import parse_image
     from billingops.locks import deploy_lock
+    from billingops.locks.heartbeat import fence_all
 
     ref = parse_image(image_value, default_repository(env, outputs))
     registry = registry or image_registry(env, outputs)
     digest = registry.require(ref)
     session.ui.say(f"image {ref} found ({digest or 'digest unknown'})")
-    adapter = adapter or rollout_adapter(env, outputs, health_url=health_url)
+    adapter = adapter or rollout_adapter(env, outputs, health_url=health_url, fence=fence_all)
     report = RolloutReport(env.name, env.cloud, str(ref), digest, dry_run=dry_run)
     if dry_run:
         current = adapter.current()

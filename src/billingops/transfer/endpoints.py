@@ -8,15 +8,19 @@ PostgreSQL is read as the master instead (output database_master_secret_id) wher
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from billingops import redact
 from billingops.config import EnvConfig
 from billingops.errors import BillingOpsError, ConfigError, UsageError
 from billingops.transfer.postgres.conn import PgEndpoint
+
+if TYPE_CHECKING:
+    from billingops.transfer.postgres.server_ca import CaLookup
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +158,12 @@ def resolve(
     flags: dict[str, Any],
     outputs_reader: Any = None,
     store_factory: Any = None,
+    server_ca: Callable[[EnvConfig, str], CaLookup] | None = None,
 ) -> Endpoints:
     """Build the four endpoints; `flags` has source_postgres, target_postgres, source_redis, target_redis, the
     four CA files (source/target _redis_ca, _sslrootcert) and allow_insecure_redis_tls. Cloud look-ups happen
-    only for endpoints without a flag."""
+    only for endpoints without a flag. `server_ca(env, host)` looks up the CA of a GCP side's Cloud SQL
+    instance when no CA is known otherwise (None: no look-up)."""
     from billingops.transfer.redis.copy import RedisEndpoint
 
     found = Endpoints()
@@ -170,7 +176,10 @@ def resolve(
             if not url:
                 url = _lookup(lookups, env, side, outputs_reader, store_factory).url("postgres", flag)
             ca_file, ca_from = _pg_ca(flags, side, env)
-            setattr(found, f"{side}_pg", PgEndpoint.parse(url, side, flag, ca_file=ca_file, ca_from=ca_from))
+            pg = PgEndpoint.parse(url, side, flag, ca_file=ca_file, ca_from=ca_from)
+            if server_ca is not None and env is not None and env.cloud == "gcp" and pg.tls and pg.tls.fallback:
+                pg = _with_cloud_sql_ca(pg, env, flag, server_ca)
+            setattr(found, f"{side}_pg", pg)
         if want_redis:
             url = flags.get(f"{side}_redis")
             flag, ca_flag = f"--{side}-redis", f"--{side}-redis-ca"
@@ -184,6 +193,21 @@ def resolve(
             setattr(found, f"{side}_redis", RedisEndpoint(url, str(ca) if ca else None))
     found.insecure_redis = tuple(insecure)
     return found
+
+
+def _with_cloud_sql_ca(pg: PgEndpoint, env: EnvConfig, flag: str,
+                       server_ca: Callable[[EnvConfig, str], CaLookup]) -> PgEndpoint:
+    """`pg` verified with its Cloud SQL instance's server CA, or still `require` with the reason why not."""
+    from dataclasses import replace
+
+    from billingops.transfer.postgres import tls as pg_tls
+
+    found = server_ca(env, pg.params().get("host") or "")
+    if found.ca_file is not None:
+        return PgEndpoint.parse(pg.url, pg.role, flag, ca_file=found.ca_file, ca_from=found.ca_from,
+                                hostname_can_match=found.hostname_can_match)
+    log.warning("%s: %s", flag, found.why_not)
+    return replace(pg, tls=pg_tls.still_unverified(pg.tls, found.why_not, f"--{pg.role}-sslrootcert")) if pg.tls else pg
 
 
 def _pg_ca(flags: dict[str, Any], side: str, env: EnvConfig | None) -> tuple[Path | None, str]:

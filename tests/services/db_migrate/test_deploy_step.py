@@ -36,7 +36,7 @@ def make_ctx(project, outputs, *, sandbox=None, dry_run=False) -> StepContext:
 
 
 def test_sandbox_runs_the_shipped_migrations_for_real(tmp_path, db_url):
-    sandbox = SimpleNamespace(database_url=db_url)
+    sandbox = SimpleNamespace(connect_url=lambda: db_url)
     dry = migrate_db.run(make_ctx(tmp_path, {}, sandbox=sandbox, dry_run=True))
     assert dry.startswith("dry run: would apply 5")
     ctx = make_ctx(tmp_path, {}, sandbox=sandbox)
@@ -47,7 +47,7 @@ def test_sandbox_runs_the_shipped_migrations_for_real(tmp_path, db_url):
 
 def test_sandbox_without_postgres_skips_visibly(tmp_path):
     with pytest.raises(Skip, match="skipped in sandbox: the sandbox has no local PostgreSQL"):
-        migrate_db.run(make_ctx(tmp_path, {}, sandbox=SimpleNamespace(database_url=None)))
+        migrate_db.run(make_ctx(tmp_path, {}, sandbox=SimpleNamespace(connect_url=lambda: None)))
 
 
 def test_real_mode_reads_the_database_url_secret(tmp_path, db_url, moto):

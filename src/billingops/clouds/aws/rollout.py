@@ -18,7 +18,7 @@ from typing import Any
 
 from billingops.clouds.base import aws_client, aws_errors
 from billingops.clouds.health import HealthChecker
-from billingops.clouds.rollout import Progress, Revision, RolloutOutcome, Waiting, output_value
+from billingops.clouds.rollout import Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence, output_value
 from billingops.config import EnvConfig
 from billingops.errors import CloudError, StepFailed, UsageError
 
@@ -30,8 +30,10 @@ class EcsRollout:
 
     def __init__(self, ecs: Any, *, cluster: str, service: str, container: str | None = None,
                  health_url: str | None = None, declared: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, fence: Fence | None = None) -> None:
         self.ecs = ecs
+        # Called before each write (register, update): raises (LockLost) once the run lost its deploy lock.
+        self.fence = fence or no_fence
         self.declared = declared  # terraform's latest revision (output task_definition_arn), if known
         self.cluster = cluster
         self.service = service
@@ -41,14 +43,15 @@ class EcsRollout:
 
     @classmethod
     def from_env(
-        cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None
+        cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None,
+        fence: Fence | None = None,
     ) -> EcsRollout:
         cluster = output_value(outputs, "ecs_cluster_name", what="the ECS cluster", flag="--cluster")
         service = output_value(outputs, "service_name", what="the ECS service", flag="--service")
         return cls(aws_client("ecs", env.region), cluster=cluster, service=service,
                    container=outputs.get("container_name") or None,
                    health_url=health_url or outputs.get("load_balancer_url") or None,
-                   declared=outputs.get("task_definition_arn") or None)
+                   declared=outputs.get("task_definition_arn") or None, fence=fence)
 
     # -- reading -------------------------------------------------------------------------------------
     def health_base_url(self) -> str | None:
@@ -111,7 +114,7 @@ class EcsRollout:
         if lag is not None:
             progress(lag)
         base = self.task_definition(self.declared) if self.declared else old
-        new_arn = revision_with_image(self.ecs, base, image, self.container)
+        new_arn = revision_with_image(self.ecs, base, image, self.container, fence=self.fence)
         origin = f"from terraform's {_short(base['taskDefinitionArn'])}; " if self.declared else ""
         progress(f"registered task definition {_short(new_arn)} ({origin}image {image}; previous {_short(previous)})")
         self._point_service_at(new_arn)
@@ -195,6 +198,7 @@ class EcsRollout:
             self.sleep(waiting.poll)
 
     def _point_service_at(self, arn: str) -> None:
+        self.fence(f"updating ECS service {self.service} to {_short(arn)}")
         with aws_errors(f"Updating ECS service {self.service} to {_short(arn)}"):
             self.ecs.update_service(cluster=self.cluster, service=self.service, taskDefinition=arn)
 
@@ -248,7 +252,8 @@ def revision_lag(serving: str | None, declared: str | None) -> str | None:
             "terraform's task definition changes are not served until `billingops rollout` (or deploy) runs")
 
 
-def revision_with_image(ecs: Any, base: Mapping[str, Any], image: str, container: str | None) -> str:
+def revision_with_image(ecs: Any, base: Mapping[str, Any], image: str, container: str | None, *,
+                        fence: Fence | None = None) -> str:
     """The ARN of a revision that is `base` with only the image changed: the family's latest revision when it
     is exactly that (a migration task or an earlier attempt registered it), else a newly registered one."""
     model = ecs.meta.service_model
@@ -259,6 +264,7 @@ def revision_with_image(ecs: Any, base: Mapping[str, Any], image: str, container
     latest = {**reply["taskDefinition"], "tags": reply.get("tags") or []}
     if image_of(latest, container) == image and with_image(latest, image, container, model) == spec:
         return str(latest["taskDefinitionArn"])
+    (fence or no_fence)(f"registering a new revision of task definition family {family}")
     with aws_errors(f"Registering a new revision of task definition family {family}"):
         return str(ecs.register_task_definition(**spec)["taskDefinition"]["taskDefinitionArn"])
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
-from billingops.clouds.database import Backup, BackupsView, DatabaseInfo, Progress, RestoreResult, iso
+from billingops.clouds.database import Backup, BackupsView, DatabaseInfo, Progress, RestoreResult, ServerCa, iso
 from billingops.config import EnvConfig
 from billingops.errors import CloudError, ConfigError
 
@@ -67,6 +67,32 @@ class GcpDatabase:
                 f"Checking whether Cloud SQL instance {instance} exists failed: {exc}.",
                 hint="Check permissions and the project.",
             ) from None
+
+    def server_ca_for(self, host: str) -> ServerCa | None:
+        """The server CA of the project's instance whose IP address or DNS name is `host` (None: no such one).
+
+        serverCaMode decides what the certificate proves: GOOGLE_MANAGED_INTERNAL_CA (and unspecified) is a
+        per-instance CA whose server certificate names project:instance, not the IP, so only the CA can be
+        checked (verify-ca); the CAS-based modes put the instance's dnsName in the certificate, so a
+        connection by that name is verify-full.
+        """
+        wanted = host.lower().rstrip(".")
+        with gcp_errors(f"Listing the Cloud SQL instances of project {self.project}"):
+            pager = self.instances.list(request={"project": self.project}, timeout=GCP_TIMEOUT)
+            # The v1beta4 pager iterates the responses' `warnings`, not their instances: read the pages.
+            listed = [item for page in pager.pages for item in page.items]
+        match = next((i for i in listed if wanted in {a.ip_address for a in i.ip_addresses} | _dns_names(i)), None)
+        if match is None:
+            return None
+        raw = self._get(match.name)
+        pem = raw.server_ca_cert.cert if raw.server_ca_cert else ""
+        if not pem:
+            raise CloudError(f"Cloud SQL instance {raw.name} has no server CA certificate (serverCaCert).",
+                             hint="Check the instance in the console (Connections > Security).")
+        mode = _enum(raw.settings.ip_configuration.server_ca_mode) or "CA_MODE_UNSPECIFIED"
+        cas = mode in ("GOOGLE_MANAGED_CAS_CA", "CUSTOMER_MANAGED_CAS_CA")
+        return ServerCa(instance=raw.connection_name or f"{self.project}:{raw.name}", pem=pem, ca_mode=mode,
+                        names_host=cas and wanted in _dns_names(raw))
 
     def _recovery_window(self, instance: str) -> tuple[str | None, str | None]:
         try:
@@ -208,6 +234,11 @@ class GcpDatabase:
             self.instances.delete(
                 request={"project": self.project, "instance": instance}, timeout=GCP_TIMEOUT
             )
+
+
+def _dns_names(raw: Any) -> set[str]:
+    names = {raw.dns_name, *(d.name for d in raw.dns_names)}
+    return {n.lower().rstrip(".") for n in names if n}
 
 
 def _enum(value: Any) -> str:

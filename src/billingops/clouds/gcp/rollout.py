@@ -28,7 +28,7 @@ from typing import Any
 from billingops.clouds.base import GCP_TIMEOUT, gcp_client_kwargs, gcp_errors
 from billingops.clouds.gcp.readiness import app_index, probe_path, ready_state, refuse_run_app
 from billingops.clouds.health import HealthChecker
-from billingops.clouds.rollout import Progress, Revision, RolloutOutcome, Waiting, output_value
+from billingops.clouds.rollout import Fence, Progress, Revision, RolloutOutcome, Waiting, no_fence, output_value
 from billingops.config import EnvConfig
 from billingops.errors import ConfigError, StepFailed, UsageError
 
@@ -41,9 +41,11 @@ class CloudRunRollout:
     cloud = "gcp"
 
     def __init__(self, services: Any, revisions: Any, *, project: str, region: str, service: str,
-                 health_url: str | None = None, tag: str = CANDIDATE_TAG, candidate_url: str | None = None
-                 ) -> None:
+                 health_url: str | None = None, tag: str = CANDIDATE_TAG, candidate_url: str | None = None,
+                 fence: Fence | None = None) -> None:
         self.services = services
+        # Called before each UpdateService: raises (LockLost) once the run lost its deploy lock.
+        self.fence = fence or no_fence
         self.revisions = revisions
         self.service = service
         self.name = f"projects/{project}/locations/{region}/services/{service}"
@@ -52,8 +54,8 @@ class CloudRunRollout:
         self.candidate_url = candidate_url or None
 
     @classmethod
-    def from_env(cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None
-                 ) -> CloudRunRollout:
+    def from_env(cls, env: EnvConfig, outputs: Mapping[str, Any], *, health_url: str | None = None,
+                 fence: Fence | None = None) -> CloudRunRollout:
         from google.cloud import run_v2
 
         project = outputs.get("project_id") or env.gcp_project
@@ -65,7 +67,7 @@ class CloudRunRollout:
         return cls(run_v2.ServicesClient(**kwargs), run_v2.RevisionsClient(**kwargs), project=str(project),
                    region=str(outputs.get("region") or env.region), service=service,
                    health_url=health_url or outputs.get("load_balancer_url") or None,
-                   candidate_url=outputs.get("candidate_url") or None)
+                   candidate_url=outputs.get("candidate_url") or None, fence=fence)
 
     # -- reading -------------------------------------------------------------------------------------
     def get(self) -> Any:
@@ -180,6 +182,7 @@ class CloudRunRollout:
 
         polling = Retry(initial=waiting.poll, maximum=max(waiting.poll * 4, waiting.poll), multiplier=1.5,
                         timeout=waiting.timeout)
+        self.fence(f"{action} on Cloud Run service {self.service}")
         with gcp_errors(f"{action} on Cloud Run service {self.service}",
                         hint="Nothing else was changed; check the revision's logs, fix the cause and retry."):
             operation = self.services.update_service(request=run_v2.UpdateServiceRequest(service=svc),

@@ -89,6 +89,7 @@ def migrate(session: Session, *, database_url: str | None = None, via: str | Non
                 cloud=env.cloud,
                 mode="direct",
                 applied=[s.name for s in report.applied],
+                tls=report.tls,
             )
     return report
 

@@ -54,11 +54,16 @@ class Migrator:
         *,
         lock_wait: float = 60.0,
         say: Callable[[str], None] | None = None,
+        fence: Callable[[str], None] | None = None,
     ) -> None:
+        from billingops.locks.heartbeat import fence_all
+
         self.conn = conn
         self.migrations = list(migrations)
         self.lock_wait = lock_wait
         self.say = say or log.info
+        # Before each file: a run that lost its deploy lock (LockLost, exit 4) applies nothing more.
+        self.fence = fence or fence_all
 
     # -- reading ---------------------------------------------------------------------------------
     def ledger(self) -> dict[int, dict[str, Any]]:
@@ -127,6 +132,7 @@ class Migrator:
             self.conn.execute(_CREATE_LEDGER)
             done: list[MigrationState] = []
             for migration in self.pending():
+                self.fence(f"applying migration {migration.label}")
                 done.append(self._apply(migration))
             return done
         finally:

@@ -37,6 +37,7 @@ class MigrateReport:
     pending: list[str] = field(default_factory=list)
     task: str | None = None
     seconds: float | None = None
+    tls: str = ""  # how the connection was protected, and where its CA came from
 
 
 def database_url(
@@ -148,7 +149,9 @@ def migrate_direct(
 
     migrations = discover(env.migrations_dir)
     report = MigrateReport(env.name, "direct", dry_run, describe(url) + (f" via {via}" if via else ""))
-    with connect(url, via=via, ca_file=env.rds_ca_bundle if env.cloud == "aws" else None, say=say) as conn:
+    with connect(url, via=via, ca_file=env.rds_ca_bundle if env.cloud == "aws" else None, say=say,
+                 cloud_sql_env=env if env.cloud == "gcp" else None,
+                 on_tls=lambda shown: setattr(report, "tls", shown)) as conn:
         if app_password:
             conn.execute("SELECT set_config(%s, %s, false)", (APP_ROLE_SETTING, scram_verifier(app_password)))
         migrator = Migrator(conn, migrations, lock_wait=lock_wait, say=say)
@@ -164,5 +167,6 @@ def status(env: EnvConfig, url: str, *, via: str | None = None) -> list[Migratio
     from billingops.services.db_migrate.files import discover
     from billingops.services.db_migrate.runner import Migrator
 
-    with connect(url, via=via, ca_file=env.rds_ca_bundle if env.cloud == "aws" else None) as conn:
+    with connect(url, via=via, ca_file=env.rds_ca_bundle if env.cloud == "aws" else None,
+                 cloud_sql_env=env if env.cloud == "gcp" else None) as conn:
         return Migrator(conn, discover(env.migrations_dir)).status()

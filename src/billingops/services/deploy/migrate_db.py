@@ -23,7 +23,7 @@ def run(ctx: StepContext) -> str:
 
     env = ctx.env
     if ctx.sandbox is not None:
-        url = ctx.sandbox.database_url
+        url = ctx.sandbox.connect_url()  # with the sandbox's PostgreSQL password, never shown
         if not url:
             ctx.skip_in_sandbox("the sandbox has no local PostgreSQL (it could not be started)")
         report = service.migrate_direct(env, url, dry_run=ctx.dry_run, say=ctx.output.say,

@@ -81,6 +81,7 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
     """The dry run or the real run; `bars` shows live progress on a terminal (default: lines on session.ui)."""
     from billingops.config import parse_duration
     from billingops.transfer import endpoints
+    from billingops.transfer.postgres import server_ca
 
     check(request)
     wait = parse_duration(request.lock_wait, "--lock-wait") if request.lock_wait else 0.0
@@ -102,6 +103,7 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         want_pg=want_pg,
         want_redis=want_redis,
         flags=flags,
+        server_ca=lambda env, host: server_ca.cloud_sql(env, host, settings.runs_dir / "server-ca"),
     )
     base = {"source": request.source, "target": request.target, "env": env_name, "endpoints": found.shown(),
             "verify": request.verify, **tls_report(found, session.ui.warn)}

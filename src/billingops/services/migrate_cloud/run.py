@@ -90,6 +90,7 @@ def _run(
     replace: bool,
     split_mb: float | None,
 ) -> dict[str, Any]:
+    from billingops.locks.heartbeat import fence_all
     from billingops.transfer import plan
     from billingops.transfer.postgres import migrate as postgres_migrate
     from billingops.transfer.postgres import preflight as postgres_preflight
@@ -120,7 +121,8 @@ def _run(
                 found.source_pg,
                 found.target_pg,
                 pg_checked,
-                postgres_migrate.PgOptions(jobs=jobs, verify=verify, split_mb=split_mb, resumed=resume),
+                postgres_migrate.PgOptions(jobs=jobs, verify=verify, split_mb=split_mb, resumed=resume,
+                                           fence=fence_all),
                 state["postgres"],
                 journal.save,
                 reporter,

@@ -159,13 +159,15 @@ class DataPhase:
 
             started_fks: set[str] = set()
             # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
+            def copy(u: postgres_units.Unit) -> Any:
+                if self.options.fence is not None:  # a run that lost its deploy lock copies nothing more
+                    self.options.fence(f"copying {u.table.key}")
+                if postgres_smallcopy.is_small(u):
+                    return postgres_smallcopy.copy_small(u, sessions)
+                return postgres_copy.copy_unit(u, self.source, self.target, snapshot)
+
             pending: dict[cf.Future[Any], postgres_units.Unit | _IndexBatch | _KeyBatch] = {
-                (
-                    pool.submit(postgres_smallcopy.copy_small, u, sessions)
-                    if postgres_smallcopy.is_small(u)
-                    else pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot)
-                ): u
-                for u in units
+                pool.submit(copy, u): u for u in units
             }
             schedule()
             try:

@@ -36,6 +36,8 @@ class PgOptions:
     verify: str = "full"
     split_mb: float | None = None
     resumed: bool = False
+    # Called as each table copy unit starts; raises (LockLost, exit 4) once the run lost its deploy lock.
+    fence: Callable[[str], None] | None = None
 
 
 @dataclass

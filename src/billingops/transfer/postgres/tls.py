@@ -30,6 +30,7 @@ class TlsChoice:
     mode: str
     note: str
     params: tuple[tuple[str, str], ...] = ()
+    fallback: bool = False  # `require` only because no CA is known: a CA looked up elsewhere may replace it
 
     @property
     def verified(self) -> bool:
@@ -70,7 +71,12 @@ def decide(params: dict[str, str], *, ca_file: Path | None, ca_flag: str, ca_fro
         return TlsChoice("none", "loopback: a local server or a tunnel; the certificate is not checked here")
     if sslmode in WEAK:
         return TlsChoice(sslmode, f"as given: not encrypted or not checked; pass {ca_flag} for verify-full")
-    return TlsChoice("require", f"no CA known: pass {ca_flag}", (("sslmode", "require"),))
+    return TlsChoice("require", f"no CA known: pass {ca_flag}", (("sslmode", "require"),), fallback=True)
+
+
+def still_unverified(choice: TlsChoice, why: str, ca_flag: str) -> TlsChoice:
+    """The `require` fallback, saying why the CA looked up for it could not be had."""
+    return TlsChoice(choice.mode, f"no CA known: {why}; pass {ca_flag}", choice.params, fallback=True)
 
 
 def _verify_mode(sslmode: str, hostname_can_match: bool) -> str:
