@@ -57,11 +57,7 @@ class DataPhase:
         todo = [t for t in tables if t.key not in done]
         split = postgres_units.split_bytes_for(tables, self.options.jobs, self.options.split_mb)
         plan = self.post_plan()
-        references: dict[str, set[str]] = {}
-        for fk in plan.foreign_keys:
-            references.setdefault(fk.table, set()).add(fk.referenced)
-        order = postgres_units.copy_order(todo, references)
-        units = postgres_units.plan_units(todo, split_bytes=split, order=order)
+        units = postgres_units.plan_units(todo, split_bytes=split)
         if self.options.resumed:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
