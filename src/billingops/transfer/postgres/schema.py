@@ -112,6 +112,13 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
 """
 
 
+def split_constraints(entries: list[str]) -> tuple[list[str], list[str]]:
+    """A table's per-table entries as (keys: primary, unique, exclusion; plain indexes). A key is added by
+    ALTER TABLE, whose lock excludes any other build on the table; CREATE INDEX builds can run side by side."""
+    constraints = [e for e in entries if _entry_type(e) != "INDEX"]
+    return constraints, [e for e in entries if _entry_type(e) == "INDEX"]
+
+
 # Foreign keys between copied tables, with the index each one's referenced key uses.
 _FOREIGN_KEYS = """
 SELECT n.nspname, t.relname, c.conname, format('%s.%s', n.nspname, t.relname),
