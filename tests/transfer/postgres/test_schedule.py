@@ -101,6 +101,7 @@ def test_big_table_keys_first_then_its_indexes_side_by_side(tmp_path: Path, domi
     assert len(key_built) == 1 and len(index_starts) == 3
     assert all(len(entries) == 1 for _, entries in index_starts)  # one CREATE INDEX per session
     assert key_built[0] < min(i for i, _ in index_starts)  # the primary key (ALTER TABLE) went first
+    assert " entries_memo_idx " in index_starts[0][1][0]  # the biggest index (64-char text) started first
     assert len(met) == 2 and not meet.broken  # two index builds of the big table ran at the same time
     with psycopg.connect(empty_target) as conn:
         indexes = {r[0] for r in conn.execute(
@@ -111,3 +112,15 @@ def test_big_table_keys_first_then_its_indexes_side_by_side(tmp_path: Path, domi
         rows = conn.execute("SELECT count(*) FROM ledger.entries").fetchone()[0]
     assert indexes == {"entries_pkey", "entries_account_idx", "entries_amount_idx", "entries_memo_idx"}
     assert keys == 2 and rows == BIG_ROWS
+
+
+def test_split_constraints_puts_keys_apart_and_the_biggest_index_first():
+    entries = [
+        "3; 1259 3 INDEX ledger entries_small_idx -",
+        "1; 2606 1 CONSTRAINT ledger entries entries_pkey -",
+        "2; 1259 2 INDEX ledger entries_big_idx -",
+    ]
+    sizes = {entries[0]: 10, entries[2]: 1000}
+    keys, indexes = postgres_schema.split_constraints(entries, sizes)
+    assert keys == [entries[1]]
+    assert indexes == [entries[2], entries[0]]

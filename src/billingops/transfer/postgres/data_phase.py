@@ -114,7 +114,7 @@ class DataPhase:
                 if sizes.get(key, 0) < PARALLEL_INDEX_BYTES or len(entries) < 2:
                     to_index.append(key)
                     return
-                constraints, indexes = postgres_schema.split_constraints(entries)
+                constraints, indexes = postgres_schema.split_constraints(entries, plan.index_bytes)
                 if constraints:
                     big_left[key] = 1
                     big_queue.append(_IndexBatch((key,), tuple(constraints), then=tuple(indexes)))
