@@ -89,8 +89,10 @@ class DataPhase:
         ):
 
             fks_done: list[str] = self.state.setdefault("foreign_keys_done", [])
-            # Tables copied whole in this run (COPY FREEZE: all-visible), where index-only scans pay off.
-            frozen = {u.table.key for u in units if not u.split}
+            # A fresh run's small tables are empty: their COPY needs no TRUNCATE (nor FREEZE) before it.
+            fresh = not self.options.resumed
+            # Tables copied whole in this run with COPY FREEZE (all-visible), where index-only scans pay off.
+            frozen = {u.table.key for u in units if not u.split and not (fresh and postgres_smallcopy.is_small(u))}
             sizes = {t.key: t.bytes for t in tables}
             # Small tables whose rows are in and whose indexes are not built yet, in the order they finished.
             to_index: list[str] = []
@@ -213,7 +215,7 @@ class DataPhase:
             # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
             pending: dict[cf.Future[Any], postgres_units.Unit | _IndexBatch | _KeyBatch] = {
                 (
-                    pool.submit(postgres_smallcopy.copy_small, u, sessions)
+                    pool.submit(postgres_smallcopy.copy_small, u, sessions, fresh=fresh)
                     if postgres_smallcopy.is_small(u)
                     else pool.submit(postgres_copy.copy_unit, u, self.source, self.target, snapshot)
                 ): u
