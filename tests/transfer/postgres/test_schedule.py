@@ -124,3 +124,16 @@ def test_split_constraints_puts_keys_apart_and_the_biggest_index_first():
     keys, indexes = postgres_schema.split_constraints(entries, sizes)
     assert keys == [entries[1]]
     assert indexes == [entries[2], entries[0]]
+
+
+def test_ready_keys_are_shared_between_free_workers_in_groups_that_touch_no_common_table():
+    from billingops.transfer.postgres.data_phase import first_share
+
+    # three groups: each head is referenced by its children (one session must add those one after the other)
+    keys = [postgres_schema.ForeignKey(f"{g}{c}", f"s.c{g}{c}", f"s.head{g}") for g in range(3) for c in range(4)]
+    share = first_share(keys, 2)
+    rest = [fk for fk in keys if fk not in share]
+    assert share and rest  # both workers get keys
+    assert not {t for fk in share for t in fk.tables} & {t for fk in rest for t in fk.tables}
+    assert {fk.referenced for fk in share} == {"s.head0"} and len(share) == 4  # whole groups, about half
+    assert first_share(keys, 1) == keys

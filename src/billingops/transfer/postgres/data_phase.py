@@ -158,14 +158,30 @@ class DataPhase:
                         options = maintenance_options()
                         pending[restore(f"indexes-{batch.keys[0]}", list(batch.entries), options)] = batch
                         continue
-                    if to_index:
-                        batch = _IndexBatch(tuple(to_index))
-                        to_index.clear()
-                        entries = [e for key in batch.keys for e in plan.per_table.get(key, [])]
-                        pending[restore(f"indexes-{batch.keys[0]}-{len(batch.keys)}", entries, "")] = batch
+                    # While tables still copy, one small-table batch at a time if keys are waiting: the keys
+                    # take the other worker (their tables are in and indexed) instead of waiting for the last
+                    # table's indexes, and the next batch gathers every table finished meanwhile (one process
+                    # for more tables). Once the copies are done, the tables left share the free workers.
+                    copying = any(isinstance(w, postgres_units.Unit) for w in pending.values())
+                    if to_index and not (copying and small_batch_running()):
+                        start_small_batch(1 if copying else index_slots())
                         continue
-                    if not start_foreign_keys():
+                    if start_foreign_keys():
+                        continue
+                    if not to_index:
                         return
+                    start_small_batch(1)
+
+            def small_batch_running() -> bool:
+                return any(isinstance(w, _IndexBatch) and w.entries is None for w in pending.values())
+
+            def start_small_batch(parts: int) -> None:
+                """One pg_restore for the first of `parts` shares of the tables waiting for their indexes."""
+                take = -(-len(to_index) // max(1, parts))
+                batch = _IndexBatch(tuple(to_index[:take]))
+                del to_index[:take]
+                entries = [e for key in batch.keys for e in plan.per_table.get(key, [])]
+                pending[restore(f"indexes-{batch.keys[0]}-{len(batch.keys)}", entries, "")] = batch
 
             def start_foreign_keys() -> bool:
                 # Adding a foreign key locks both tables (SHARE ROW EXCLUSIVE): keys are added one after the
@@ -184,6 +200,9 @@ class DataPhase:
                     batch.append(fk)
                 if not batch:
                     return False
+                # Free workers share the ready keys: this batch takes its part, whole groups of keys that share
+                # tables (they must go one after the other); the next call finds the rest disjoint from it.
+                batch = first_share(batch, index_slots())
                 # A key on the target implies its tables are journaled as copied and indexed: a resumed run
                 # never empties a table a key already references.
                 saver.flush()
@@ -271,6 +290,31 @@ class DataPhase:
                 raise
             finally:
                 saver.flush()
+
+
+def first_share(keys: list[postgres_schema.ForeignKey], parts: int) -> list[postgres_schema.ForeignKey]:
+    """The first of `parts` shares of `keys`, about equal, whose tables none of the other shares touch: keys
+    linked by a shared table (directly or through other keys) stay in one share, in their order."""
+    if parts <= 1 or len(keys) <= 1:
+        return keys
+    group: dict[str, str] = {}  # union-find over tables
+
+    def root(table: str) -> str:
+        while group.setdefault(table, table) != table:
+            table = group[table]
+        return table
+
+    for fk in keys:
+        group[root(fk.table)] = root(fk.referenced)
+    by_group: dict[str, list[postgres_schema.ForeignKey]] = {}
+    for fk in keys:
+        by_group.setdefault(root(fk.table), []).append(fk)
+    share: list[postgres_schema.ForeignKey] = []
+    for members in by_group.values():
+        if share and len(share) + len(members) > len(keys) / parts:
+            continue
+        share.extend(members)
+    return share
 
 
 @dataclass(frozen=True)
