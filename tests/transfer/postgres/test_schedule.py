@@ -137,3 +137,31 @@ def test_ready_keys_are_shared_between_free_workers_in_groups_that_touch_no_comm
     assert not {t for fk in share for t in fk.tables} & {t for fk in rest for t in fk.tables}
     assert {fk.referenced for fk in share} == {"s.head0"} and len(share) == 4  # whole groups, about half
     assert first_share(keys, 1) == keys
+
+
+def test_the_post_data_plan_is_read_while_the_target_creates_the_schema(tmp_path: Path, dominant_source,
+                                                                        empty_target, monkeypatch):
+    # Each waits for the other at a barrier: it only opens when both run at the same time.
+    meet = threading.Barrier(2, timeout=60)
+    real_restore, real_plan = postgres_schema.restore_pre_data, postgres_schema.plan_post_data
+
+    def restore_pre_data(*args: Any, **kw: Any) -> Any:
+        meet.wait()
+        return real_restore(*args, **kw)
+
+    def plan_post_data(*args: Any, **kw: Any) -> Any:
+        meet.wait()
+        return real_plan(*args, **kw)
+
+    monkeypatch.setattr(postgres_schema, "restore_pre_data", restore_pre_data)
+    monkeypatch.setattr(postgres_schema, "plan_post_data", plan_post_data)
+    source = PgEndpoint.parse(dominant_source, "source", "--source")
+    target = PgEndpoint.parse(empty_target, "target", "--target")
+    checked = postgres_preflight.preflight(source, target)
+    with Reporter(_Quiet()) as reporter:
+        result = postgres_migrate.PgMigration(
+            source, target, checked, postgres_migrate.PgOptions(jobs=2, verify="counts"), {}, lambda: None,
+            reporter, tmp_path / "work",
+        ).run()
+    assert not meet.broken
+    assert result.verification is not None and result.verification.ok
