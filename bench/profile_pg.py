@@ -34,6 +34,8 @@ LOG_SETTINGS = {
     "log_connections": "on",
     "log_disconnections": "on",
     "log_line_prefix": "'%m [%p] app=%a '",
+    # every index build and key validation with its duration, to read the critical path (--save keeps the logs)
+    "log_min_duration_statement": "200",
 }
 RATE = 50  # py-spy samples per second
 

@@ -65,7 +65,14 @@ def migrate_cloud(
         "--allow-insecure-redis-tls",
         help="Accept a Redis URL with ssl_cert_reqs=none (no certificate check); warned about and audited.",
     )] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel COPY pipes / Redis workers.")] = 2,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="PostgreSQL: parallel COPY workers, and as many index builds beside them.",
+    )] = 2,
+    redis_jobs: Annotated[int, typer.Option(
+        "--redis-jobs",
+        help="Redis worker processes per database (one keeps up with one source server; each extra one "
+        "scans the whole keyspace again).",
+    )] = 1,
     verify: Annotated[str, choice_option("--verify", ("counts", "full"), metavar="MODE",
                                          help="Verification: counts, or full (checksums).")] = "full",
     dry_run: Annotated[
@@ -93,7 +100,7 @@ def migrate_cloud(
         source_redis=source_redis, target_redis=target_redis, source_redis_ca=source_redis_ca,
         target_redis_ca=target_redis_ca, source_sslrootcert=source_sslrootcert,
         target_sslrootcert=target_sslrootcert, allow_insecure_redis_tls=allow_insecure_redis_tls, jobs=jobs,
-        verify=verify, dry_run=dry_run, resume=resume,
+        redis_jobs=redis_jobs, verify=verify, dry_run=dry_run, resume=resume,
         replace_target=replace_target, split_larger_than=split_larger_than, lock_wait=lock_wait, no_lock=no_lock,
     )
     output = session.output

@@ -116,3 +116,30 @@ def test_dry_run_reports_keys_per_db(run_cli, billing_source, empty_target, sour
     assert doc["redis"]["source"]["dbs"] == {"0": 504, "3": 54}
     assert doc["redis"]["target_keys"] == 0
     assert redis.Redis.from_url(target_redis.url(0)).dbsize() == 0
+
+
+def test_redis_copies_with_one_worker_whatever_postgres_jobs_says(run_cli, source_redis, target_redis):
+    # --jobs is PostgreSQL's: on one source server a second Redis worker re-SCANs the keyspace for nothing.
+    from billingops.transfer.redis.copy import PARALLEL_MIN_KEYS
+
+    client = redis.Redis.from_url(source_redis.url(5))
+    client.mset({f"k{i}": i for i in range(PARALLEL_MIN_KEYS + 10)})  # big enough to be split into slices
+    client.close()
+    common = ("migrate-cloud", "gcp", "aws", "--env", "staging", "--only", "redis", "--source-redis",
+              source_redis.url(), "--target-redis", target_redis.url(), "--json", "--no-lock", "--verify", "counts")
+    result = run_cli(*common, "--jobs", "3")
+    assert result.returncode == 0, result.stderr
+    copied = {d["db"]: d for d in json.loads(result.stdout)["redis"]["copied"]}
+    assert copied[5]["workers"] == 1 and copied[5]["keys_copied"] == PARALLEL_MIN_KEYS + 10
+
+    again = run_cli(*common, "--redis-jobs", "2", "--replace-target", "--yes")
+    assert again.returncode == 0, again.stderr
+    copied = {d["db"]: d for d in json.loads(again.stdout)["redis"]["copied"]}
+    assert copied[5]["workers"] == 2
+
+
+def test_redis_jobs_out_of_range_is_a_usage_error(run_cli):
+    result = run_cli("migrate-cloud", "gcp", "aws", "--env", "staging", "--only", "redis", "--source-redis",
+                     "redis://127.0.0.1:1/0", "--target-redis", "redis://127.0.0.1:2/0", "--redis-jobs", "0")
+    assert result.returncode == 2, result.stderr
+    assert "--redis-jobs must be between 1 and 64" in result.stderr

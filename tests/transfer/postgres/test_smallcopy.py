@@ -74,3 +74,31 @@ def test_a_failing_table_is_named_and_the_next_one_still_copies(latin1_source, e
             assert smallcopy.copy_small(postgres_units.Unit(table("t1", ["id", "name"])), sessions).rows == 20
     finally:
         holder.close()
+
+
+def test_a_fresh_run_copies_without_truncate_a_resumed_one_empties_first(latin1_source, empty_target):
+    # A fresh run's tables were just created empty: the COPY alone (no TRUNCATE, no transaction round trips).
+    # A resumed run may find rows of the interrupted one: those are emptied in the COPY's transaction.
+    with psycopg.connect(empty_target, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t0 (id int, name text)")
+    source, target = PgEndpoint.parse(latin1_source, "source", "-"), PgEndpoint.parse(empty_target, "target", "-")
+    unit = postgres_units.Unit(table("t0", ["id", "name"]))
+
+    def filenode() -> int:
+        with psycopg.connect(empty_target) as conn:
+            return conn.execute("SELECT pg_relation_filenode('t0')").fetchone()[0]
+
+    created = filenode()
+    holder = postgres_copy.SnapshotHolder(source)
+    try:
+        with smallcopy.CopySessions(source, target, holder.snapshot) as sessions:
+            first = smallcopy.copy_small(unit, sessions, fresh=True)
+            after_fresh = filenode()
+            again = smallcopy.copy_small(unit, sessions)  # as --resume does: rows already there
+    finally:
+        holder.close()
+    assert first.rows == again.rows == 10
+    assert after_fresh == created  # no TRUNCATE: the table keeps the file pre-data created
+    assert filenode() != created  # TRUNCATE gave it a new one
+    with psycopg.connect(empty_target) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM t0").fetchone() == (10, 10)

@@ -164,7 +164,7 @@ def test_parallel_processes_split_one_database(source_redis, target_redis):
 
     (result,), events = _copy(src, dst, jobs=2, parallel_min_keys=1000)
 
-    assert result.keys_copied == 5001
+    assert result.keys_copied == 5001 and result.workers == 2
     assert events[-1]["keys"] == 5001 and events[-1]["total"] == 5001
     results = redis_verify.verify(
         src, dst, dbs=[0], mode="full", copy_started_ms=0, copy_finished_ms=0, jobs=2, parallel_min_keys=1000

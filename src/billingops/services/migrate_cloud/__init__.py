@@ -41,7 +41,8 @@ class MigrateRequest:
     source_sslrootcert: Path | None = None
     target_sslrootcert: Path | None = None
     allow_insecure_redis_tls: bool = False
-    jobs: int = 2
+    jobs: int = 2  # PostgreSQL
+    redis_jobs: int = 1  # one worker keeps up with one source server: a second one re-SCANs the keyspace
     verify: str = "full"
     dry_run: bool = False
     resume: bool = False
@@ -73,6 +74,9 @@ def check(request: MigrateRequest) -> None:
     if not 1 <= request.jobs <= 64:
         raise UsageError(f"--jobs must be between 1 and 64, not {request.jobs}.",
                          hint="Use about the number of cores.")
+    if not 1 <= request.redis_jobs <= 64:
+        raise UsageError(f"--redis-jobs must be between 1 and 64, not {request.redis_jobs}.",
+                         hint="1 (the default) keeps up with one source server.")
     if request.dry_run and request.resume:
         raise UsageError("--dry-run and --resume do not go together.", hint="Drop one of them.")
 
@@ -120,6 +124,7 @@ def run(session: Session, request: MigrateRequest, *, bars: Bars | None = None) 
         lock_env=None if request.no_lock else settings.env(env_name, request.target),
         lock_wait=wait,
         jobs=request.jobs,
+        redis_jobs=request.redis_jobs,
         verify=request.verify,
         resume=request.resume,
         replace=request.replace_target,

@@ -85,6 +85,7 @@ def _run(
     *,
     bars: Bars | None,
     jobs: int,
+    redis_jobs: int,
     verify: str,
     resume: bool,
     replace: bool,
@@ -136,7 +137,7 @@ def _run(
                 state["redis"],
                 journal,
                 reporter,
-                jobs=jobs,
+                jobs=redis_jobs,
                 verify=verify,
                 replace=replace,
             )

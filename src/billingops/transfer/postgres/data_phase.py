@@ -26,6 +26,11 @@ if TYPE_CHECKING:  # migrate.py runs this phase: its option and result types onl
     from billingops.transfer.postgres.migrate import PgOptions, PgResult
 
 
+# A table at least this big has its indexes built one per session, in parallel; smaller tables share one
+# pg_restore (a process and a connection cost more than their index builds).
+PARALLEL_INDEX_BYTES = 16 * 1024 * 1024
+
+
 class DataPhase:
     """Copy every unfinished table; build each table's indexes and keys as soon as its rows are in.
 
@@ -57,11 +62,7 @@ class DataPhase:
         todo = [t for t in tables if t.key not in done]
         split = postgres_units.split_bytes_for(tables, self.options.jobs, self.options.split_mb)
         plan = self.post_plan()
-        references: dict[str, set[str]] = {}
-        for fk in plan.foreign_keys:
-            references.setdefault(fk.table, set()).add(fk.referenced)
-        order = postgres_units.copy_order(todo, references)
-        units = postgres_units.plan_units(todo, split_bytes=split, order=order)
+        units = postgres_units.plan_units(todo, split_bytes=split)
         if self.options.resumed:
             # Split tables have one transaction per range, and a range may have committed just before the
             # interruption without reaching the journal: empty every unfinished split table first.
@@ -88,10 +89,16 @@ class DataPhase:
         ):
 
             fks_done: list[str] = self.state.setdefault("foreign_keys_done", [])
-            # Tables copied whole in this run (COPY FREEZE: all-visible), where index-only scans pay off.
-            frozen = {u.table.key for u in units if not u.split}
-            # Tables whose rows are in and whose indexes are not built yet, in the order they finished.
-            to_index: list[str] = [key for key in done if key not in indexed]
+            # A fresh run's small tables are empty: their COPY needs no TRUNCATE (nor FREEZE) before it.
+            fresh = not self.options.resumed
+            # Tables copied whole in this run with COPY FREEZE (all-visible), where index-only scans pay off.
+            frozen = {u.table.key for u in units if not u.split and not (fresh and postgres_smallcopy.is_small(u))}
+            sizes = {t.key: t.bytes for t in tables}
+            # Small tables whose rows are in and whose indexes are not built yet, in the order they finished.
+            to_index: list[str] = []
+            # Index builds of big tables, one per session, ahead of everything else: the critical path.
+            big_queue: list[_IndexBatch] = []
+            big_left: dict[str, int] = {}  # big table -> its index builds not finished yet
             fk_tables: set[str] = set()  # the tables of the foreign keys being added now
             saver = _Throttled(self.save)
 
@@ -100,20 +107,81 @@ class DataPhase:
                     1 for what in pending.values() if isinstance(what, (_IndexBatch, _KeyBatch))
                 )
 
+            def rows_in(key: str) -> None:
+                """A table's rows are in: queue its index builds. A big table's keys (primary, unique,
+                exclusion: ALTER TABLE, which locks out every other build on the table) are built first, in
+                one session; then each of its indexes in a session of its own, up to `jobs` at a time
+                (CREATE INDEX on one table do not block each other)."""
+                entries = plan.per_table.get(key, [])
+                if sizes.get(key, 0) < PARALLEL_INDEX_BYTES or len(entries) < 2:
+                    to_index.append(key)
+                    return
+                constraints, indexes = postgres_schema.split_constraints(entries, plan.index_bytes)
+                if constraints:
+                    big_left[key] = 1
+                    big_queue.append(_IndexBatch((key,), tuple(constraints), then=tuple(indexes)))
+                else:
+                    queue_index_builds(key, indexes)
+
+            def queue_index_builds(key: str, indexes: list[str] | tuple[str, ...]) -> None:
+                big_left[key] = len(indexes)
+                big_queue.extend(_IndexBatch((key,), (entry,)) for entry in indexes)
+
+            def index_built(batch: _IndexBatch) -> list[str]:
+                """The tables whose indexes are all built now that this batch is."""
+                if batch.entries is None:
+                    return list(batch.keys)
+                key = batch.keys[0]
+                big_left[key] -= 1
+                if batch.then:
+                    queue_index_builds(key, batch.then)
+                return [key] if big_left[key] == 0 else []
+
+            def maintenance_options() -> str:
+                """Parallel maintenance workers for a build that is the last pole: no COPY left, and index
+                workers that nothing else will take."""
+                copying = any(isinstance(what, postgres_units.Unit) for what in pending.values())
+                spare = index_slots() - 1 - len(big_queue) - (1 if to_index else 0)
+                if copying or spare <= 0:
+                    return ""
+                return f"-c max_parallel_maintenance_workers={spare}"
+
             def schedule() -> None:
-                """Start index and foreign key work on the free index workers, in batches: one pg_restore for
-                every table whose rows are in since the last one (many small tables cost one process, one
-                connection and one read of the dump between them, not one each), then the keys whose two
-                tables are indexed, a batch per worker."""
+                """Start index and foreign key work on the free index workers: a big table's builds first (one
+                index per session), then one pg_restore for every small table whose rows are in since the
+                last one (many small tables cost one process, one connection and one read of the dump between
+                them, not one each), then the keys whose two tables are indexed, a batch per worker."""
                 while index_slots() > 0:
-                    if to_index:
-                        batch = _IndexBatch(tuple(to_index))
-                        to_index.clear()
-                        entries = [e for key in batch.keys for e in plan.per_table.get(key, [])]
-                        pending[restore(f"indexes-{batch.keys[0]}-{len(batch.keys)}", entries, "")] = batch
+                    if big_queue:
+                        batch = big_queue.pop(0)
+                        assert batch.entries is not None  # nosec B101  # big-table batches carry their entries
+                        options = maintenance_options()
+                        pending[restore(f"indexes-{batch.keys[0]}", list(batch.entries), options)] = batch
                         continue
-                    if not start_foreign_keys():
+                    # While tables still copy, one small-table batch at a time if keys are waiting: the keys
+                    # take the other worker (their tables are in and indexed) instead of waiting for the last
+                    # table's indexes, and the next batch gathers every table finished meanwhile (one process
+                    # for more tables). Once the copies are done, the tables left share the free workers.
+                    copying = any(isinstance(w, postgres_units.Unit) for w in pending.values())
+                    if to_index and not (copying and small_batch_running()):
+                        start_small_batch(1 if copying else index_slots())
+                        continue
+                    if start_foreign_keys():
+                        continue
+                    if not to_index:
                         return
+                    start_small_batch(1)
+
+            def small_batch_running() -> bool:
+                return any(isinstance(w, _IndexBatch) and w.entries is None for w in pending.values())
+
+            def start_small_batch(parts: int) -> None:
+                """One pg_restore for the first of `parts` shares of the tables waiting for their indexes."""
+                take = -(-len(to_index) // max(1, parts))
+                batch = _IndexBatch(tuple(to_index[:take]))
+                del to_index[:take]
+                entries = [e for key in batch.keys for e in plan.per_table.get(key, [])]
+                pending[restore(f"indexes-{batch.keys[0]}-{len(batch.keys)}", entries, "")] = batch
 
             def start_foreign_keys() -> bool:
                 # Adding a foreign key locks both tables (SHARE ROW EXCLUSIVE): keys are added one after the
@@ -132,6 +200,9 @@ class DataPhase:
                     batch.append(fk)
                 if not batch:
                     return False
+                # Free workers share the ready keys: this batch takes its part, whole groups of keys that share
+                # tables (they must go one after the other); the next call finds the rest disjoint from it.
+                batch = first_share(batch, index_slots())
                 # A key on the target implies its tables are journaled as copied and indexed: a resumed run
                 # never empties a table a key already references.
                 saver.flush()
@@ -144,13 +215,15 @@ class DataPhase:
                 pending[restore(name, [fk.entry for fk in batch], options)] = _KeyBatch(tuple(batch))
                 return True
 
+            restores = iter(range(1, 1 << 62))  # list files of restores running at once never share a name
+
             def restore(name: str, entries: list[str], options: str) -> cf.Future[None]:
                 return index_pool.submit(
                     postgres_schema.restore_entries,
                     self.target,
                     self.dump(),
                     self.workdir,
-                    name,
+                    f"{name}-{next(restores)}",
                     entries,
                     jobs=1,
                     tolerate_existing=self.options.resumed,
@@ -158,17 +231,21 @@ class DataPhase:
                 )
 
             started_fks: set[str] = set()
-            # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
+
             def copy(u: postgres_units.Unit) -> Any:
                 if self.options.fence is not None:  # a run that lost its deploy lock copies nothing more
                     self.options.fence(f"copying {u.table.key}")
                 if postgres_smallcopy.is_small(u):
-                    return postgres_smallcopy.copy_small(u, sessions)
+                    return postgres_smallcopy.copy_small(u, sessions, fresh=fresh)
                 return postgres_copy.copy_unit(u, self.source, self.target, snapshot)
 
+            # What each future is: a COPY unit, a batch of tables whose indexes are being built, or of keys.
             pending: dict[cf.Future[Any], postgres_units.Unit | _IndexBatch | _KeyBatch] = {
                 pool.submit(copy, u): u for u in units
             }
+            for key in done:
+                if key not in indexed:  # a resumed run: rows in, indexes not (all) built
+                    rows_in(key)
             schedule()
             try:
                 while pending:
@@ -186,9 +263,10 @@ class DataPhase:
                                 self.reporter.event("foreign_key_added", table=fk.table, references=fk.referenced)
                             continue
                         if isinstance(what, _IndexBatch):
-                            indexed.extend(what.keys)
+                            finished_tables = index_built(what)
+                            indexed.extend(finished_tables)
                             saver.soon()
-                            for key in what.keys:
+                            for key in finished_tables:
                                 self.reporter.event("table_indexed", table=key)
                             continue
                         key = result.unit.table.key
@@ -200,7 +278,7 @@ class DataPhase:
                             done.append(key)
                             self.result.bytes += result.unit.table.bytes
                             saver.soon()
-                            to_index.append(key)
+                            rows_in(key)
                         self.reporter.unit_done(
                             key,
                             result.unit.table.bytes / result.unit.count,
@@ -217,11 +295,39 @@ class DataPhase:
                 saver.flush()
 
 
+def first_share(keys: list[postgres_schema.ForeignKey], parts: int) -> list[postgres_schema.ForeignKey]:
+    """The first of `parts` shares of `keys`, about equal, whose tables none of the other shares touch: keys
+    linked by a shared table (directly or through other keys) stay in one share, in their order."""
+    if parts <= 1 or len(keys) <= 1:
+        return keys
+    group: dict[str, str] = {}  # union-find over tables
+
+    def root(table: str) -> str:
+        while group.setdefault(table, table) != table:
+            table = group[table]
+        return table
+
+    for fk in keys:
+        group[root(fk.table)] = root(fk.referenced)
+    by_group: dict[str, list[postgres_schema.ForeignKey]] = {}
+    for fk in keys:
+        by_group.setdefault(root(fk.table), []).append(fk)
+    share: list[postgres_schema.ForeignKey] = []
+    for members in by_group.values():
+        if share and len(share) + len(members) > len(keys) / parts:
+            continue
+        share.extend(members)
+    return share
+
+
 @dataclass(frozen=True)
 class _IndexBatch:
-    """Tables whose indexes and keys one pg_restore builds."""
+    """Tables whose indexes and keys one pg_restore builds; or, for a big table, some of its entries (its keys,
+    then each index alone) and the entries to queue once these are built."""
 
     keys: tuple[str, ...]
+    entries: tuple[str, ...] | None = None  # None: every entry of every table in `keys`
+    then: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

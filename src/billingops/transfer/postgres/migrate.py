@@ -9,6 +9,7 @@ table that was not finished is emptied and copied again, so no row is ever doubl
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
 import time
 from collections.abc import Callable
@@ -168,7 +169,13 @@ class PgMigration:
 
     def _schema(self) -> None:
         self.reporter.phase("schema", "postgres: creating the schema on the target (pre-data)")
-        skipped = postgres_schema.restore_pre_data(self.target, self._dump(), self.workdir)
+        dump = self._dump()
+        # The post-data plan (a listing of the dump, two catalog queries on the source) is read while the
+        # target creates the schema: the data phase needs it first thing.
+        with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="post-data-plan") as planning:
+            plan = planning.submit(self._post_plan)
+            skipped = postgres_schema.restore_pre_data(self.target, dump, self.workdir)
+            plan.result()
         for item in skipped:
             log.info("skipped %s", item)
 

@@ -105,11 +105,20 @@ def _entry_type(line: str) -> str | None:
 # phase is 40-55% of a migration, and overlapping it with the copy keeps every core busy until the end.
 PER_TABLE_TYPES = ("INDEX", "CONSTRAINT")
 _INDEX_TABLES = """
-SELECT n.nspname, ic.relname, format('%s.%s', n.nspname, t.relname)
+SELECT n.nspname, ic.relname, format('%s.%s', n.nspname, t.relname), pg_relation_size(ic.oid)
 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
 """
+
+
+def split_constraints(entries: list[str], index_bytes: dict[str, int]) -> tuple[list[str], list[str]]:
+    """A table's per-table entries as (keys: primary, unique, exclusion; plain indexes, biggest first). A key
+    is added by ALTER TABLE, whose lock excludes any other build on the table; CREATE INDEX builds can run side
+    by side, and the longest should start first (the source's index size stands for its build time)."""
+    constraints = [e for e in entries if _entry_type(e) != "INDEX"]
+    indexes = [e for e in entries if _entry_type(e) == "INDEX"]
+    return constraints, sorted(indexes, key=lambda e: -index_bytes.get(e, 0))
 
 
 # Foreign keys between copied tables, with the index each one's referenced key uses.
@@ -148,11 +157,15 @@ class PostDataPlan:
     rest: list[str] = field(default_factory=list)  # FKs, triggers, index attachments...: after all tables
     # Also in `rest`: added early when both tables are ready; the final step skips the ones already added.
     foreign_keys: list[ForeignKey] = field(default_factory=list)
+    # INDEX entry -> the index's size on the source: the longest builds of a big table start first.
+    index_bytes: dict[str, int] = field(default_factory=dict)
 
 
 def plan_post_data(dump: Path, source_conn: Any, tables: set[str]) -> PostDataPlan:
     """Split the post-data TOC: entries owned by one copied table, and everything else."""
-    index_table = {(r[0], r[1]): r[2] for r in source_conn.execute(_INDEX_TABLES).fetchall()}
+    found = source_conn.execute(_INDEX_TABLES).fetchall()
+    index_table = {(r[0], r[1]): r[2] for r in found}
+    index_bytes = {(r[0], r[1]): int(r[3] or 0) for r in found}
     tool = process.which("pg_restore")
     listing = process.run([tool, "--list", "--section=post-data", str(dump)], timeout=120).stdout
     plan = PostDataPlan()
@@ -163,6 +176,9 @@ def plan_post_data(dump: Path, source_conn: Any, tables: set[str]) -> PostDataPl
         table = _owning_table(line, entry_type, index_table)
         if table in tables:
             plan.per_table.setdefault(table, []).append(line)
+            if entry_type == "INDEX":
+                words = line.split(" INDEX ", 1)[1].split(" ")
+                plan.index_bytes[line] = index_bytes.get((words[0], " ".join(words[1:-1])), 0)
         else:
             plan.rest.append(line)
     plan.foreign_keys = _early_foreign_keys(plan, source_conn, tables)

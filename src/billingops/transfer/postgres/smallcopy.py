@@ -12,6 +12,7 @@ server watchdog wakes them if a server freezes. Big tables keep the psql pipe (n
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -84,8 +85,14 @@ class CopySessions:
             _close(conn)
 
 
-def copy_small(unit: Unit, sessions: CopySessions) -> UnitResult:
-    """Copy one whole table through this worker's sessions; returns the row count the target reported."""
+def copy_small(unit: Unit, sessions: CopySessions, *, fresh: bool = False) -> UnitResult:
+    """Copy one whole table through this worker's sessions; returns the row count the target reported.
+
+    `fresh`: the table is known empty (created by this run's pre-data restore, nothing copied into it yet): the
+    COPY alone, one statement and its own transaction, all rows or none. Otherwise (a resumed run) the table
+    is emptied in the COPY's transaction, which then writes its rows frozen. On hundreds of small tables the
+    TRUNCATE and the transaction's BEGIN/COMMIT round trips were most of a table's time, and FREEZE saves
+    nothing worth them on a few pages."""
     import psycopg
 
     started = time.monotonic()
@@ -93,9 +100,15 @@ def copy_small(unit: Unit, sessions: CopySessions) -> UnitResult:
     fmt = copy_format(unit.table)
     try:
         src, dst = sessions.pair()
-        with dst.transaction(), src.cursor() as reader, dst.cursor() as writer:
-            writer.execute(f"TRUNCATE ONLY {table}")
-            with writer.copy(f"COPY {table}{column_list(unit.table)} FROM STDIN (FORMAT {fmt}, FREEZE)") as sink:
+        with (
+            contextlib.nullcontext() if fresh else dst.transaction(),
+            src.cursor() as reader,
+            dst.cursor() as writer,
+        ):
+            if not fresh:
+                writer.execute(f"TRUNCATE ONLY {table}")
+            freeze = "" if fresh else ", FREEZE"
+            with writer.copy(f"COPY {table}{column_list(unit.table)} FROM STDIN (FORMAT {fmt}{freeze})") as sink:
                 with reader.copy(f"COPY {source_of(unit)} TO STDOUT (FORMAT {fmt})") as feed:
                     for chunk in feed:
                         sink.write(chunk)

@@ -66,33 +66,12 @@ def split_bytes_for(tables: list[TableInfo], jobs: int, override_mb: float | Non
     return max(MIN_SPLIT_BYTES, int(1.5 * total / max(1, jobs)))
 
 
-def copy_order(tables: list[TableInfo], references: dict[str, set[str]]) -> list[str]:
-    """Table keys, biggest first, each preceded by the tables its foreign keys reference.
+def plan_units(tables: list[TableInfo], *, split_bytes: int) -> list[Unit]:
+    """All units, biggest first so the long ones start early (longest-processing-time scheduling).
 
-    The biggest table's indexes and foreign keys are the tail of a migration: its rows should be in early,
-    and the tables it references copied and indexed before it, so its keys can be validated while the small
-    tables still copy.
-    """
-    order: list[str] = []
-    placed: set[str] = set()
-    known = {t.key for t in tables}
-
-    def place(key: str) -> None:
-        if key in placed or key not in known:
-            return
-        placed.add(key)  # before the recursion: foreign key cycles end here
-        for referenced in sorted(references.get(key, ())):
-            place(referenced)
-        order.append(key)
-
-    for table in sorted(tables, key=lambda t: t.bytes, reverse=True):
-        place(table.key)
-    return order
-
-
-def plan_units(tables: list[TableInfo], *, split_bytes: int, order: list[str] | None = None) -> list[Unit]:
-    """All units, biggest first so the long ones start early (longest-processing-time scheduling), or
-    table by table in `order`."""
+    The biggest table starts first even when it references smaller tables: its copy, then its index builds,
+    then its foreign keys are the migration's critical path, and its keys are added after its rows are in
+    anyway; the small tables it references are copied (and indexed) meanwhile by the other workers."""
     units: list[Unit] = []
     for table in tables:
         parts = math.ceil(table.bytes / split_bytes) if table.bytes > split_bytes and table.pages > 1 else 1
@@ -107,11 +86,7 @@ def plan_units(tables: list[TableInfo], *, split_bytes: int, order: list[str] | 
             # The last range is open-ended: rows the snapshot sees never sit past the table's end, but the
             # size was read a moment after the snapshot.
             units.append(Unit(table, index, len(bounds), first, None if last else first + step))
-    if order is None:
-        units.sort(key=lambda u: u.table.bytes / u.count, reverse=True)
-    else:
-        rank = {key: i for i, key in enumerate(order)}
-        units.sort(key=lambda u: (rank.get(u.table.key, len(rank)), u.index))
+    units.sort(key=lambda u: (-u.table.bytes / u.count, u.table.key, u.index))
     return units
 
 

@@ -78,6 +78,7 @@ class DbCopyResult:
     seconds: float = 0.0
     big_keys: int = 0  # rebuilt in chunks
     skipped_examples: list[str] = field(default_factory=list)
+    workers: int = 1  # slices of the keyspace copied side by side, one process each
 
     @property
     def keys_per_s(self) -> float:
@@ -278,7 +279,7 @@ def copy(
 
 
 def _merge(db: int, parts: list[SliceCounts]) -> DbCopyResult:
-    result = DbCopyResult(db, seconds=max(p.seconds for p in parts))
+    result = DbCopyResult(db, seconds=max(p.seconds for p in parts), workers=len(parts))
     for p in parts:
         result.keys_copied += p.copied
         result.keys_expired += p.expired
