@@ -155,3 +155,21 @@ def test_a_sandbox_whose_moto_fails_to_start_leaves_no_postgres_behind(tmp_path,
     running = subprocess.run(["pgrep", "-af", "postgres.*billingops-sandbox-pg-"], capture_output=True,
                              text=True).stdout.splitlines()
     assert [line for line in running if not any(path in line for path in before)] == []
+
+
+def test_the_sandbox_terraform_folder_is_private(tmp_path, monkeypatch):
+    """The module copied for a sandbox run (it gets the emulator's endpoint and credentials beside it) is 0700 with
+    0600 files, like every other folder billingops writes, not the bundled module's 0755/0644."""
+    import stat
+
+    from billingops.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    env = load_settings(cwd=tmp_path).env("dev", "aws")
+    info = SandboxInfo(root=tmp_path / "sandbox", moto_port=5999, moto_pid=1)
+    info.root.mkdir(mode=0o700)
+    info.terraform(env)
+    workdir = info.root / "terraform-dev"
+    loose = [f"{oct(stat.S_IMODE(p.stat().st_mode))} {p}" for p in [workdir, *workdir.rglob("*")]
+             if stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []

@@ -133,6 +133,9 @@ class SandboxInfo:
                         ignore=shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup"))
         (workdir / "billingops_sandbox_override.tf").write_text(
             render_aws_provider_override(self.moto_url, self.region), encoding="utf-8")
+        # copytree keeps the bundled module's 0755/0644; the copy is the sandbox's own, like its state folder.
+        for path in (workdir, *workdir.rglob("*")):
+            path.chmod(0o700 if path.is_dir() else 0o600)
         backend = self.backend_file(env.name)
         var_files = [workdir / "envs" / f"{env.name}.tfvars"]
         if (workdir / "envs" / "sandbox.tfvars").is_file():
