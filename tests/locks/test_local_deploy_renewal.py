@@ -74,3 +74,24 @@ def test_a_renewal_leaves_no_moment_without_a_record(tmp_path, monkeypatch):
     assert seen and all(s is not None for s in seen)
     assert store.read().token == renewed.token
     assert not list(store.info_file.parent.glob(".billingops-deploy.renew.*"))
+
+
+def test_a_reader_racing_a_renewal_that_completes_between_its_two_reads_still_sees_the_lock(tmp_path, monkeypatch):
+    """The reader finds no record in place (moved aside), then the renewal completes (new record linked in, the
+    aside removed) before the reader looks aside: seen in CI as `locks` listing nothing while a holder renewed
+    every 0.5 s. The reader looks in place again before it says the lock is free."""
+    store = _store(tmp_path)
+    assert store.create(_record("run-1", "2026-12-03T09:00:00Z"))
+    aside = _frozen_mid_renewal(store)
+    real_asides = LocalDeployStore._asides
+
+    def renewal_completes_first(self: LocalDeployStore) -> list[Path]:
+        if aside.exists():  # the holder links its new record in and drops the one set aside
+            store.info_file.write_text(_record("run-1", "2026-12-03T09:00:30Z"))
+            aside.unlink()
+        return real_asides(self)
+
+    monkeypatch.setattr(LocalDeployStore, "_asides", renewal_completes_first)
+    seen = store.read()
+    assert seen is not None and seen.lock_id == "run-1"
+    assert json.loads(json.loads(seen.token)["Info"])["heartbeat"] == "2026-12-03T09:00:30Z"

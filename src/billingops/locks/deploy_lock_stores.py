@@ -220,6 +220,10 @@ class LocalDeployStore(LocalLockStore):
         held = super().read()
         if held is None:
             held = self._read_aside()
+        if held is None:
+            # Nothing in place, nothing aside: a renewal may have finished between the two looks (it removes
+            # the aside only once the new record is in place), so look in place once more before saying "free".
+            held = super().read()
         if held is not None:
             held.extra.pop("fcntl_held", None)  # terraform's fcntl lock says nothing about billingops runs
         return _mark(held)
