@@ -1,7 +1,7 @@
 """Issue 13 (2), fencing inside a long write: migrate-cloud checks it still owns its deploy lock before each
-table copy unit. The run is frozen (SIGSTOP, its psql pipes keep copying) while its first table copies, its
-record is deleted as `unlock` on another host would, and it is woken: the next table is never copied, the run
-ends with exit 4, and --resume copies the rest."""
+table copy unit and each index or key build. The run is frozen (SIGSTOP, its psql pipes keep copying) while its
+first table copies, its record is deleted as `unlock` on another host would, and it is woken: the next table is
+never copied, the first table's indexes never built, the run ends with exit 4, and --resume does the rest."""
 
 from __future__ import annotations
 
@@ -54,8 +54,12 @@ def test_a_migration_that_lost_its_lock_copies_no_further_table(project, big_sou
     code, doc, err = run.finish()
     assert code == 4, err[-3000:]
     shown = json.dumps(doc) + err  # --json: the error document is on stdout
-    assert "no longer held by run" in shown and "copying public.small" in shown, shown[-3000:]
+    assert "no longer held by run" in shown, shown[-3000:]
+    # whichever write came first after the wake-up: the next table's copy or the first table's index build
+    assert "before copying public.small" in shown or "before building indexes-public.ledger" in shown, shown[-3000:]
     assert count(empty_target, "SELECT count(*) FROM small") == 0, "the next table was not copied"
+    # ledger's rows were in when the run woke, but its key and index are writes too: never built without the lock
+    assert count(empty_target, "SELECT count(*) FROM pg_indexes WHERE tablename = 'ledger'") == 0
     state = journal(project)
     assert state["status"] == "refused", state["status"]  # unfinished: --resume takes it up
     assert deploy_locks(project) == [] and not record.exists()  # nobody re-created the broken record

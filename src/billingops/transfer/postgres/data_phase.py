@@ -218,17 +218,15 @@ class DataPhase:
             restores = iter(range(1, 1 << 62))  # list files of restores running at once never share a name
 
             def restore(name: str, entries: list[str], options: str) -> cf.Future[None]:
-                return index_pool.submit(
-                    postgres_schema.restore_entries,
-                    self.target,
-                    self.dump(),
-                    self.workdir,
-                    f"{name}-{next(restores)}",
-                    entries,
-                    jobs=1,
-                    tolerate_existing=self.options.resumed,
-                    options=options,
-                )
+                label = f"{name}-{next(restores)}"
+
+                def build() -> None:
+                    if self.options.fence is not None:  # index and key builds are writes too
+                        self.options.fence(f"building {name}")
+                    postgres_schema.restore_entries(self.target, self.dump(), self.workdir, label, entries, jobs=1,
+                                                    tolerate_existing=self.options.resumed, options=options)
+
+                return index_pool.submit(build)
 
             started_fks: set[str] = set()
 
