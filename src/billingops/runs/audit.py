@@ -83,7 +83,8 @@ class AuditLog:
         from billingops.config import tunables
         from billingops.errors import ExternalError
 
-        deadline = time.monotonic() + tunables().audit_lock_timeout
+        timeout = tunables().audit_lock_timeout
+        deadline = time.monotonic() + timeout
         delay = 0.01
         while True:
             try:
@@ -97,7 +98,7 @@ class AuditLog:
         holder = _flock_holder(self.path)
         raise ExternalError(
             f"Could not write the audit record {event!r}: the audit log {self.path} has been locked by "
-            f"{holder} for {tunables().audit_lock_timeout:g} s, so this action was not started (nothing is done "
+            f"{holder} for {timeout:g} s, so this action was not started (nothing is done "
             "without its audit record).",
             hint="A billingops run stopped while writing its record holds the lock: resume it (`fg`, or "
                  "`kill -CONT PID`) or end it, then run this command again. BILLINGOPS_AUDIT_LOCK_TIMEOUT sets "

@@ -84,14 +84,7 @@ def test_big_table_keys_first_then_its_indexes_side_by_side(tmp_path: Path, domi
             log.append(("end", name, tuple(entries)))
 
     monkeypatch.setattr(postgres_schema, "restore_entries", recording)
-    source = PgEndpoint.parse(dominant_source, "source", "--source")
-    target = PgEndpoint.parse(empty_target, "target", "--target")
-    checked = postgres_preflight.preflight(source, target)
-    with Reporter(_Quiet()) as reporter:
-        result = postgres_migrate.PgMigration(
-            source, target, checked, postgres_migrate.PgOptions(jobs=2, verify="full"), {}, lambda: None,
-            reporter, tmp_path / "work",
-        ).run()
+    result = _migrate(dominant_source, empty_target, tmp_path, "full")
 
     assert result.verification is not None and result.verification.ok
     key_built = [i for i, (kind, _, entries) in enumerate(log)
@@ -155,13 +148,18 @@ def test_the_post_data_plan_is_read_while_the_target_creates_the_schema(tmp_path
 
     monkeypatch.setattr(postgres_schema, "restore_pre_data", restore_pre_data)
     monkeypatch.setattr(postgres_schema, "plan_post_data", plan_post_data)
-    source = PgEndpoint.parse(dominant_source, "source", "--source")
-    target = PgEndpoint.parse(empty_target, "target", "--target")
-    checked = postgres_preflight.preflight(source, target)
-    with Reporter(_Quiet()) as reporter:
-        result = postgres_migrate.PgMigration(
-            source, target, checked, postgres_migrate.PgOptions(jobs=2, verify="counts"), {}, lambda: None,
-            reporter, tmp_path / "work",
-        ).run()
+    result = _migrate(dominant_source, empty_target, tmp_path, "counts")
     assert not meet.broken
     assert result.verification is not None and result.verification.ok
+
+
+def _migrate(source_url: str, target_url: str, tmp_path: Path, verify: str) -> Any:
+    """One in-process PostgreSQL migration with two jobs, as migrate-cloud runs it."""
+    source = PgEndpoint.parse(source_url, "source", "--source")
+    target = PgEndpoint.parse(target_url, "target", "--target")
+    checked = postgres_preflight.preflight(source, target)
+    with Reporter(_Quiet()) as reporter:
+        return postgres_migrate.PgMigration(
+            source, target, checked, postgres_migrate.PgOptions(jobs=2, verify=verify), {}, lambda: None,
+            reporter, tmp_path / "work",
+        ).run()
