@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from billingops.errors import Refused
-from billingops.sandbox.emulator import SandboxInfo, assert_loopback
+from billingops.sandbox.emulator import REGION, SandboxInfo, assert_loopback
+from tests.support.terraform import terraform_binary
+from tests.support.terraform_state import assert_no_credential_in_state
 
 
 def test_loopback_guard_refuses_remote_endpoints():
@@ -35,9 +39,27 @@ def test_sandbox_refuses_gcp(tmp_path, run_cli):
     assert "AWS only" in result.stderr
 
 
+def _sandbox_terraform(sandbox: Path) -> tuple[dict[str, str], list[str]]:
+    """terraform as an operator would run it by hand in the folder the sandbox deploy used: its data dir, CLI
+    config and moto endpoint (the provider override and the backend file carry the throwaway credentials)."""
+    info = json.loads((sandbox / "sandbox.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
+    env.update({"TF_DATA_DIR": str(sandbox / "tfdata-dev"), "TF_IN_AUTOMATION": "1", "TF_INPUT": "0",
+                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{info['moto_port']}"})
+    if (sandbox / "terraformrc").is_file():
+        env["TF_CLI_CONFIG_FILE"] = str(sandbox / "terraformrc")
+    var_files = [f"-var-file=envs/{name}.tfvars" for name in ("dev", "sandbox")
+                 if (sandbox / "terraform-dev" / "envs" / f"{name}.tfvars").is_file()]
+    return env, var_files
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 def test_sandbox_deploy_end_to_end(tmp_path, run_cli):
-    """Every step ok or visibly skipped with a reason; a second plan is clean; `sandbox down` cleans up."""
+    """Every step ok or visibly skipped with a reason; the applied state holds no credential; a second plan is
+    clean; the module destroys to nothing; `sandbox down` cleans up. The one whole-module apply on moto with the
+    real AWS provider in the suite: the deploy's own."""
     env = {"TF_CLI_CONFIG_FILE": str(tmp_path / "missing-terraformrc")}  # the sandbox finds the mirror itself
     try:
         result = run_cli("deploy", "--env", "dev", "--sandbox", "--yes", "--json", cwd=tmp_path, env=env,
@@ -69,6 +91,19 @@ def test_sandbox_deploy_end_to_end(tmp_path, run_cli):
         assert replan.returncode == 0, replan.stderr[-2000:]
         plan = json.loads(replan.stdout)
         assert plan["has_changes"] is False, plan["changes"]
+
+        sandbox = tmp_path / ".billingops" / "sandbox"
+        tf_env, var_files = _sandbox_terraform(sandbox)
+
+        def terraform(args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+            return subprocess.run([terraform_binary(), *args, "-no-color"], cwd=sandbox / "terraform-dev",
+                                  env=tf_env, capture_output=True, text=True, timeout=timeout)
+
+        assert_no_credential_in_state(status["moto_url"], REGION, terraform)
+        destroy = terraform(["destroy", "-auto-approve", "-input=false", *var_files], timeout=900)
+        assert destroy.returncode == 0, destroy.stdout[-8000:] + destroy.stderr
+        left = terraform(["state", "list"])
+        assert left.returncode == 0 and left.stdout.strip() == "", f"resources left after destroy:\n{left.stdout}"
     finally:
         down = run_cli("sandbox", "down", "--json", cwd=tmp_path)
     assert json.loads(down.stdout)["moto"] is True
