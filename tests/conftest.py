@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # The PostgreSQL clusters and Redis servers of the migrate-cloud tests (session-scoped, started on first use):
 # a plugin, because both tests/transfer/ and tests/services/migrate_cloud/ use them.
-pytest_plugins = ["tests.support.transfer_servers", "tests.support.schedule"]
+pytest_plugins = ["tests.support.transfer_servers", "tests.support.schedule", "tests.support.signals"]
 
 _CLOUD_ENV_PREFIXES = ("AWS_", "GOOGLE_", "CLOUDSDK_", "GCLOUD_", "BILLINGOPS_", "STORAGE_EMULATOR_HOST")
 
