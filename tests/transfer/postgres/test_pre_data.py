@@ -137,7 +137,10 @@ def _no_pg_restore_into_the_target(monkeypatch) -> None:
     monkeypatch.setattr(pre_data, "_pg_restore", refuse)
 
 
-def test_one_string_creates_what_pg_restore_creates(rich_dump, target_pg, tmp_path, monkeypatch):
+@pytest.mark.parametrize("chunk_bytes", [None, 1000])
+def test_one_string_creates_what_pg_restore_creates(rich_dump, target_pg, tmp_path, monkeypatch, chunk_bytes):
+    if chunk_bytes:  # a huge schema's few strings, here about 20
+        monkeypatch.setattr(pre_data, "CHUNK_BYTES", chunk_bytes)
     reference, restored = target_pg.createdb("pre_data_ref"), target_pg.createdb("pre_data_new")
     listfile, _ = postgres_schema.toc_list(rich_dump, tmp_path, "pre-data")
     pre_data._pg_restore(PgEndpoint(reference, "target"), rich_dump, listfile)  # what the restore did before
@@ -197,13 +200,22 @@ def test_a_failing_statement_leaves_nothing_and_names_the_entry(rich_dump, empty
     assert _user_objects(empty_target) == before  # neither the script nor pg_restore's replay left anything
 
 
-def test_the_script_alone_rolls_back(rich_dump, empty_target, tmp_path):
+@pytest.mark.parametrize("chunk_bytes", [None, 2000])
+def test_the_script_alone_rolls_back(rich_dump, empty_target, tmp_path, monkeypatch, chunk_bytes):
+    """In one string or in many (a huge schema), one transaction: what the first strings created goes too."""
+    if chunk_bytes:
+        monkeypatch.setattr(pre_data, "CHUNK_BYTES", chunk_bytes)
     with psycopg.connect(empty_target, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.scratch (already int)")
     before = _user_objects(empty_target)
     listfile, _ = postgres_schema.toc_list(rich_dump, tmp_path, "pre-data")
     script = pre_data._script(rich_dump, listfile, tmp_path)
     assert script is not None and b"\\restrict" not in script
+    chunks = pre_data._chunks(script)
+    if chunk_bytes is None:
+        assert len(chunks) == 1
+    else:  # the failing entry comes strings after the first ones, which ran
+        assert len(chunks) > 3 and b"TABLE public.scratch" not in chunks[0] + chunks[1]
 
     failure = pre_data._send(PgEndpoint(empty_target, "target"), script)
 

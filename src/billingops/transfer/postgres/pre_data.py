@@ -33,6 +33,12 @@ TIMEOUT = 1800
 _RESTRICT = re.compile(rb"^\\(?:un)?restrict [A-Za-z0-9]+\r?\n", re.M)
 _META = re.compile(rb"^\\", re.M)
 _ENCODING = re.compile(rb"^SET client_encoding = '([A-Za-z0-9_]+)';$", re.M)
+# The server parses a query string whole before it runs any of it: a schema of many thousand objects goes in
+# a few strings of about this size (one round trip each, still one transaction), cut where pg_restore starts
+# an entry. A cut that falls inside a quoted body (a line that only looks like an entry's header) fails to
+# parse, and the replay through pg_restore then restores it right.
+CHUNK_BYTES = 8 << 20
+_ENTRY_START = b"\n--\n-- Name: "
 # --verbose: `pg_restore: creating TABLE "billing.customers"` before each entry's statements
 _CREATING = re.compile(r"^pg_restore: creating (.+)$")
 
@@ -82,7 +88,8 @@ def _send(target: PgEndpoint, script: bytes) -> str | None:
             if conn.info.parameter_status("client_encoding") != encoding.encode():
                 # the server decodes a query string in the encoding set when it arrives, not by a SET inside it
                 conn.execute(sql.SQL("SET client_encoding = {}").format(sql.Literal(encoding)))
-            conn.execute(b"BEGIN;\n" + script + b"\nCOMMIT;\n")
+            for chunk in _chunks(b"BEGIN;\n" + script + b"\nCOMMIT;\n"):
+                conn.execute(chunk)
         except psycopg.errors.QueryCanceled:
             raise ExternalError(
                 f"Creating the schema on the target did not finish within {TIMEOUT}s; nothing was created.",
@@ -94,6 +101,19 @@ def _send(target: PgEndpoint, script: bytes) -> str | None:
         finally:
             timer.cancel()
     return None
+
+
+def _chunks(script: bytes) -> list[bytes]:
+    """The script cut at entry starts into strings of about CHUNK_BYTES (one string for most schemas)."""
+    chunks, start = [], 0
+    while len(script) - start > CHUNK_BYTES:
+        cut = script.find(_ENTRY_START, start + CHUNK_BYTES)
+        if cut < 0:
+            break
+        chunks.append(script[start:cut])
+        start = cut
+    chunks.append(script[start:])
+    return chunks
 
 
 def _rollback(conn: Any) -> None:  # Any: a psycopg connection, imported lazily
