@@ -218,22 +218,36 @@ class PgMigration:
             f"postgres: building foreign keys, triggers and what else spans tables "
             f"(pg_restore -j {self.options.jobs})",
         )
-        postgres_schema.restore_entries(
-            self.target,
-            self._dump(),
-            self.workdir,
-            "final",
-            [e for e in self._post_plan().rest if e not in set(self.state.get("foreign_keys_done", []))],
-            jobs=self.options.jobs,
-            tolerate_existing=self.options.resumed,
-        )
         views = self.checked.source.materialized_views
         if views:
-            # A schema-only dump carries no materialized view contents: build them from the copied rows.
-            self.reporter.phase("post_data", f"postgres: refreshing {len(views)} materialized views")
-            with self.target.connect() as conn:
-                for view in views:
-                    conn.execute(f"REFRESH MATERIALIZED VIEW {view}")
+            self.reporter.phase("post_data", f"postgres: refreshing {len(views)} materialized views meanwhile")
+        # A schema-only dump carries no materialized view contents: they are built from the copied rows while
+        # pg_restore adds the rest. Their locks cross only on a view itself (an index on it waits for the
+        # refresh, or the refresh rebuilds it); keys and triggers lock tables that a refresh only reads.
+        conn = self.target.connect() if views else None
+        try:
+            with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="matview-refresh") as pool:
+                refreshed = pool.submit(_refresh, conn, views) if conn is not None else None
+                try:
+                    postgres_schema.restore_entries(
+                        self.target,
+                        self._dump(),
+                        self.workdir,
+                        "final",
+                        [e for e in self._post_plan().rest
+                         if e not in set(self.state.get("foreign_keys_done", []))],
+                        jobs=self.options.jobs,
+                        tolerate_existing=self.options.resumed,
+                    )
+                except BaseException:
+                    if conn is not None:
+                        conn.cancel_safe()  # neither a Ctrl-C nor a failed restore waits for a long refresh
+                    raise
+                if refreshed is not None:
+                    refreshed.result()
+        finally:
+            if conn is not None:
+                conn.close()
 
     def _sequences(self) -> None:
         with self.source.connect(read_only=True) as src, self.target.connect() as dst:
@@ -242,3 +256,8 @@ class PgMigration:
         self.reporter.phase(
             "sequences", f"postgres: set {self.result.sequences} sequences to the source's values"
         )
+
+
+def _refresh(conn: Any, views: list[str]) -> None:  # Any: a psycopg connection
+    for view in views:
+        conn.execute(f"REFRESH MATERIALIZED VIEW {view}")

@@ -3,6 +3,7 @@ target lacks reported; a missing extension stops the run before any data moves."
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,17 +37,43 @@ class PgPreflight:
 
 
 def preflight(source: PgEndpoint, target: PgEndpoint) -> PgPreflight:
-    """Read both sides (the target read-only too): nothing changes here."""
+    """Read both sides (the target read-only too): nothing changes here. The target's connection and its
+    emptiness check go on while the source is inspected: each side is a connection and a dozen catalog
+    queries, round trips that add up across a distance."""
     with postgres_watchdog.watching([source, target]):
-        with source.connect(read_only=True) as src:
-            inventory = inspect(src)
-        with target.connect(read_only=True) as dst:
-            return PgPreflight(
-                inventory,
-                user_objects(dst),
-                missing_extensions(dst, inventory.extensions),
-                missing_roles(dst, inventory.roles),
-            )
+        with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight-target") as pool:
+            target_side = pool.submit(_read_target, target)
+            try:
+                with source.connect(read_only=True) as src:
+                    inventory = inspect(src)
+            except BaseException:
+                _discard(target_side)  # the source's error is the one to report
+                raise
+            dst, objects = target_side.result()
+            with dst:
+                return PgPreflight(
+                    inventory,
+                    objects,
+                    missing_extensions(dst, inventory.extensions),
+                    missing_roles(dst, inventory.roles),
+                )
+
+
+def _read_target(target: PgEndpoint) -> tuple[Any, list[str]]:  # Any: a psycopg connection
+    conn = target.connect(read_only=True)
+    try:
+        return conn, user_objects(conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _discard(target_side: cf.Future[tuple[Any, list[str]]]) -> None:
+    try:
+        conn, _ = target_side.result()
+    except Exception:  # noqa: BLE001  # the source failed first: its error is reported, not this one
+        return
+    conn.close()
 
 
 def require_extensions(checked: PgPreflight) -> None:

@@ -1,12 +1,12 @@
 """Schema through the PostgreSQL tools: one custom-format schema dump, restored in pieces.
 
-pre-data (types, tables, functions, views...) goes in as one transaction before any row moves. post-data is
-split: each copied table's indexes and primary/unique keys are restored as soon as its rows are in (while
-other tables still copy), foreign keys between copied tables as soon as both tables are indexed, and the
-rest (triggers, index attachments...) at the end with `pg_restore -j N`. Owners and grants are left out
-(`--no-owner --no-acl`) so every object belongs to the target user (RDS `rds_superuser` and Cloud SQL
-`cloudsqlsuperuser` cannot take each other's ownership); event triggers, publications and subscriptions are
-filtered out of the table of contents and reported.
+pre-data (types, tables, functions, views...) goes in as one transaction, one SQL string (pre_data.py), before
+any row moves. post-data is split: each copied table's indexes and primary/unique keys are restored as soon as
+its rows are in (while other tables still copy), foreign keys between copied tables as soon as both tables are
+indexed, and the rest (triggers, index attachments...) at the end with `pg_restore -j N`. Owners and grants
+are left out (`--no-owner --no-acl`) so every object belongs to the target user (RDS `rds_superuser` and Cloud
+SQL `cloudsqlsuperuser` cannot take each other's ownership); event triggers, publications and subscriptions
+are filtered out of the table of contents and reported.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from billingops import process
 from billingops.errors import ExternalError
+from billingops.transfer.postgres import pre_data
 from billingops.transfer.postgres.conn import PgEndpoint
 
 log = logging.getLogger(__name__)
@@ -281,26 +282,9 @@ def _safe(name: str) -> str:
 
 def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path) -> list[str]:
     """Create the schema objects on the target in one transaction (all or nothing, so a resume can redo
-    it)."""
+    it), sent as one SQL string (pre_data.py); returns the entries left out."""
     listfile, skipped = toc_list(dump, workdir, "pre-data")
-    tool = process.which("pg_restore")
-    process.run(
-        [
-            tool,
-            "--section=pre-data",
-            "--no-owner",
-            "--no-acl",
-            "--exit-on-error",
-            "--single-transaction",
-            "--use-list",
-            str(listfile),
-            "--dbname",
-            target.dbname,
-            str(dump),
-        ],
-        env=target.child_env(),
-        timeout=DUMP_TIMEOUT,
-    )
+    pre_data.restore(target, dump, listfile, workdir)
     return skipped
 
 
