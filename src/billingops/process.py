@@ -40,8 +40,10 @@ def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] 
     argv = [str(a) for a in argv]
     log.debug("run: %s", " ".join(redact.redact_argv(argv)))
     try:
+        # errors="replace": a tool may print another encoding than ours (pg_restore --list names a LATIN1
+        # database's objects in LATIN1); a strict decode would end the command with a traceback.
         proc = subprocess.run(argv, cwd=cwd, env=dict(env) if env is not None else None, capture_output=True,
-                              text=True, timeout=timeout, input=input, check=False)
+                              text=True, errors="replace", timeout=timeout, input=input, check=False)
     except FileNotFoundError:
         raise ToolMissing(f"`{argv[0]}` was not found.", hint=f"Install {Path(argv[0]).name} and retry.") from None
     except subprocess.TimeoutExpired:
