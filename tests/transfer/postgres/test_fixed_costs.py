@@ -19,16 +19,7 @@ from billingops.transfer.postgres import preflight as postgres_preflight
 from billingops.transfer.postgres import schema as postgres_schema
 from billingops.transfer.postgres.conn import PgEndpoint
 from billingops.transfer.progress import Reporter
-
-
-class _Quiet:
-    json_mode = False
-
-    def say(self, message: str, level: str = "info") -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
+from tests.support.quiet_ui import QuietUi
 
 
 def _meeting(monkeypatch, module: Any, names: list[str]) -> threading.Barrier:
@@ -85,7 +76,7 @@ def test_materialized_views_refresh_while_pg_restore_runs(billing_source, empty_
     monkeypatch.setattr(postgres_schema, "restore_entries", restore_entries)
     source, target = _endpoints(billing_source, empty_target)
     checked = postgres_preflight.preflight(source, target)
-    with Reporter(_Quiet()) as reporter:
+    with Reporter(QuietUi()) as reporter:
         result = postgres_migrate.PgMigration(
             source, target, checked, postgres_migrate.PgOptions(jobs=2, verify="full"), {}, lambda: None,
             reporter, tmp_path / "work",

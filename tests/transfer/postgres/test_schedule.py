@@ -19,6 +19,7 @@ from billingops.transfer.postgres import preflight as postgres_preflight
 from billingops.transfer.postgres import schema as postgres_schema
 from billingops.transfer.postgres.conn import PgEndpoint
 from billingops.transfer.progress import Reporter
+from tests.support.quiet_ui import QuietUi
 
 pytestmark = pytest.mark.slow
 
@@ -38,16 +39,6 @@ INSERT INTO ledger.entries SELECT g, 1 + g % 500, g % 9973, md5(g::text) || md5(
 INSERT INTO ledger.disputes SELECT g, 1 + g * 13 FROM generate_series(1, 300) g;
 ANALYZE;
 """
-
-
-class _Quiet:
-    json_mode = False
-
-    def say(self, message: str, level: str = "info") -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +149,7 @@ def _migrate(source_url: str, target_url: str, tmp_path: Path, verify: str) -> A
     source = PgEndpoint.parse(source_url, "source", "--source")
     target = PgEndpoint.parse(target_url, "target", "--target")
     checked = postgres_preflight.preflight(source, target)
-    with Reporter(_Quiet()) as reporter:
+    with Reporter(QuietUi()) as reporter:
         return postgres_migrate.PgMigration(
             source, target, checked, postgres_migrate.PgOptions(jobs=2, verify=verify), {}, lambda: None,
             reporter, tmp_path / "work",
