@@ -101,7 +101,7 @@ def test_gcp_sizing_and_quantities(tmp_path):
 def test_bad_tfvars_is_a_config_error(run_cli, tmp_path):
     _project(tmp_path, "db_instance_class = \n")
     result = run_cli("cost", "--env", "staging", cwd=tmp_path)
-    assert result.returncode == 2 and "Cannot parse" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "is not valid HCL" in result.stderr and "Traceback" not in result.stderr
     with open(tmp_path / "billingops.toml", "a") as fh:
         fh.write('[environments.dev]\nterraform_dir = "tf"\n')
     missing = run_cli("cost", "--env", "dev", cwd=tmp_path)

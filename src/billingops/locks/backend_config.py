@@ -16,6 +16,7 @@ from typing import Any
 
 from billingops.config import EnvConfig
 from billingops.errors import ConfigError
+from billingops.terraform import hcl
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def load_backend_config(env: EnvConfig, overrides: list[str] | tuple[str, ...] =
     kind, settings, sources = _backend_block(tf_dir)
     backend_file = env.backend_config_path
     if backend_file.is_file():
-        settings.update(_load_hcl_file(backend_file))
+        settings.update(hcl.load_file(backend_file))
         sources.append(str(backend_file))
     for item in overrides:
         settings.update(_parse_override(item, tf_dir))
@@ -82,31 +83,11 @@ def current_workspace(env: EnvConfig, explicit: str | None = None) -> str:
 def _backend_block(tf_dir: Path) -> tuple[str, dict[str, Any], list[str]]:
     """The `terraform { backend "x" { ... } }` block of the root module; none means the local backend."""
     for path in sorted(tf_dir.glob("*.tf")):
-        doc = _load_hcl_file(path)
-        for block in doc.get("terraform", []) or []:
+        for block in hcl.terraform_blocks(path):
             for backend in block.get("backend", []) or []:
                 for name, body in backend.items():
-                    return unquote(name), dict(body or {}), [str(path)]
+                    return name, dict(body or {}), [str(path)]
     return "local", {}, []
-
-
-def _load_hcl_file(path: Path) -> dict[str, Any]:
-    import hcl2
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"Cannot read {path}: {exc.strerror}.", hint="Check the file exists and is readable."
-        ) from None
-    try:
-        data: dict[str, Any] = unquote(hcl2.loads(text))
-        return data
-    except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
-        raise ConfigError(
-            f"{path} is not valid HCL: {str(exc).splitlines()[0] if str(exc) else exc}.",
-            hint="Fix the syntax (`terraform fmt` shows where), then retry.",
-        ) from None
 
 
 def _parse_override(item: str, tf_dir: Path) -> dict[str, Any]:
@@ -119,7 +100,7 @@ def _parse_override(item: str, tf_dir: Path) -> dict[str, Any]:
                 hint="Pass --backend-config key=value (for example key=dev/terraform.tfstate) "
                 "or the path of a backend config file.",
             )
-        return _load_hcl_file(path)
+        return hcl.load_file(path)
     key, _, value = item.partition("=")
     key = key.strip()
     if not key or not key.replace("_", "").isalnum():
@@ -135,21 +116,8 @@ def _override_value(key: str, value: str) -> Any:
     if value in ("true", "false"):
         return value == "true"
     if value.startswith(("{", "[")):
-        import hcl2
-
         try:
-            return unquote(hcl2.loads(f"{key} = {value}\n"))[key]
-        except Exception:  # noqa: BLE001  # not HCL after all: keep the literal text, as terraform would
+            return hcl.loads(f"{key} = {value}\n")[key]
+        except ConfigError:  # not HCL after all: keep the literal text, as terraform would
             return value
     return value.strip('"')
-
-
-def unquote(value: Any) -> Any:
-    """python-hcl2 v8 keeps the quotes of string literals and adds __is_block__ markers; drop both."""
-    if isinstance(value, dict):
-        return {unquote(k): unquote(v) for k, v in value.items() if k != "__is_block__"}
-    if isinstance(value, list):
-        return [unquote(v) for v in value]
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return value

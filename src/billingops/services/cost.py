@@ -91,47 +91,22 @@ def load_prices(path: Path | None = None) -> dict[str, Any]:
 
 def read_sizing(env: EnvConfig) -> tuple[dict[str, Any], str]:
     """The module's variable defaults overlaid with the env's tfvars; (values, where they came from)."""
-    import hcl2
+    from billingops.terraform import hcl
 
     values: dict[str, Any] = {}
     variables = env.terraform_dir / "variables.tf"
     if variables.is_file():
-        for block in _load_hcl(hcl2, variables).get("variable", []):
+        for block in hcl.load_file(variables).get("variable", []):
             for name, spec in block.items():
                 if isinstance(spec, dict) and "default" in spec:
-                    values[_unquote(name)] = _plain(spec["default"])
+                    values[name] = spec["default"]
     if not env.tfvars_path.is_file():
         raise ConfigError(
             f"The tfvars file {env.tfvars_path} for {env.name} ({env.cloud}) does not exist.",
             hint="Run from the project root or set terraform_dir in billingops.toml.",
         )
-    values.update({_unquote(k): _plain(v) for k, v in _load_hcl(hcl2, env.tfvars_path).items()})
+    values.update(hcl.load_file(env.tfvars_path))
     return values, str(env.tfvars_path)
-
-
-def _load_hcl(hcl2: Any, path: Path) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return dict(hcl2.load(fh))
-    except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
-        raise ConfigError(
-            f"Cannot parse {path}: {exc}.", hint="Fix the HCL syntax (terraform fmt helps)."
-        ) from None
-
-
-def _unquote(value: Any) -> Any:
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """python-hcl2 v8 keeps the quotes of string literals; strip them (recursively)."""
-    if isinstance(value, dict):
-        return {_unquote(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return _unquote(value)
 
 
 def estimate(

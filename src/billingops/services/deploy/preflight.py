@@ -33,19 +33,9 @@ class Check:
 
 
 def read_tfvars(path: Path) -> dict[str, Any]:
-    import hcl2
+    from billingops.terraform import hcl
 
-    from billingops.locks.backend_config import unquote
-
-    try:
-        values: dict[str, Any] = unquote(hcl2.loads(path.read_text(encoding="utf-8")))
-        return values
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.", hint="Check that the file exists.") from None
-    except Exception as exc:  # noqa: BLE001  # python-hcl2 raises lark errors of many types for bad syntax
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path} is not valid HCL: {first}.",
-                          hint="Fix the syntax (`terraform fmt` shows where), then retry.") from None
+    return hcl.load_file(path)
 
 
 def check_terraform() -> Check:
