@@ -76,9 +76,13 @@ class PgMigration:
         save: Callable[[], None],
         reporter: Reporter,
         workdir: Path,
+        schema_dump: postgres_schema.SchemaDump | None = None,
     ) -> None:
+        """`schema_dump`: the source's schema dump, started before the preflight (migrate-cloud's run does);
+        None: dumped when the schema phase starts, unless the workdir holds one already (a resumed run)."""
         self.source, self.target, self.checked, self.options = source, target, checked, options
         self.state, self.save, self.reporter, self.workdir = state, save, reporter, workdir
+        self.schema_dump = schema_dump
         self.result = PgResult(skipped=self._skipped_report())
         self._plan: postgres_schema.PostDataPlan | None = None
 
@@ -98,7 +102,11 @@ class PgMigration:
         # A server that freezes mid-run (no answer, no closed connection) would hang a query or a pipe for ever:
         # the watchdog wakes everything waiting on it, and its error replaces the one each waiter then raises.
         with postgres_watchdog.watching([self.source, self.target]):
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                if self.schema_dump is not None:
+                    self.schema_dump.stop()  # an interrupted or failed run does not leave pg_dump running
 
     def _run(self) -> PgResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -161,6 +169,8 @@ class PgMigration:
         )
 
     def _dump(self) -> Path:
+        if self.schema_dump is not None:
+            return self.schema_dump.wait()
         dump = self.workdir / "schema.dump"
         if not dump.is_file():
             # One dump for the whole run: a resumed run builds post-data from the same schema it started with.
