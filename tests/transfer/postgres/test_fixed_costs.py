@@ -123,3 +123,34 @@ def test_the_inventory_takes_a_few_round_trips(billing_source):
             assert inv.object_counts[kind.name] == conn.execute(kind.count_sql).fetchone()[0], kind.name
         assert inv.default_privileges == [r[0] for r in conn.execute(kinds.DEFAULT_PRIVILEGES).fetchall()]
         assert inv.roles == [r[0] for r in conn.execute(postgres_inspect._ROLES).fetchall()]
+
+
+def test_large_objects_are_copied_while_post_data_is_built(billing_source, empty_target, tmp_path: Path,
+                                                           monkeypatch):
+    from billingops.transfer.postgres import objects as postgres_objects
+
+    meet = threading.Barrier(2, timeout=30)
+    real_copy, real_restore = postgres_objects.copy_large_objects, postgres_schema.restore_entries
+
+    def copy_large_objects(*args: Any) -> int:
+        meet.wait()
+        return real_copy(*args)
+
+    def restore_entries(target: Any, dump: Any, workdir: Any, name: str, *args: Any, **kw: Any) -> None:
+        if name == "final":
+            meet.wait()
+        real_restore(target, dump, workdir, name, *args, **kw)
+
+    monkeypatch.setattr(postgres_objects, "copy_large_objects", copy_large_objects)
+    monkeypatch.setattr(postgres_schema, "restore_entries", restore_entries)
+    source, target = _endpoints(billing_source, empty_target)
+    checked = postgres_preflight.preflight(source, target)
+    state: dict[str, Any] = {}
+    with Reporter(QuietUi()) as reporter:
+        result = postgres_migrate.PgMigration(
+            source, target, checked, postgres_migrate.PgOptions(jobs=2, verify="full"), state, lambda: None,
+            reporter, tmp_path / "work",
+        ).run()
+    assert not meet.broken
+    assert result.large_objects == 2 and state["large_objects"] and state["post_data"]
+    assert result.verification is not None and result.verification.ok and result.verification.large_objects == 2
