@@ -12,8 +12,10 @@ are filtered out of the table of contents and reported.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,8 +67,11 @@ class SchemaDump:
         tool = process.which("pg_dump", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
         workdir.mkdir(parents=True, exist_ok=True)
         self.path = workdir / "schema.dump"
-        self._partial = workdir / "schema.dump.partial"
-        self._log = workdir / "schema.dump.log"
+        # A name of its own: a pg_dump left running by a killed run must not write into the resumed run's file.
+        fd, partial = tempfile.mkstemp(prefix="schema.dump.", suffix=".partial", dir=workdir)
+        os.close(fd)
+        self._partial = Path(partial)
+        self._log = self._partial.with_suffix(".log")
         self._argv = [tool, "--schema-only", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions",
                       "--format=custom", "--file", str(self._partial), "--dbname", source.dbname]
         self._lock = threading.Lock()
