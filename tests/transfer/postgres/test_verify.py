@@ -182,3 +182,23 @@ def test_servers_without_the_row_hash_hash_the_text_form(typed_pair, monkeypatch
     assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).ok
     change(target.url, "UPDATE typed SET span = interval '24 hours' WHERE id = 3")
     assert postgres_verify.verify(source, target, tables, mode="full", jobs=1).failed_tables == ["public.typed"]
+
+
+def test_small_tables_share_queries_and_an_error_stays_on_its_table(copied, monkeypatch):
+    """Small whole tables are checked many to a query; a query that fails is redone table by table, so the
+    error lands on the one table it belongs to and the others of its batch still verify."""
+    source, target, tables = copied
+    batches: list[int] = []
+    real = postgres_verify._batch_query
+
+    def batch_query(items, *args):
+        batches.append(len(items))
+        return real(items, *args)
+
+    monkeypatch.setattr(postgres_verify, "_batch_query", batch_query)
+    change(target.url, "ALTER TABLE billing.payments DROP COLUMN method")  # the hashed select list names it
+    report = postgres_verify.verify(source, target, tables, mode="full", jobs=1)
+    assert batches and max(batches) > 1 and len(batches) < 2 * len(tables)
+    assert report.failed_tables == ["billing.payments"]
+    check = next(t for t in report.tables if t.table == "billing.payments")
+    assert "target" in check.error and "method" in check.error and check.source_rows is not None

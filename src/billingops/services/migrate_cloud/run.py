@@ -3,15 +3,17 @@ lifecycle), with Ctrl-C handling, the PostgreSQL and Redis parts, and the result
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from billingops.errors import ExternalError, Refused, StepFailed, UsageError
+from billingops.errors import BillingOpsError, ExternalError, Refused, StepFailed, UsageError
 from billingops.runs.lifecycle import RunFailed
 from billingops.services.migrate_cloud.target import consent
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from billingops.runs.journal import Journal
     from billingops.runs.lifecycle import Run
     from billingops.session import Session
+    from billingops.transfer.postgres.conn import PgEndpoint
+    from billingops.transfer.postgres.schema import SchemaDump
     from billingops.transfer.progress import Bars, Reporter
     from billingops.ui import UI
 
@@ -104,18 +108,20 @@ def _run(
     run.start(resume=resume, **{k: base[k] for k in audited if k in base})
     doc: dict[str, Any] = {**base, "run_id": journal.run_id, "resumed": resume}
     pg_checked = redis_checked = None
-    if found.source_pg:
-        with ui.status("checking both PostgreSQL databases"):
-            pg_checked = postgres_preflight.preflight(found.source_pg, found.target_pg)
-        postgres_preflight.require_extensions(pg_checked)
-    if found.source_redis:
-        from billingops.transfer.redis import copy as redis_copy
-        redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
-    if not resume:
-        consent(session, base, pg_checked, redis_checked, replace, found)
-        # From here on the target holds this run's data: only now may --resume skip the empty-target check.
-        state["started_copy"] = True
-        journal.save()
+    pg_workdir = settings.runs_dir / f"{journal.run_id}.postgres"
+    with early_schema_dump(found.source_pg, pg_workdir) as schema_dump:
+        if found.source_pg:
+            with ui.status("checking both PostgreSQL databases"):
+                pg_checked = postgres_preflight.preflight(found.source_pg, found.target_pg)
+            postgres_preflight.require_extensions(pg_checked)
+        if found.source_redis:
+            from billingops.transfer.redis import copy as redis_copy
+            redis_checked = redis_copy.preflight(found.source_redis, found.target_redis)
+        if not resume:
+            consent(session, base, pg_checked, redis_checked, replace, found)
+            # From here on the target holds this run's data: only now may --resume skip the empty-target check.
+            state["started_copy"] = True
+            journal.save()
     with Reporter(ui, bars) as reporter:
         if pg_checked is not None:
             pg = postgres_migrate.PgMigration(
@@ -127,7 +133,8 @@ def _run(
                 state["postgres"],
                 journal.save,
                 reporter,
-                settings.runs_dir / f"{journal.run_id}.postgres",
+                pg_workdir,
+                schema_dump=schema_dump,
             )
             doc["postgres"] = {**pg.run().to_dict(), "roles_missing_on_target": pg_checked.missing_roles}
         if redis_checked is not None:
@@ -165,6 +172,31 @@ def _run(
             "after finding the cause.",
         ))
     return doc
+
+
+@contextlib.contextmanager
+def early_schema_dump(source: PgEndpoint | None, workdir: Path) -> Iterator[SchemaDump | None]:
+    """The source's schema dump, started now so that it runs while both sides are checked (pg_dump's catalog
+    reads and the preflight's overlap; the schema phase then finds it done or nearly). A check that fails or a
+    refused consent stops it and removes what it wrote. None without PostgreSQL, when the workdir holds the
+    dump of the run being resumed, or when pg_dump cannot start: the schema phase then dumps (or fails) as
+    before, recorded in the journal."""
+    from billingops.transfer.postgres import schema as postgres_schema
+
+    dump = None
+    if source is not None and not (workdir / "schema.dump").is_file():
+        try:
+            dump = postgres_schema.SchemaDump(source, workdir)
+        except (BillingOpsError, OSError) as exc:
+            log.info("the schema dump did not start before the checks (%s): it is taken in the schema phase", exc)
+    try:
+        yield dump
+    except BaseException:
+        if dump is not None:
+            dump.discard()
+            with contextlib.suppress(OSError):
+                workdir.rmdir()  # only when empty: a resumed run's files stay
+        raise
 
 
 def _resumable(session: Session, base: dict[str, Any]) -> Journal:

@@ -129,7 +129,7 @@ KINDS = [
     ),
 ]
 
-_DEFAULT_PRIVILEGES = """
+DEFAULT_PRIVILEGES = """
 SELECT format('for role %s%s on %s', pg_get_userbyid(d.defaclrole),
               coalesce(' in schema ' || quote_ident(n.nspname), ''),
               CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
@@ -137,15 +137,13 @@ SELECT format('for role %s%s on %s', pg_get_userbyid(d.defaclrole),
 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 ORDER BY 1
 """
+# Every kind's count as one select list (a column per kind, in KINDS order): one round trip, not one per kind.
+COUNTS = ",\n".join(f"({kind.count_sql})" for kind in KINDS)
 
 
-def count_kinds(conn: Any) -> dict[str, int]:
-    """{kind: how many the database holds}."""
-    return {kind.name: int(conn.execute(kind.count_sql).fetchone()[0]) for kind in KINDS}
-
-
-def default_privileges(conn: Any) -> list[str]:
-    return [r[0] for r in conn.execute(_DEFAULT_PRIVILEGES).fetchall()]
+def counts_from(values: Any) -> dict[str, int]:
+    """{kind: how many the database holds} from the COUNTS columns."""
+    return {kind.name: int(value) for kind, value in zip(KINDS, values, strict=True)}
 
 
 def describe(counts: dict[str, int]) -> list[dict[str, Any]]:

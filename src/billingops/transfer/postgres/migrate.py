@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,9 +77,13 @@ class PgMigration:
         save: Callable[[], None],
         reporter: Reporter,
         workdir: Path,
+        schema_dump: postgres_schema.SchemaDump | None = None,
     ) -> None:
+        """`schema_dump`: the source's schema dump, started before the preflight (migrate-cloud's run does);
+        None: dumped when the schema phase starts, unless the workdir holds one already (a resumed run)."""
         self.source, self.target, self.checked, self.options = source, target, checked, options
         self.state, self.save, self.reporter, self.workdir = state, save, reporter, workdir
+        self.schema_dump = schema_dump
         self.result = PgResult(skipped=self._skipped_report())
         self._plan: postgres_schema.PostDataPlan | None = None
 
@@ -98,7 +103,11 @@ class PgMigration:
         # A server that freezes mid-run (no answer, no closed connection) would hang a query or a pipe for ever:
         # the watchdog wakes everything waiting on it, and its error replaces the one each waiter then raises.
         with postgres_watchdog.watching([self.source, self.target]):
-            return self._run()
+            try:
+                return self._run()
+            finally:
+                if self.schema_dump is not None:
+                    self.schema_dump.stop()  # an interrupted or failed run does not leave pg_dump running
 
     def _run(self) -> PgResult:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -108,8 +117,7 @@ class PgMigration:
         try:
             self._timed("schema", lambda: self._schema())
             self._timed("data", lambda: self._data(holder.snapshot))
-            self._timed("large_objects", self._large_objects)
-            self._timed("post_data", self._post_data)
+            self._post_data_beside_large_objects()
             self._timed("sequences", self._sequences)
             self.reporter.phase("verify", f"postgres: verifying ({self.options.verify}) {len(tables)} tables")
             started = time.monotonic()
@@ -161,6 +169,8 @@ class PgMigration:
         )
 
     def _dump(self) -> Path:
+        if self.schema_dump is not None:
+            return self.schema_dump.wait()
         dump = self.workdir / "schema.dump"
         if not dump.is_file():
             # One dump for the whole run: a resumed run builds post-data from the same schema it started with.
@@ -203,13 +213,49 @@ class PgMigration:
             self.workdir,
         ).run(snapshot)
 
-    def _large_objects(self) -> None:
-        if not self.checked.source.large_objects:
+    def _post_data_beside_large_objects(self) -> None:
+        """Large objects are copied while post-data is built: neither touches what the other does
+        (pg_largeobject against keys, triggers, index attachments and materialized view contents), each is a
+        stream of its own sessions, and one after the other they were most of a small database's tail. Each
+        phase is journaled on its own: a resumed run redoes only the unfinished one."""
+        if self.state.get("large_objects") or not self.checked.source.large_objects:
+            self._timed("large_objects", self._large_objects)
+            self._timed("post_data", self._post_data)
             return
         self.reporter.phase(
-            "large_objects", f"postgres: copying {self.checked.source.large_objects} large objects"
+            "large_objects", f"postgres: copying {self.checked.source.large_objects} large objects meanwhile"
         )
+        sessions: list[Any] = []  # the copy's two sessions, cancelled if post-data fails or is interrupted
+        stop = threading.Event()
+        started = time.monotonic()
+        with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="large-objects") as pool:
+            copying = pool.submit(self._large_objects, sessions, stop)
+            try:
+                self._timed("post_data", self._post_data)
+            except BaseException:
+                stop.set()
+                for conn in list(sessions):
+                    conn.cancel_safe()
+                try:
+                    copying.result()
+                except Exception as exc:  # noqa: BLE001  # cancelled: post-data's error is the one to report
+                    log.debug("large objects stopped: %s", exc)
+                raise
+            self._timed("large_objects", copying.result)
+        self.result.seconds["large_objects"] = time.monotonic() - started
+
+    def _large_objects(self, sessions: list[Any] | None = None, stop: threading.Event | None = None) -> None:
+        if not self.checked.source.large_objects:
+            return
+        if sessions is None:
+            self.reporter.phase(
+                "large_objects", f"postgres: copying {self.checked.source.large_objects} large objects"
+            )
         with self.source.connect(read_only=True) as src, self.target.connect() as dst:
+            if sessions is not None:
+                sessions.extend((src, dst))
+            if stop is not None and stop.is_set():
+                return
             self.result.large_objects = postgres_objects.copy_large_objects(src, dst)
 
     def _post_data(self) -> None:

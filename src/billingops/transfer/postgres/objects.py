@@ -10,6 +10,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 LO_CHUNK = 1024 * 1024
+LO_BATCH = 16  # objects per round trip and transaction: at most LO_BATCH x LO_CHUNK bytes held at once
 SEQUENCE_BATCH = 200
 _SEQUENCES = """
 SELECT format('%I.%I', n.nspname, c.relname)
@@ -56,30 +57,36 @@ def large_object_ids(conn: Any) -> list[int]:
 def copy_large_objects(source_conn: Any, target_conn: Any) -> int:
     """Copy every large object keeping its OID (applications store the OIDs), in 1 MiB chunks.
 
-    Large objects are rare in billing data and there is no COPY for them, so they go through this process.
+    Large objects are rare in billing data and there is no COPY for them, so they go through this process:
+    LO_BATCH objects at a time, their first chunks read in one query (in binary, not as hex text) and written
+    in one pipelined transaction, so a batch costs a few round trips instead of six per object.
     """
-    done = set(large_object_ids(target_conn))
+    source_ids = large_object_ids(source_conn)
+    # An interrupted earlier run may have left objects behind: start them over.
+    left = sorted(set(large_object_ids(target_conn)) & set(source_ids))
+    if left:
+        target_conn.execute("SELECT count(lo_unlink(o)) FROM unnest(%s::oid[]) AS u(o)", (left,))
     metadata = _read_metadata(source_conn)
-    copied = 0
-    for oid in large_object_ids(source_conn):
-        if oid in done:
-            # An interrupted earlier run may have left a partial object behind: start it over.
-            target_conn.execute("SELECT lo_unlink(%s)", (oid,))
-        target_conn.execute("BEGIN")
-        target_conn.execute("SELECT lo_create(%s)", (oid,))
-        offset = 0
-        while True:
-            chunk = source_conn.execute("SELECT lo_get(%s, %s, %s)", (oid, offset, LO_CHUNK)).fetchone()[0]
-            if not chunk:
-                break
-            target_conn.execute("SELECT lo_put(%s, %s, %s)", (oid, offset, bytes(chunk)))
-            offset += len(chunk)
-            if len(chunk) < LO_CHUNK:
-                break
-        _copy_metadata(target_conn, oid, metadata.get(oid))
-        target_conn.execute("COMMIT")
-        copied += 1
-    return copied
+    user = target_conn.execute("SELECT current_user").fetchone()[0]
+    for start in range(0, len(source_ids), LO_BATCH):
+        heads = source_conn.execute(
+            "SELECT u.o::bigint, lo_get(u.o, 0, %s) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(o, i) ORDER BY u.i",
+            (LO_CHUNK, source_ids[start : start + LO_BATCH]),
+            binary=True,
+        ).fetchall()
+        with target_conn.pipeline(), target_conn.transaction():
+            for oid, head in heads:
+                target_conn.execute("SELECT lo_from_bytea(%s, %s)", (oid, bytes(head)))
+                chunk, offset = head, len(head)
+                while len(chunk) == LO_CHUNK:
+                    chunk = source_conn.execute(
+                        "SELECT lo_get(%s, %s, %s)", (oid, offset, LO_CHUNK), binary=True
+                    ).fetchone()[0]
+                    if chunk:
+                        target_conn.execute("SELECT lo_put(%s, %s, %s)", (oid, offset, bytes(chunk)))
+                    offset += len(chunk)
+                _copy_metadata(target_conn, oid, metadata.get(oid), user)
+    return len(source_ids)
 
 
 # Owner, ACL (sorted items, grantor included) and comment of every large object, as text that compares
@@ -102,14 +109,16 @@ def large_object_metadata(conn: Any) -> dict[int, tuple[str, str | None, str | N
     return {int(r[0]): (r[1], r[2], r[3]) for r in conn.execute(_METADATA).fetchall()}
 
 
-def _copy_metadata(target_conn: Any, oid: int, meta: LargeObjectMeta | None) -> None:
-    """Give the new object the source's owner, comment and privileges (inside its creating transaction)."""
+def _copy_metadata(target_conn: Any, oid: int, meta: LargeObjectMeta | None, user: str) -> None:
+    """Give the new object the source's owner, comment and privileges (inside its creating transaction);
+    `user` (the target session's) owns it already."""
     from psycopg import sql
 
     if meta is None:
         return
     lo = sql.SQL("LARGE OBJECT {}").format(sql.Literal(oid))
-    target_conn.execute(sql.SQL("ALTER {} OWNER TO {}").format(lo, sql.Identifier(meta.owner)))
+    if meta.owner != user:
+        target_conn.execute(sql.SQL("ALTER {} OWNER TO {}").format(lo, sql.Identifier(meta.owner)))
     if meta.comment is not None:
         target_conn.execute(sql.SQL("COMMENT ON {} IS {}").format(lo, sql.Literal(meta.comment)))
     if meta.grants is None:

@@ -12,12 +12,17 @@ are filtered out of the table of contents and reported.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from billingops import process
+from billingops import process, redact
 from billingops.errors import ExternalError
 from billingops.transfer.postgres import pre_data
 from billingops.transfer.postgres.conn import PgEndpoint
@@ -49,26 +54,63 @@ MERGE_JOIN_OPTIONS = "-c enable_hashjoin=off"
 
 def dump_schema(source: PgEndpoint, workdir: Path) -> Path:
     """pg_dump --schema-only in custom format, run read-only against the source."""
-    path = workdir / "schema.dump"
-    tool = process.which("pg_dump", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
-    process.run(
-        [
-            tool,
-            "--schema-only",
-            "--no-owner",
-            "--no-acl",
-            "--no-publications",
-            "--no-subscriptions",
-            "--format=custom",
-            "--file",
-            str(path),
-            "--dbname",
-            source.dbname,
-        ],
-        env=source.child_env(read_only=True),
-        timeout=DUMP_TIMEOUT,
-    )
-    return path
+    return SchemaDump(source, workdir).wait()
+
+
+class SchemaDump:
+    """`pg_dump --schema-only` in custom format, read-only against the source, running in the background from
+    its start: migrate-cloud starts it before the preflight, whose round trips it then overlaps, and waits for
+    it when the schema phase needs it. It writes beside its final name and is renamed there once complete, so
+    a run killed mid-dump never leaves a truncated dump that a resumed run would take for whole."""
+
+    def __init__(self, source: PgEndpoint, workdir: Path) -> None:
+        tool = process.which("pg_dump", hint="Install the PostgreSQL 15 client tools (postgresql-client-15).")
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.path = workdir / "schema.dump"
+        # A name of its own: a pg_dump left running by a killed run must not write into the resumed run's file.
+        fd, partial = tempfile.mkstemp(prefix="schema.dump.", suffix=".partial", dir=workdir)
+        os.close(fd)
+        self._partial = Path(partial)
+        self._log = self._partial.with_suffix(".log")
+        self._argv = [tool, "--schema-only", "--no-owner", "--no-acl", "--no-publications", "--no-subscriptions",
+                      "--format=custom", "--file", str(self._partial), "--dbname", source.dbname]
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        log.debug("run in the background: %s", " ".join(redact.redact_argv(self._argv)))
+        with open(self._log, "wb") as stderr:
+            self._proc = subprocess.Popen(self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=stderr, env=source.child_env(read_only=True))
+
+    def wait(self) -> Path:
+        """The complete dump, once pg_dump has written it (any thread; each waits for the same dump)."""
+        with self._lock:
+            if self.path.is_file() and self._proc.returncode == 0:
+                return self.path
+            try:
+                code = self._proc.wait(timeout=max(1.0, DUMP_TIMEOUT - (time.monotonic() - self._started)))
+            except subprocess.TimeoutExpired:
+                self.discard()
+                raise ExternalError(f"`pg_dump` did not finish within {DUMP_TIMEOUT}s.",
+                                    hint="Check that the source PostgreSQL is reachable, then retry.") from None
+            if code != 0:
+                stderr = self._log.read_text(errors="replace") if self._log.is_file() else ""
+                raise process.command_failed(process.Completed(self._argv, code, "", stderr))
+            self._partial.replace(self.path)
+            self._log.unlink(missing_ok=True)
+        return self.path
+
+    def discard(self) -> None:
+        """Stop pg_dump if it still runs and remove what it wrote (a refused or failed run leaves nothing)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for path in (self._partial, self._log):
+            path.unlink(missing_ok=True)
+
+    def stop(self) -> None:
+        """Stop pg_dump if it still runs (an interrupted run): a finished dump stays for --resume."""
+        if self._proc.poll() is None:
+            self.discard()
 
 
 def toc_list(dump: Path, workdir: Path, section: str) -> tuple[Path, list[str]]:

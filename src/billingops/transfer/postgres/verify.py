@@ -32,6 +32,10 @@ from billingops.transfer.postgres.inspect import TableInfo, quote_ident
 log = logging.getLogger(__name__)
 
 RANGE_BLOCKS = 16384  # 128 MiB of heap per checksum query
+# Whole tables up to BATCH_PAGES blocks (1 MiB) are checked up to BATCH_TABLES in one query: over hundreds of
+# small tables a query each was mostly round trips and per-query overhead.
+BATCH_PAGES = 128
+BATCH_TABLES = 50
 
 # One checksum query's work: a table and its block range [first, end) (None, None: the whole table)
 _Range: TypeAlias = tuple[TableInfo, int | None, int | None]
@@ -180,7 +184,7 @@ class _Hashing:
                 if not row_hash:
                     log.info("a server before PostgreSQL 14: hashing rows by their text form")
                     return cls(False, {})
-                return cls(True, {t.key: postgres_checksum.select_list(src, t) for t in tables})
+                return cls(True, postgres_checksum.select_lists(src, tables))
         except (BillingOpsError, psycopg.Error) as exc:  # each worker meets and reports the unreadable side
             log.debug("reading column types for verification: %s", exc)
             return cls(False, {})
@@ -213,6 +217,31 @@ def _query(table: TableInfo, mode: str, hashing: _Hashing, first: int | None, en
     )
 
 
+def _batch_query(items: list[_Range], mode: str, hashing: _Hashing) -> str:
+    """One query for several ranges: each one's (position, count, sum), in any order."""
+    return " UNION ALL ".join(
+        f"SELECT {i}, * FROM ({_query(table, mode, hashing, first, end)}) AS r{i}"  # nosec B608  # noqa: S608  # quoted identifiers
+        for i, (table, first, end) in enumerate(items)
+    )
+
+
+def _batchable(item: _Range, pages: dict[str, int | None]) -> bool:
+    table, first, end = item
+    return first is None and end is None and (pages.get(table.key) or 0) <= BATCH_PAGES
+
+
+def _take(work: queue.Queue[_Range], pages: dict[str, int | None]) -> list[_Range]:
+    """The next range, or the next small whole tables up to BATCH_TABLES: the queue holds the biggest first,
+    so once a small table comes, only small ones follow."""
+    batch = [work.get_nowait()]
+    while _batchable(batch[-1], pages) and len(batch) < BATCH_TABLES:
+        try:
+            batch.append(work.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
 def _worker(
     side: str,
     endpoint: PgEndpoint,
@@ -232,44 +261,67 @@ def _worker(
         # Every range query costs enough to trigger JIT compilation (per query, 0.1-0.5 s of CPU) that a
         # one-pass scan never earns back; the result is the same with or without it.
         conn.execute("SET jit = off")
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        if snapshot:
-            conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        _begin(conn, snapshot)
     except (BillingOpsError, psycopg.Error) as exc:  # reported per table: an unreadable side never matches
         _fail_all(side, work, checks, lock, str(exc))
         return
+
+    def record(table: TableInfo, rows: int, total: int) -> None:
+        with lock:
+            acc = partial[table.key]
+            acc[0] += int(rows)
+            acc[1] += int(total)
+            acc[2] += 1
+            if acc[2] == expected[table.key]:
+                setattr(checks[table.key], f"{side}_rows", acc[0])
+                setattr(checks[table.key], f"{side}_sum", acc[1])
+
+    def measure(items: list[_Range]) -> None:
+        """Query `items` at once; when that fails, each alone, so that the error lands on its own table."""
+        try:
+            if len(items) == 1:
+                results = [(0, *conn.execute(_query(items[0][0], mode, hashing, *items[0][1:])).fetchone())]
+            else:
+                results = conn.execute(_batch_query(items, mode, hashing)).fetchall()
+        except psycopg.Error as exc:  # record it on the table, keep verifying the others
+            conn.execute("ROLLBACK")
+            _begin(conn, snapshot)
+            if len(items) > 1:
+                for item in items:
+                    measure([item])
+                return
+            with lock:
+                checks[items[0][0].key].error = f"{side}: {str(exc).strip().splitlines()[0]}"
+            return
+        for i, rows, total in results:
+            record(items[i][0], rows, total)
+
     try:
         while True:
             try:
-                table, first, end = work.get_nowait()
+                batch = _take(work, pages)
             except queue.Empty:
                 return
-            if pages.get(table.key) is None:
-                with lock:
-                    checks[table.key].error = f"table missing on the {side}"
-                continue
-            try:
-                rows, total = conn.execute(_query(table, mode, hashing, first, end)).fetchone()
-            except psycopg.Error as exc:  # record it on the table, keep verifying the others
-                with lock:
-                    checks[table.key].error = f"{side}: {str(exc).strip().splitlines()[0]}"
-                conn.execute("ROLLBACK")
-                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                continue
-            with lock:
-                acc = partial[table.key]
-                acc[0] += int(rows)
-                acc[1] += int(total)
-                acc[2] += 1
-                if acc[2] == expected[table.key]:
-                    setattr(checks[table.key], f"{side}_rows", acc[0])
-                    setattr(checks[table.key], f"{side}_sum", acc[1])
+            for table, _, _ in batch:
+                if pages.get(table.key) is None:
+                    with lock:
+                        checks[table.key].error = f"table missing on the {side}"
+            batch = [item for item in batch if pages.get(item[0].key) is not None]
+            if batch:
+                measure(batch)
     finally:
         try:
             conn.execute("ROLLBACK")
             conn.close()
         except psycopg.Error as exc:  # closing after a broken connection: nothing left to do
             log.debug("closing a verification session: %s", exc)
+
+
+def _begin(conn: Any, snapshot: str | None) -> None:
+    """A read-only transaction, inside the copy's snapshot when it is still open (the source side)."""
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    if snapshot:
+        conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
 
 
 def _fail_all(
