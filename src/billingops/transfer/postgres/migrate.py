@@ -21,6 +21,7 @@ from typing import Any
 from billingops.errors import BillingOpsError, Interrupted
 from billingops.transfer.postgres import copy as postgres_copy
 from billingops.transfer.postgres import objects as postgres_objects
+from billingops.transfer.postgres import pre_data
 from billingops.transfer.postgres import schema as postgres_schema
 from billingops.transfer.postgres import verify as postgres_verify
 from billingops.transfer.postgres import watchdog as postgres_watchdog
@@ -184,7 +185,14 @@ class PgMigration:
         # target creates the schema: the data phase needs it first thing.
         with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="post-data-plan") as planning:
             plan = planning.submit(self._post_plan)
-            skipped = postgres_schema.restore_pre_data(self.target, dump, self.workdir)
+            xid = self.state.get("pre_data_xid")
+            if xid is not None and pre_data.committed(self.target, int(xid)):
+                # killed after the schema's transaction committed and before the journal said so
+                log.info("the interrupted run's schema transaction %s committed on the target: not redone", xid)
+                skipped = []
+            else:
+                skipped = postgres_schema.restore_pre_data(self.target, dump, self.workdir,
+                                                           lambda x: self._mark("pre_data_xid", x))
             plan.result()
         for item in skipped:
             log.info("skipped %s", item)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,16 @@ _ENTRY_START = b"\n--\n-- Name: "
 _CREATING = re.compile(r"^pg_restore: creating (.+)$")
 
 
-def restore(target: PgEndpoint, dump: Path, listfile: Path, workdir: Path) -> None:
-    """The `listfile` entries of the dump's pre-data section on the target, all or nothing."""
+def restore(target: PgEndpoint, dump: Path, listfile: Path, workdir: Path,
+            record_xid: Callable[[int], None] | None = None) -> None:
+    """The `listfile` entries of the dump's pre-data section on the target, all or nothing. `record_xid` is
+    given the transaction's id before it commits: a run killed between the commit and its journal's next save
+    leaves the id behind, and the resumed run asks the target whether it committed (committed_xid)."""
     script = _script(dump, listfile, workdir)
     if script is None:
         log.info("pre-data: the script holds psql meta-commands; restoring it through pg_restore")
     else:
-        failure = _send(target, script)
+        failure = _send(target, script, record_xid)
         if failure is None:
             return
         log.info("pre-data: the script failed and was rolled back (%s); replaying it through pg_restore to name "
@@ -72,7 +76,14 @@ def _script(dump: Path, listfile: Path, workdir: Path) -> bytes | None:
     return None if _META.search(script) else script
 
 
-def _send(target: PgEndpoint, script: bytes) -> str | None:
+def committed(target: PgEndpoint, xid: int) -> bool:
+    """Whether the target committed transaction `xid` (False: aborted, still open, or too old to tell)."""
+    with target.connect() as conn:
+        row = conn.execute("SELECT txid_status(%s)", (xid,)).fetchone()
+    return bool(row and row[0] == "committed")
+
+
+def _send(target: PgEndpoint, script: bytes, record_xid: Callable[[int], None] | None = None) -> str | None:
     """Run the script in one transaction: None once committed, else the error (the transaction rolled back)."""
     import psycopg
     from psycopg import sql
@@ -88,7 +99,10 @@ def _send(target: PgEndpoint, script: bytes) -> str | None:
             if conn.info.parameter_status("client_encoding") != encoding.encode():
                 # the server decodes a query string in the encoding set when it arrives, not by a SET inside it
                 conn.execute(sql.SQL("SET client_encoding = {}").format(sql.Literal(encoding)))
-            for chunk in _chunks(b"BEGIN;\n" + script + b"\nCOMMIT;\n"):
+            conn.execute("BEGIN")
+            if record_xid is not None:
+                record_xid(int(conn.execute("SELECT txid_current()").fetchone()[0]))
+            for chunk in _chunks(script + b"\nCOMMIT;\n"):
                 conn.execute(chunk)
         except psycopg.errors.QueryCanceled:
             raise ExternalError(

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,11 +323,12 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:100]
 
 
-def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path) -> list[str]:
+def restore_pre_data(target: PgEndpoint, dump: Path, workdir: Path,
+                     record_xid: Callable[[int], None] | None = None) -> list[str]:
     """Create the schema objects on the target in one transaction (all or nothing, so a resume can redo
     it), sent as one SQL string (pre_data.py); returns the entries left out."""
     listfile, skipped = toc_list(dump, workdir, "pre-data")
-    pre_data.restore(target, dump, listfile, workdir)
+    pre_data.restore(target, dump, listfile, workdir, record_xid)
     return skipped
 
 
