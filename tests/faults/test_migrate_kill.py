@@ -10,6 +10,7 @@ every instant, and the deploy lock a killed run leaves must be clearable with `u
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -392,11 +393,24 @@ def test_second_ctrl_c_during_cleanup_aborts_with_130_and_resume_finishes(tmp_pa
     deadline = time.monotonic() + 30
     while len(children(run.proc.pid, "psql")) < 2 and time.monotonic() < deadline:
         time.sleep(0.005)
-    os.kill(run.proc.pid, signal.SIGINT)  # `kill -INT`: billingops alone, its COPY keeps going
-    assert run.wait_for("interrupt"), "".join(run.lines)
-    assert children(run.proc.pid, "psql"), "the cleanup was not waiting on a COPY: nothing left to abort"
-    os.kill(run.proc.pid, signal.SIGINT)
-    code, _, err = run.finish(timeout=60)
+    # The COPY is held in flight: its reading psql is stopped, so the writer's COPY FROM waits on its stdin. A
+    # 200 k-row COPY otherwise often ended before the second Ctrl-C (the test failed 1 run in 3 on a quiet
+    # machine). The abort kills both ends with SIGKILL, which ends a stopped process too.
+    readers = [pid for pid in children(run.proc.pid, "psql")
+               if b"TO STDOUT" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert readers, "no COPY under way to hold"
+    try:
+        for pid in readers:
+            os.kill(pid, signal.SIGSTOP)
+        os.kill(run.proc.pid, signal.SIGINT)  # `kill -INT`: billingops alone, its COPY keeps going
+        assert run.wait_for("interrupt"), "".join(run.lines)
+        assert children(run.proc.pid, "psql"), "the cleanup was not waiting on a COPY: nothing left to abort"
+        os.kill(run.proc.pid, signal.SIGINT)
+        code, _, err = run.finish(timeout=60)
+    finally:
+        for pid in readers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
     assert code == 130, err[-3000:]
     assert "Traceback" not in err and "--resume" in err
     assert [json.loads(line)["message"] for line in err.splitlines() if '"interrupt"' in line][-1].startswith(
