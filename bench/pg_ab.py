@@ -12,13 +12,10 @@ load on a shared machine.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support import migrate_cli  # noqa: E402
 
 from bench import harness, pg_shapes  # noqa: E402  # after the sys.path change, on purpose
 
@@ -39,18 +36,7 @@ class AB(pg_shapes.Competitors):
         return found
 
     def run_before(self, mode: str) -> None:
-        db = f"t_before_{mode}"
-        argv = migrate_cli.argv(*migrate_cli.postgres(self.source_url, self.urls[db]), "--jobs", str(self.jobs),
-                                "--verify", mode, "--yes")
-        out = subprocess.run([self.before, *argv[1:]], cwd=self.work / db, env=self.env, capture_output=True,
-                             text=True)
-        if out.returncode != 0:
-            raise RuntimeError(f"before failed ({out.returncode}): {out.stderr[-3000:]}")
-        doc = json.loads(out.stdout)
-        if not doc.get("ok"):
-            raise RuntimeError(f"before reported a failed verification: {out.stdout[-3000:]}")
-        phases = doc["postgres"]["seconds"]
-        self.last_phases[f"before {mode}"] = "phases: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+        self.billingops(mode, python=self.before, label="before")
 
 
 def main() -> int:

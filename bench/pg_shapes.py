@@ -204,20 +204,24 @@ class Competitors:
     def dump(self) -> None:
         mixed._pipe(self.source_url, self.urls["t_dump"])
 
-    def billingops(self, mode: str) -> None:
-        db = f"t_ours_{mode}"
-        out = subprocess.run(
-            migrate_cli.argv(*migrate_cli.postgres(self.source_url, self.urls[db]), "--jobs", str(self.jobs),
-                             "--verify", mode, "--yes"),
-            cwd=self.work / db, env=self.env, capture_output=True, text=True,
-        )
+    def billingops(self, mode: str, python: str | None = None, label: str = "") -> None:
+        """One migrate-cloud run into t_<label or ours>_<mode>; `python`: another checkout's interpreter."""
+        name = label or "ours"
+        db = f"t_{name}_{mode}"
+        argv = migrate_cli.argv(*migrate_cli.postgres(self.source_url, self.urls[db]), "--jobs", str(self.jobs),
+                                "--verify", mode, "--yes")
+        if python:
+            argv = [python, *argv[1:]]
+        out = subprocess.run(argv, cwd=self.work / db, env=self.env, capture_output=True, text=True)
+        who = label or "billingops"
         if out.returncode != 0:
-            raise RuntimeError(f"billingops failed ({out.returncode}): {out.stderr[-3000:]}")
+            raise RuntimeError(f"{who} failed ({out.returncode}): {out.stderr[-3000:]}")
         doc = json.loads(out.stdout)
         if not doc.get("ok"):
-            raise RuntimeError(f"billingops reported a failed verification: {out.stdout[-3000:]}")
+            raise RuntimeError(f"{who} reported a failed verification: {out.stdout[-3000:]}")
         phases = doc["postgres"]["seconds"]
-        self.last_phases[mode] = "phases: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+        key = f"{label} {mode}" if label else mode
+        self.last_phases[key] = "phases: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
 
 
 def _drop(target, db: str) -> None:

@@ -35,6 +35,18 @@ def _meeting(monkeypatch, module: Any, names: list[str]) -> threading.Barrier:
     return meet
 
 
+def _meet_at_the_final_restore(monkeypatch, meet: threading.Barrier) -> None:
+    """The final post-data pg_restore waits at `meet` before it starts."""
+    real_restore = postgres_schema.restore_entries
+
+    def restore_entries(target: Any, dump: Any, workdir: Any, name: str, *args: Any, **kw: Any) -> None:
+        if name == "final":
+            meet.wait()
+        real_restore(target, dump, workdir, name, *args, **kw)
+
+    monkeypatch.setattr(postgres_schema, "restore_entries", restore_entries)
+
+
 def _endpoints(source_url: str, target_url: str) -> tuple[PgEndpoint, PgEndpoint]:
     return PgEndpoint.parse(source_url, "source", "--source"), PgEndpoint.parse(target_url, "target", "--target")
 
@@ -61,19 +73,14 @@ def test_the_preflight_reports_the_source_first(billing_source, empty_target, so
 def test_materialized_views_refresh_while_pg_restore_runs(billing_source, empty_target, tmp_path: Path,
                                                           monkeypatch):
     meet = threading.Barrier(2, timeout=30)
-    real_refresh, real_restore = postgres_migrate._refresh, postgres_schema.restore_entries
+    real_refresh = postgres_migrate._refresh
 
     def refresh(*args: Any) -> None:
         meet.wait()
         real_refresh(*args)
 
-    def restore_entries(target: Any, dump: Any, workdir: Any, name: str, *args: Any, **kw: Any) -> None:
-        if name == "final":
-            meet.wait()
-        real_restore(target, dump, workdir, name, *args, **kw)
-
     monkeypatch.setattr(postgres_migrate, "_refresh", refresh)
-    monkeypatch.setattr(postgres_schema, "restore_entries", restore_entries)
+    _meet_at_the_final_restore(monkeypatch, meet)
     source, target = _endpoints(billing_source, empty_target)
     checked = postgres_preflight.preflight(source, target)
     with Reporter(QuietUi()) as reporter:
@@ -130,19 +137,14 @@ def test_large_objects_are_copied_while_post_data_is_built(billing_source, empty
     from billingops.transfer.postgres import objects as postgres_objects
 
     meet = threading.Barrier(2, timeout=30)
-    real_copy, real_restore = postgres_objects.copy_large_objects, postgres_schema.restore_entries
+    real_copy = postgres_objects.copy_large_objects
 
     def copy_large_objects(*args: Any) -> int:
         meet.wait()
         return real_copy(*args)
 
-    def restore_entries(target: Any, dump: Any, workdir: Any, name: str, *args: Any, **kw: Any) -> None:
-        if name == "final":
-            meet.wait()
-        real_restore(target, dump, workdir, name, *args, **kw)
-
     monkeypatch.setattr(postgres_objects, "copy_large_objects", copy_large_objects)
-    monkeypatch.setattr(postgres_schema, "restore_entries", restore_entries)
+    _meet_at_the_final_restore(monkeypatch, meet)
     source, target = _endpoints(billing_source, empty_target)
     checked = postgres_preflight.preflight(source, target)
     state: dict[str, Any] = {}
